@@ -1,0 +1,3 @@
+from sparkbook.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Broadcast variables: a read-only value shipped once to each executor.
+
+On the driver a ``Broadcast`` holds the value and its pickled bytes. Pickling one (when a
+stage's closures are shipped) leaves only its id behind and records that the stage uses
+it; the driver then sends the bytes along with the first task that each executor runs
+for that stage, unless the executor already has them. On the executor, ``value``
+unpickles the bytes once and keeps the result for every later task.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sparkbook import serializers
+from sparkbook.errors import SparkException
+
+_collecting = threading.local()
+
+# Set by the executor: how to find a broadcast's bytes by id.
+_executor_source: Callable[[str], bytes | None] | None = None
+_executor_values: dict[str, Any] = {}
+
+
+class collecting_broadcasts:  # noqa: N801 - used as a context manager
+    """Record the ids of the broadcasts pickled inside this block."""
+
+    def __enter__(self) -> set[str]:
+        _collecting.ids = set()
+        return _collecting.ids
+
+    def __exit__(self, *exc: object) -> None:
+        _collecting.ids = None
+
+
+class Broadcast:
+    """A read-only value available to every task as ``b.value``."""
+
+    def __init__(self, sc=None, value: Any = None, bid: str | None = None) -> None:
+        self._sc = sc
+        self._bid = bid
+        self._destroyed = False
+        if sc is not None:
+            self._value = value
+            self._blob = serializers.dumps(value)
+
+    @property
+    def bid(self) -> str:
+        return self._bid
+
+    @property
+    def value(self) -> Any:
+        if self._destroyed:
+            raise SparkException(f"Attempted to use Broadcast({self._bid}) after it was destroyed")
+        if self._sc is not None:
+            return self._value
+        if self._bid in _executor_values:
+            return _executor_values[self._bid]
+        blob = _executor_source(self._bid) if _executor_source is not None else None
+        if blob is None:
+            raise SparkException(f"Broadcast({self._bid}) is not available on this executor "
+                                 "(it was unpersisted or destroyed)")
+        value = _executor_values[self._bid] = serializers.loads(blob)
+        return value
+
+    def unpersist(self, blocking: bool = False) -> None:
+        """Drop the executors' copies; the value is sent again if a later task uses it."""
+        if self._sc is None:
+            raise RuntimeError("Broadcast can only be unpersisted in driver")
+        self._sc._unpersist_broadcast(self._bid, blocking)
+
+    def destroy(self, blocking: bool = False) -> None:
+        """Drop the value everywhere; using it afterwards is an error."""
+        if self._sc is None:
+            raise RuntimeError("Broadcast can only be destroyed in driver")
+        self.unpersist(blocking)
+        self._sc._destroy_broadcast(self._bid)
+        self._destroyed = True
+        self._value = self._blob = None
+
+    def __reduce__(self) -> tuple:
+        if self._destroyed:
+            raise SparkException(f"Attempted to use Broadcast({self._bid}) after it was destroyed")
+        ids = getattr(_collecting, "ids", None)
+        if ids is not None:
+            ids.add(self._bid)
+        return (_broadcast_from_id, (self._bid,))
+
+    def __repr__(self) -> str:
+        return f"<Broadcast {self._bid}>"
+
+
+def _broadcast_from_id(bid: str) -> Broadcast:
+    return Broadcast(bid=bid)
+
+
+def forget_executor_value(bid: str) -> None:
+    _executor_values.pop(bid, None)

@@ -1,0 +1,147 @@
+"""The ``sparkbook`` command: start the cluster's processes, submit applications, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from sparkbook.conf import parse_bytes
+
+HASH_SEED = "0"
+
+
+def _ensure_hash_seed() -> None:
+    """Cluster processes must hash strings alike (key placement): re-exec with the seed."""
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
+        os.execve(sys.executable, [sys.executable, "-m", "sparkbook", *sys.argv[1:]], env)
+
+
+def _manager(args: argparse.Namespace) -> None:
+    _ensure_hash_seed()
+    from sparkbook.manager.server import manager_main
+
+    manager_main(args.host, args.port, args.cluster_file, args.heartbeat_timeout,
+                 args.local_executors, args.executor_memory, args.work_dir, args.watch_stdin)
+
+
+def _local(args: argparse.Namespace) -> None:
+    _ensure_hash_seed()
+    from sparkbook.manager.server import manager_main
+
+    work_dir = tempfile.mkdtemp(prefix="sparkbook-local-")
+    print(f"sparkbook local: a manager and {args.executors} executors; Ctrl-C stops all",
+          file=sys.stderr, flush=True)
+    manager_main(args.host, args.port, args.cluster_file, args.heartbeat_timeout,
+                 args.executors, args.memory, work_dir, False)
+
+
+def _executor(args: argparse.Namespace) -> None:
+    _ensure_hash_seed()
+    from sparkbook import wire
+
+    address = wire.parse_master_url(args.manager)
+    cluster = wire.read_cluster_file(args.cluster_file or wire.default_cluster_file(args.manager))
+    memory = parse_bytes(args.memory)
+    if args.cores > 1:
+        _executor_group(args, memory // args.cores)
+        return
+    from sparkbook.executor.executor import executor_main
+
+    local_dir = args.local_dir or tempfile.mkdtemp(prefix="sparkbook-executor-")
+    executor_main(address, cluster.key, memory, local_dir, args.host, args.watch_stdin)
+
+
+def _executor_group(args: argparse.Namespace, memory_each: int) -> None:
+    """--cores N: N one-core executor processes (Python's GIL makes processes the unit)."""
+    base = [sys.executable, "-m", "sparkbook", "executor", "--manager", args.manager,
+            "--cores", "1", "--memory", str(memory_each), "--host", args.host, "--watch-stdin"]
+    if args.cluster_file:
+        base += ["--cluster-file", args.cluster_file]
+    procs = [subprocess.Popen(base, stdin=subprocess.PIPE) for _ in range(args.cores)]
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            p.stdin.close()
+        for p in procs:
+            p.wait()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    stop()
+
+
+def _submit(args: argparse.Namespace) -> None:
+    """Client mode, like spark-submit: the application's process is the driver."""
+    if args.master:
+        os.environ["SPARK_MASTER"] = args.master
+    sys.argv = [args.app, *args.app_args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(args.app)))
+    runpy.run_path(args.app, run_name="__main__")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from sparkbook.demo import run_demo
+
+    run_demo(args.master, args.megabytes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sparkbook", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("manager", help="run the standalone cluster manager")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7077)
+    p.add_argument("--cluster-file", help="where to write the cluster secret")
+    p.add_argument("--heartbeat-timeout", type=float, default=3.0)
+    p.add_argument("--local-executors", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--executor-memory", default="1g", help=argparse.SUPPRESS)
+    p.add_argument("--work-dir", help=argparse.SUPPRESS)
+    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=_manager)
+
+    p = sub.add_parser("executor", help="run executors for a manager")
+    p.add_argument("--manager", required=True, help="sparkbook://HOST:PORT")
+    p.add_argument("--cores", type=int, default=1)
+    p.add_argument("--memory", default="1g", help="block store memory, e.g. 512m, 2g")
+    p.add_argument("--cluster-file")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve tasks and blocks on")
+    p.add_argument("--local-dir", help=argparse.SUPPRESS)
+    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=_executor)
+
+    p = sub.add_parser("local", help="a manager and N executors in the foreground")
+    p.add_argument("-e", "--executors", type=int, default=2)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7077)
+    p.add_argument("--memory", default="1g", help="block store memory per executor")
+    p.add_argument("--cluster-file")
+    p.add_argument("--heartbeat-timeout", type=float, default=3.0)
+    p.set_defaults(func=_local)
+
+    p = sub.add_parser("submit", help="run an application as the driver (client mode)")
+    p.add_argument("app")
+    p.add_argument("--master")
+    p.add_argument("app_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_submit)
+
+    p = sub.add_parser("demo", help="a word count on a local cluster, with progress")
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--megabytes", type=int, default=40)
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)

@@ -1,0 +1,384 @@
+"""SparkContext: the driver program's entry point (the API of ``pyspark.SparkContext``).
+
+Creating one registers an application with a cluster manager: a private one started on
+demand for ``local[N]`` (N one-core executor *processes*, where PySpark's ``local[N]``
+means N threads in one JVM), or a running one for ``sparkbook://HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import itertools
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sparkbook import accumulators, serializers, wire
+from sparkbook.broadcast import Broadcast
+from sparkbook.conf import SparkConf
+from sparkbook.driver.backend import SchedulerBackend
+from sparkbook.driver.listener import ApplicationEnd, ApplicationStart, LiveListenerBus
+from sparkbook.driver.local_cluster import LocalCluster
+from sparkbook.driver.progress import ConsoleProgressBar
+from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
+from sparkbook.errors import SparkException
+from sparkbook.rdd import RDD, HadoopRDD, ParallelCollectionRDD, UnionRDD, slice_collection
+
+log = logging.getLogger("sparkbook.context")
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\s*\d+)?\])?$")
+
+SPARK_5063 = (
+    "It appears that you are attempting to reference SparkContext from a broadcast "
+    "variable, action, or transformation. SparkContext can only be used on the driver, "
+    "not in code that it run on workers. For more information, see SPARK-5063."
+)
+
+
+class JobWaiter:
+    """Collects a job's per-partition results on the scheduler thread for the caller."""
+
+    def __init__(self, num_partitions: int) -> None:
+        self.results: list[bytes | None] = [None] * num_partitions
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+
+    def task_succeeded(self, index: int, result: bytes) -> None:
+        self.results[index] = result
+
+    def job_succeeded(self) -> None:
+        self._done.set()
+
+    def job_failed(self, error: BaseException) -> None:
+        self.error = error
+        self._done.set()
+
+    def wait(self, poll: float = 0.1) -> bool:
+        return self._done.wait(poll)
+
+
+class SparkContext:
+    """Main entry point for sparkbook: a connection to a cluster, and the RDD factory."""
+
+    _active_spark_context: SparkContext | None = None
+    _lock = threading.RLock()
+
+    def __init__(self, master: str | None = None, appName: str | None = None,
+                 sparkHome: str | None = None, pyFiles: list[str] | None = None,
+                 environment: dict | None = None, batchSize: int = 0, serializer: Any = None,
+                 conf: SparkConf | None = None, **_ignored: Any) -> None:
+        with SparkContext._lock:
+            active = SparkContext._active_spark_context
+            if active is not None:
+                raise ValueError(
+                    f"Cannot run multiple SparkContexts at once; existing SparkContext(app="
+                    f"{active.appName}, master={active.master}) created by __init__ at "
+                    f"{active._created_at}")
+            SparkContext._active_spark_context = self
+        try:
+            self._start(master, appName, conf)
+        except BaseException:
+            with SparkContext._lock:
+                SparkContext._active_spark_context = None
+            self._teardown()
+            raise
+
+    def _start(self, master: str | None, appName: str | None, conf: SparkConf | None) -> None:
+        self._conf = conf.copy() if conf is not None else SparkConf()
+        self.master = (master or self._conf.get("spark.master")
+                       or os.environ.get("SPARK_MASTER") or "local[*]")
+        self.appName = appName or self._conf.get("spark.app.name") or "sparkbook"
+        self._conf.setMaster(self.master).setAppName(self.appName)
+        self._created_at = self._callsite()
+        self._ids = itertools.count()
+        self._shuffle_ids = itertools.count()
+        self._broadcast_ids = itertools.count()
+        self._accumulators: dict[int, accumulators.Accumulator] = {}
+        self._broadcasts: dict[str, Broadcast] = {}
+        self._local = threading.local()
+        self._stopped = False
+        self._local_cluster: LocalCluster | None = None
+        self._progress: ConsoleProgressBar | None = None
+        self._backend: SchedulerBackend | None = None
+        self._bus = LiveListenerBus()
+        self._status = AppStatusStore()
+        self._bus.add_listener(self._status, synchronous=True)
+        self.startTime = int(time.time() * 1000)
+        heartbeat_timeout = self._conf.get_seconds("spark.sparkbook.heartbeatTimeout", 3.0)
+        local = _LOCAL.match(self.master)
+        if local:
+            count = local.group(1)
+            self._local_executors = (1 if count is None else os.cpu_count() or 1
+                                     if count == "*" else int(count))
+            memory = self._conf.get("spark.executor.memory", "1g")
+            self._local_cluster = LocalCluster(self._local_executors, memory, heartbeat_timeout)
+            cluster = self._local_cluster.cluster
+        elif self.master.startswith("sparkbook://"):
+            self._local_executors = 0
+            path = (self._conf.get("spark.sparkbook.clusterFile")
+                    or os.environ.get("SPARKBOOK_CLUSTER_FILE")
+                    or wire.default_cluster_file(self.master))
+            cluster = wire.read_cluster_file(path)
+            cluster.address = wire.parse_master_url(self.master)
+        else:
+            raise ValueError(
+                f"Could not parse Master URL: '{self.master}' (sparkbook runs local, local[N], "
+                "local[*] and sparkbook://HOST:PORT; for an Apache Spark cluster use PySpark)")
+        self._backend = SchedulerBackend(
+            cluster.address, cluster.key, self.appName, self._bus, self._apply_accumulators,
+            lambda bid: self._broadcasts[bid]._blob,
+            self._conf.get_int("spark.task.maxFailures", 4),
+            self._conf.get_seconds("spark.locality.wait", 3.0))
+        self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
+                                                           10.0))
+        if self._local_executors:
+            self._backend.wait_for_executors(self._local_executors, 30.0)
+        self.applicationId = self._backend.app_id
+        show = self._conf.get("spark.ui.showConsoleProgress")
+        if show == "true" or (show is None and sys.stderr.isatty()):
+            self._progress = ConsoleProgressBar(self._status)
+        self._bus.post(ApplicationStart(self.applicationId, self.appName, time.time(),
+                                        getpass.getuser()))
+        atexit.register(self.stop)
+
+    @classmethod
+    def getOrCreate(cls, conf: SparkConf | None = None) -> SparkContext:
+        with cls._lock:
+            if cls._active_spark_context is None:
+                cls(conf=conf or SparkConf())
+            return cls._active_spark_context
+
+    def __reduce__(self) -> tuple:
+        raise RuntimeError(SPARK_5063)
+
+    def __enter__(self) -> SparkContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SparkContext master={self.master} appName={self.appName}>"
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Unregister from the cluster; a local[N] cluster's processes all exit."""
+        if getattr(self, "_stopped", True):
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        self._bus.post(ApplicationEnd(time.time()))
+        self._teardown()
+        with SparkContext._lock:
+            if SparkContext._active_spark_context is self:
+                SparkContext._active_spark_context = None
+
+    def _teardown(self) -> None:
+        if getattr(self, "_progress", None) is not None:
+            self._progress.stop()
+        if getattr(self, "_backend", None) is not None:
+            self._backend.stop()
+        if getattr(self, "_local_cluster", None) is not None:
+            self._local_cluster.stop()
+
+    # --- properties ----------------------------------------------------------------------
+
+    @property
+    def defaultParallelism(self) -> int:
+        """spark.default.parallelism, else N for local[N], else the cluster's cores (>= 2)."""
+        if self._conf.contains("spark.default.parallelism"):
+            return int(self._conf.get("spark.default.parallelism"))
+        if self._local_cluster is not None:
+            return self._local_executors
+        return max(sum(int(e.info.get("cores", 1)) for e in self._backend.executors.values()), 2)
+
+    @property
+    def defaultMinPartitions(self) -> int:
+        return min(self.defaultParallelism, 2)
+
+    @property
+    def version(self) -> str:
+        from sparkbook import __version__
+
+        return __version__
+
+    @property
+    def uiWebUrl(self) -> str | None:
+        return None
+
+    def sparkUser(self) -> str:
+        return getpass.getuser()
+
+    def getConf(self) -> SparkConf:
+        return self._conf.copy()
+
+    def setLogLevel(self, logLevel: str) -> None:
+        logging.getLogger("sparkbook").setLevel(logLevel.upper().replace("ALL", "DEBUG"))
+
+    def statusTracker(self) -> SparkStatusTracker:
+        return SparkStatusTracker(self._status)
+
+    # --- local properties and job groups ---------------------------------------------------
+
+    def _properties(self) -> dict:
+        props = getattr(self._local, "props", None)
+        if props is None:
+            props = self._local.props = {}
+        return props
+
+    def setLocalProperty(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._properties().pop(key, None)
+        else:
+            self._properties()[key] = value
+
+    def getLocalProperty(self, key: str) -> str | None:
+        return self._properties().get(key)
+
+    def setJobDescription(self, value: str) -> None:
+        self.setLocalProperty("spark.job.description", value)
+
+    def setJobGroup(self, groupId: str, description: str,
+                    interruptOnCancel: bool = False) -> None:
+        self.setLocalProperty("spark.jobGroup.id", groupId)
+        self.setLocalProperty("spark.job.description", description)
+        self.setLocalProperty("spark.job.interruptOnCancel", str(interruptOnCancel).lower())
+
+    def cancelJobGroup(self, groupId: str) -> None:
+        self._backend.call(self._backend.dag.cancel_jobs,
+                           lambda p: p.get("spark.jobGroup.id") == groupId,
+                           f"part of cancelled job group {groupId}").result()
+
+    def cancelAllJobs(self) -> None:
+        self._backend.call(self._backend.dag.cancel_jobs, lambda p: True,
+                           "as part of cancellation of all jobs").result()
+
+    # --- creating RDDs ---------------------------------------------------------------------
+
+    def _new_rdd_id(self) -> int:
+        return next(self._ids)
+
+    def _new_shuffle_id(self) -> int:
+        return next(self._shuffle_ids)
+
+    def parallelize(self, c: Iterable, numSlices: int | None = None) -> RDD:
+        """Distribute a local collection; a ``range`` is sliced without being materialized."""
+        n = int(numSlices) if numSlices is not None else self.defaultParallelism
+        if n <= 0:
+            raise ValueError("Number of partitions must be positive.")
+        return ParallelCollectionRDD(self, slice_collection(c, n))
+
+    def range(self, start: int, end: int | None = None, step: int = 1,
+              numSlices: int | None = None) -> RDD:
+        if end is None:
+            start, end = 0, start
+        return self.parallelize(range(start, end, step), numSlices)
+
+    def textFile(self, name: str, minPartitions: int | None = None,
+                 use_unicode: bool = True) -> RDD:
+        """Lines of a text file, a directory of them, or a glob."""
+        n = minPartitions if minPartitions is not None else self.defaultMinPartitions
+        return HadoopRDD(self, name, n, use_unicode)
+
+    def union(self, rdds: list[RDD]) -> RDD:
+        if not rdds:
+            raise ValueError("union() needs at least one RDD")
+        return UnionRDD(self, list(rdds))
+
+    def emptyRDD(self) -> RDD:
+        return ParallelCollectionRDD(self, [])
+
+    def broadcast(self, value: Any) -> Broadcast:
+        """Ship ``value`` to each executor once, for every task that reads ``b.value``."""
+        bid = f"{self.applicationId}:{next(self._broadcast_ids)}"
+        b = Broadcast(self, value, bid)
+        self._broadcasts[bid] = b
+        return b
+
+    def accumulator(self, value: Any,
+                    accum_param: accumulators.AccumulatorParam | None = None
+                    ) -> accumulators.Accumulator:
+        param = accum_param or accumulators.default_param(value)
+        acc = accumulators.Accumulator(len(self._accumulators), value, param)
+        self._accumulators[acc.aid] = acc
+        return acc
+
+    def _apply_accumulators(self, blob: bytes) -> None:
+        for aid, value in serializers.loads(blob).items():
+            acc = self._accumulators.get(aid)
+            if acc is not None:
+                acc._value = acc.accum_param.addInPlace(acc._value, value)
+
+    def _unpersist_broadcast(self, bid: str, blocking: bool) -> None:
+        future = self._backend.call(self._backend.forget_broadcast, bid)
+        if blocking:
+            future.result()
+
+    def _destroy_broadcast(self, bid: str) -> None:
+        self._broadcasts.pop(bid, None)
+
+    def _remove_rdd_blocks(self, rdd_id: int, blocking: bool) -> None:
+        def remove() -> None:
+            self._backend.dag.rdd_unpersisted(rdd_id)
+            self._backend.send_to_all_executors(b"RemoveRdd", {"rdd_id": rdd_id})
+
+        future = self._backend.call(remove)
+        if blocking:
+            future.result()
+
+    def _cached_partition_count(self, rdd_id: int) -> int:
+        return sum(1 for (rid, _) in list(self._backend.dag.cache_locs) if rid == rdd_id)
+
+    # --- running jobs --------------------------------------------------------------------
+
+    def runJob(self, rdd: RDD, partitionFunc: Callable[[Iterable], Iterable],
+               partitions: list[int] | None = None, allowLocal: bool = False) -> list:
+        """Run ``partitionFunc`` on the given partitions; the results, concatenated."""
+        results = self._run_job(rdd, lambda it: list(partitionFunc(it)), partitions, "runJob")
+        return list(itertools.chain.from_iterable(results))
+
+    def _run_job(self, rdd: RDD, func: Callable, partitions: Iterable[int] | None,
+                 op: str) -> list:
+        if self._stopped:
+            raise SparkException("Cannot call methods on a stopped SparkContext.")
+        n = rdd.getNumPartitions()
+        parts = list(range(n)) if partitions is None else list(partitions)
+        waiter = JobWaiter(len(parts))
+        props = dict(self._properties())
+        future = self._backend.call(self._backend.dag.submit_job, rdd, func, parts, waiter,
+                                    props, op, self._callsite())
+        job_id = future.result()
+        try:
+            while not waiter.wait():
+                pass
+        except KeyboardInterrupt:
+            self._backend.call(self._backend.dag.cancel_job, job_id, "by the user (interrupt)")
+            raise
+        if waiter.error is not None:
+            raise waiter.error
+        return [serializers.loads(r) for r in waiter.results]
+
+    def _callsite(self) -> str:
+        """Where the user's code called us: the first frame outside sparkbook."""
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frame = frame.f_back
+        if frame is None:
+            return "<unknown>"
+        return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+    # --- the cluster, for lessons and magics ----------------------------------------------
+
+    def _executor_pids(self) -> dict[str, int]:
+        return {eid: int(e.info.get("pid", 0)) for eid, e in self._backend.executors.items()}
+
+    def _kill_executor(self, executor_id: str) -> None:
+        self._backend.call(self._backend.kill_executor, executor_id).result()

@@ -1,0 +1,71 @@
+"""The embedded cluster behind ``local[N]``: a private manager and N executor processes.
+
+The manager is started with a pipe as its stdin and stops (with its executors) when that
+pipe closes, which happens when this driver stops, exits, or is killed, even by SIGKILL;
+so ``local[N]`` never leaves orphan processes behind.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from sparkbook import wire
+
+READY = "SPARKBOOK_MANAGER_READY"
+
+
+class LocalCluster:
+    """Start a manager with ``executors`` one-core executors on loopback."""
+
+    def __init__(self, executors: int, executor_memory: str, heartbeat_timeout: float,
+                 timeout: float = 30.0) -> None:
+        self.work_dir = tempfile.mkdtemp(prefix="sparkbook-local-")
+        cluster_file = os.path.join(self.work_dir, "cluster.json")
+        cmd = [sys.executable, "-m", "sparkbook", "manager", "--host", "127.0.0.1",
+               "--port", "0", "--cluster-file", cluster_file, "--local-executors",
+               str(executors), "--executor-memory", executor_memory, "--work-dir",
+               self.work_dir, "--heartbeat-timeout", str(heartbeat_timeout), "--watch-stdin"]
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env, start_new_session=True)
+        line = self._read_ready_line(timeout)
+        _, master_url, path = line.split()
+        self.master_url = master_url
+        self.cluster = wire.read_cluster_file(path)
+
+    def _read_ready_line(self, timeout: float) -> str:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line.startswith(READY):
+            self.stop()
+            raise RuntimeError(f"the local cluster manager did not start in {timeout:.0f} s"
+                               f" (exit code {self.proc.poll()})")
+        return line
+
+    @property
+    def pids(self) -> dict:
+        """The manager's pid and its executors' pids (for the architecture lesson)."""
+        import psutil
+
+        try:
+            children = psutil.Process(self.proc.pid).children()
+        except psutil.NoSuchProcess:
+            children = []
+        return {"manager": self.proc.pid, "executors": [c.pid for c in children]}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()  # the manager reads EOF and stops its executors
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        shutil.rmtree(self.work_dir, ignore_errors=True)

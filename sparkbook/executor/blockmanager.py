@@ -1,0 +1,168 @@
+"""BlockManager: an executor's store of cached partitions, shuffle outputs and broadcasts.
+
+Blocks live in memory first, in least-recently-used order. When a new block would push
+memory use past the limit, the oldest blocks make room: shuffle outputs, broadcasts and
+``MEMORY_AND_DISK`` partitions spill to the executor's local directory; ``MEMORY_ONLY``
+partitions are dropped (the driver is told, and recomputes them from lineage when next
+needed). The block server thread and the task thread share the store, so every public
+method holds the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from sparkbook.storagelevel import StorageLevel
+
+BlockId = tuple  # ("rdd", app, rdd_id, split) | ("shuffle", app, shuffle_id, map_id) | ...
+
+
+@dataclass
+class _Block:
+    parts: list  # one bytes object, or one per reduce partition for a shuffle output
+    size: int
+    can_spill: bool
+    path: str | None = None  # set once the block lives on disk
+
+
+class BlockManager:
+    """Memory-first block store with spill to local disk."""
+
+    def __init__(self, memory_limit: int, local_dir: str) -> None:
+        self.memory_limit = memory_limit
+        self.local_dir = local_dir
+        os.makedirs(local_dir, exist_ok=True)
+        self.memory_used = 0
+        self.disk_used = 0
+        self.bytes_spilled = 0
+        self._memory: OrderedDict[BlockId, _Block] = OrderedDict()
+        self._disk: dict[BlockId, _Block] = {}
+        self._dropped: list[BlockId] = []
+        self._lock = threading.Lock()
+        self._serial = 0
+
+    # --- writing -------------------------------------------------------------------
+
+    def put(self, block_id: BlockId, data: bytes, level: StorageLevel) -> bool:
+        """Store one serialized block at ``level``; False when it could not be kept."""
+        return self._put(block_id, [data], level.useMemory, level.useDisk)
+
+    def put_shuffle_output(self, block_id: BlockId, buckets: list[bytes]) -> None:
+        """A map task's buckets; these are never dropped, only spilled."""
+        self._put(block_id, buckets, True, True)
+
+    def put_broadcast(self, block_id: BlockId, data: bytes) -> None:
+        self._put(block_id, [data], True, True)
+
+    def _put(self, block_id: BlockId, parts: list, use_memory: bool, use_disk: bool) -> bool:
+        size = sum(len(p) for p in parts)
+        with self._lock:
+            self._remove_locked(block_id)
+            block = _Block(parts, size, use_disk)
+            if use_memory and size <= self.memory_limit:
+                self._make_room(size)
+                self._memory[block_id] = block
+                self.memory_used += size
+                return True
+            if use_disk:
+                self._write_to_disk(block_id, block)
+                return True
+            return False
+
+    def _make_room(self, size: int) -> None:
+        while self._memory and self.memory_used + size > self.memory_limit:
+            victim_id, victim = self._memory.popitem(last=False)
+            self.memory_used -= victim.size
+            if victim.can_spill:
+                self.bytes_spilled += victim.size
+                self._write_to_disk(victim_id, victim)
+            else:
+                self._dropped.append(victim_id)
+
+    def _write_to_disk(self, block_id: BlockId, block: _Block) -> None:
+        self._serial += 1
+        path = os.path.join(self.local_dir, f"block-{self._serial}")
+        with open(path, "wb") as f:
+            for part in block.parts:
+                f.write(part)
+        lengths = [len(p) for p in block.parts]
+        block.parts = lengths
+        block.path = path
+        self._disk[block_id] = block
+        self.disk_used += block.size
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, block_id: BlockId) -> bytes | None:
+        parts = self._get_parts(block_id, None)
+        return None if parts is None else parts[0]
+
+    def get_shuffle_bucket(self, block_id: BlockId, reduce_id: int) -> bytes | None:
+        parts = self._get_parts(block_id, reduce_id)
+        return None if parts is None else parts[0]
+
+    def _get_parts(self, block_id: BlockId, index: int | None) -> list | None:
+        with self._lock:
+            block = self._memory.get(block_id)
+            if block is not None:
+                self._memory.move_to_end(block_id)
+                return [block.parts[0 if index is None else index]]
+            block = self._disk.get(block_id)
+            if block is None:
+                return None
+            lengths = block.parts
+            start = sum(lengths[:index]) if index is not None else 0
+            length = lengths[index] if index is not None else block.size
+        with open(block.path, "rb") as f:
+            f.seek(start)
+            return [f.read(length)]
+
+    def contains(self, block_id: BlockId) -> bool:
+        with self._lock:
+            return block_id in self._memory or block_id in self._disk
+
+    # --- removing ------------------------------------------------------------------
+
+    def remove(self, block_id: BlockId) -> None:
+        with self._lock:
+            self._remove_locked(block_id)
+
+    def remove_matching(self, *prefix: Hashable) -> int:
+        """Remove every block whose id starts with ``prefix``, e.g. ("rdd", app, 3)."""
+        n = len(prefix)
+        with self._lock:
+            victims = [b for b in [*self._memory, *self._disk] if b[:n] == prefix]
+            for block_id in victims:
+                self._remove_locked(block_id)
+        return len(victims)
+
+    def _remove_locked(self, block_id: BlockId) -> None:
+        block = self._memory.pop(block_id, None)
+        if block is not None:
+            self.memory_used -= block.size
+        block = self._disk.pop(block_id, None)
+        if block is not None:
+            self.disk_used -= block.size
+            try:
+                os.unlink(block.path)
+            except OSError:
+                pass
+
+    def take_dropped(self) -> list[BlockId]:
+        """The blocks dropped from memory since the last call (to tell their drivers)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, []
+        return dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._memory.clear()
+            self._disk.clear()
+            self.memory_used = self.disk_used = 0
+        shutil.rmtree(self.local_dir, ignore_errors=True)
+        os.makedirs(self.local_dir, exist_ok=True)

@@ -1,0 +1,292 @@
+"""The executor process: registers with the cluster manager, runs tasks, serves blocks.
+
+Two threads, so that task code can never silence the executor:
+
+* the main thread owns every socket: it registers and heartbeats to the manager (with
+  CPU, memory and task counts), takes tasks from drivers, answers peers' shuffle fetches
+  from the block store, and forwards task results;
+* the task thread runs one task at a time (``cores`` of 1: Python's GIL makes a process
+  the unit of parallelism, so ``sparkbook executor --cores N`` starts N of these).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import pickle
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+
+import psutil
+import zmq
+
+from sparkbook import broadcast, wire
+from sparkbook.errors import TaskKilledError
+from sparkbook.executor.blockmanager import BlockManager
+from sparkbook.executor.shuffle_client import FETCH_REPLY, FETCH_REQUEST, ShuffleClient
+from sparkbook.executor.task_runner import TaskOutcome, run_task
+from sparkbook.metrics import ExecutorMetrics
+
+log = logging.getLogger("sparkbook.executor")
+
+HEARTBEAT_INTERVAL = 0.5
+HASH_PROBE = "sparkbook-hash-probe"
+
+
+class Executor:
+    """One executor process (see the module docstring)."""
+
+    def __init__(self, manager_address: str, key: bytes, memory: int, local_dir: str,
+                 host: str = "127.0.0.1", watch_stdin: bool = False,
+                 fetch_timeout: float = 30.0) -> None:
+        self.manager_address = manager_address
+        self.key = key
+        self.host = host
+        self.watch_stdin = watch_stdin
+        self.executor_id: str | None = None
+        self.blocks = BlockManager(memory, local_dir)
+        self.zctx = zmq.Context.instance()
+        self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
+        self.manager.socket.connect(manager_address)
+        self.router = wire.Channel(wire.make_socket(self.zctx, zmq.ROUTER), key, "executor")
+        port = self.router.socket.bind_to_random_port(f"tcp://{host}")
+        self.address = f"tcp://{host}:{port}"
+        self.results = self.zctx.socket(zmq.PULL)
+        self.results.bind(f"inproc://results-{id(self)}")
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.binaries: dict[tuple[str, object], bytes] = {}
+        self.lost_peers: set[str] = set()
+        self.killed: set[int] = set()
+        self.running: int | None = None
+        self.fetch_timeout = fetch_timeout
+        self.counts = {"active": 0, "completed": 0, "failed": 0}
+        self.shuffle_bytes = {"read": 0, "write": 0}
+        self.process = psutil.Process()
+        self.process.cpu_percent()
+        self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
+                                             daemon=True)
+        broadcast._executor_source = lambda bid: self.blocks.get(("broadcast", bid))
+
+    # --- the main (socket) thread ------------------------------------------------------
+
+    def run(self) -> None:
+        """Register, then serve until told to stop or orphaned."""
+        self._task_thread.start()
+        self._register()
+        poller = zmq.Poller()
+        poller.register(self.manager.socket, zmq.POLLIN)
+        poller.register(self.router.socket, zmq.POLLIN)
+        poller.register(self.results, zmq.POLLIN)
+        if self.watch_stdin:
+            poller.register(sys.stdin.fileno(), zmq.POLLIN)
+        next_heartbeat = time.monotonic()
+        while True:
+            timeout = max(0.0, next_heartbeat - time.monotonic())
+            for sock, _ in poller.poll(timeout * 1000):
+                if sock is self.router.socket:
+                    self._on_router()
+                elif sock is self.results:
+                    self._on_result()
+                elif sock is self.manager.socket:
+                    self._on_manager()
+                elif not os.read(sys.stdin.fileno(), 1024):
+                    log.info("parent process went away; exiting")
+                    self._exit(0)
+            if time.monotonic() >= next_heartbeat:
+                self._heartbeat()
+                next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+
+    def _register(self) -> None:
+        self.manager.send(b"RegisterExecutor", {
+            "host": self.host, "address": self.address, "cores": 1,
+            "memory": self.blocks.memory_limit, "pid": os.getpid(),
+            "hostname": socket.gethostname(), "hash_probe": hash(HASH_PROBE),
+            "python": sys.version.split()[0],
+        })
+
+    def _heartbeat(self) -> None:
+        if self.executor_id is None:
+            return
+        mem = self.process.memory_info()
+        metrics = ExecutorMetrics(
+            cpu_percent=self.process.cpu_percent(), rss=mem.rss,
+            memory_used=self.blocks.memory_used, memory_limit=self.blocks.memory_limit,
+            disk_used=self.blocks.disk_used, active_tasks=self.counts["active"],
+            completed_tasks=self.counts["completed"], failed_tasks=self.counts["failed"],
+            shuffle_read_bytes=self.shuffle_bytes["read"],
+            shuffle_write_bytes=self.shuffle_bytes["write"], timestamp=time.time())
+        self.manager.send(b"Heartbeat", {"executor_id": self.executor_id,
+                                         "metrics": metrics.to_dict()})
+
+    def _on_manager(self) -> None:
+        try:
+            msg = self.manager.recv()
+        except wire.AuthenticationError as exc:
+            print(f"sparkbook executor: {exc}", file=sys.stderr, flush=True)
+            self._exit(2)
+        if msg is None:
+            return
+        body = msg.body
+        if msg.type == b"RegisteredExecutor":
+            self.executor_id = body["executor_id"]
+            log.info("registered as executor %s at %s", self.executor_id, self.address)
+            self._heartbeat()
+        elif msg.type == b"RegisterExecutorFailed":
+            print(f"sparkbook executor: registration refused: {body['reason']}",
+                  file=sys.stderr, flush=True)
+            self._exit(3)
+        elif msg.type == b"UnknownExecutor":
+            # The manager declared us lost (we were silent too long): start afresh.
+            self.executor_id = None
+            self.blocks.clear()
+            self.binaries.clear()
+            self._register()
+        elif msg.type == b"ApplicationRemoved":
+            self._forget_application(body["app_id"])
+        elif msg.type == b"KillExecutor":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif msg.type == b"Shutdown":
+            self._exit(0)
+
+    def _on_router(self) -> None:
+        msg = self.router.recv()
+        if msg is None:
+            return
+        body = msg.body
+        if msg.type == b"LaunchTask":
+            self._accept_task(msg)
+        elif msg.type == FETCH_REQUEST:
+            self._serve_fetch(msg)
+        elif msg.type == b"KillTask":
+            self._kill_task(body["task_id"])
+        elif msg.type == b"ExecutorLost":
+            self.lost_peers.add(body["executor_id"])
+        elif msg.type == b"RemoveRdd":
+            self.blocks.remove_matching("rdd", body["app_id"], body["rdd_id"])
+        elif msg.type == b"RemoveShuffle":
+            self.blocks.remove_matching("shuffle", body["app_id"], body["shuffle_id"])
+        elif msg.type == b"RemoveBroadcast":
+            self.blocks.remove(("broadcast", body["bid"]))
+            broadcast.forget_executor_value(body["bid"])
+        elif msg.type == b"RemoveBinary":
+            self.binaries.pop((body["app_id"], body["binary_id"]), None)
+
+    def _accept_task(self, msg: wire.Message) -> None:
+        desc = msg.body
+        frames = msg.frames
+        split_blob = frames[0].bytes
+        key = (desc["app_id"], desc["binary_id"])
+        i = 1
+        if desc.get("has_binary"):
+            self.binaries[key] = frames[1].bytes
+            i = 2
+        for bid, frame in zip(desc.get("broadcast_ids", ()), frames[i:]):
+            self.blocks.put_broadcast(("broadcast", bid), frame.bytes)
+        binary = self.binaries.get(key)
+        self.counts["active"] += 1
+        self.tasks.put((msg.identity, desc, binary, split_blob))
+
+    def _serve_fetch(self, msg: wire.Message) -> None:
+        body = msg.body
+        app, shuffle_id, reduce_id = body["app_id"], body["shuffle_id"], body["reduce_id"]
+        frames, missing = [], None
+        for map_id in body["map_ids"]:
+            blob = self.blocks.get_shuffle_bucket(("shuffle", app, shuffle_id, map_id), reduce_id)
+            if blob is None:
+                missing = map_id
+                break
+            frames.append(blob)
+        reply = {"shuffle_id": shuffle_id, "reduce_id": reduce_id, "missing": missing}
+        self._send(msg.identity, FETCH_REPLY, reply, [] if missing is not None else frames)
+
+    def _kill_task(self, task_id: int) -> None:
+        self.killed.add(task_id)
+        if self.running == task_id:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
+
+    def _on_result(self) -> None:
+        identity, state, body, *frames = self.results.recv_multipart(copy=False)
+        state = state.bytes.decode()
+        body = pickle.loads(body.buffer)
+        self.counts["active"] -= 1
+        self.counts["completed" if state == "FINISHED" else "failed"] += 1
+        metrics = body.get("metrics", {})
+        self.shuffle_bytes["read"] += metrics.get("shuffle_read_bytes", 0)
+        self.shuffle_bytes["write"] += metrics.get("shuffle_write_bytes", 0)
+        body["state"] = state
+        body["executor_id"] = self.executor_id
+        dropped = [(b[2], b[3]) for b in self.blocks.take_dropped() if b[0] == "rdd"]
+        if dropped:
+            body["dropped_blocks"] = dropped
+        self._send(identity.bytes, b"StatusUpdate", body, frames)
+
+    def _send(self, identity: bytes, msg_type: bytes, body: dict, frames: list) -> None:
+        try:
+            self.router.send(msg_type, body, frames, to=identity)
+        except zmq.ZMQError as exc:  # the driver or peer has gone; nothing to deliver to
+            log.info("could not deliver %s to %r: %s", msg_type, identity, exc)
+
+    def _forget_application(self, app_id: str) -> None:
+        for kind in ("rdd", "shuffle"):
+            self.blocks.remove_matching(kind, app_id)
+        for key in [k for k in self.binaries if k[0] == app_id]:
+            del self.binaries[key]
+        for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
+            broadcast.forget_executor_value(bid)
+            self.blocks.remove(("broadcast", bid))
+
+    def _exit(self, code: int) -> None:
+        self.blocks.clear()
+        os.rmdir(self.blocks.local_dir) if os.path.isdir(self.blocks.local_dir) else None
+        os._exit(code)
+
+    # --- the task thread ----------------------------------------------------------------
+
+    def _task_loop(self) -> None:
+        push = self.zctx.socket(zmq.PUSH)
+        push.connect(f"inproc://results-{id(self)}")
+        client = ShuffleClient(self.zctx, self.key, self.lost_peers.__contains__,
+                               self.fetch_timeout)
+        while True:
+            identity, desc, binary, split_blob = self.tasks.get()
+            task_id = desc["task_id"]
+            if task_id in self.killed:
+                outcome = TaskOutcome("KILLED", {"reason": "TaskKilled",
+                                                 "message": "killed before it started"})
+            elif binary is None:
+                outcome = TaskOutcome("FAILED", {
+                    "reason": "Exception", "type": "RuntimeError", "traceback": "",
+                    "message": "executor has no binary for this stage", "exception": None})
+            else:
+                outcome = self._run_guarded(desc, binary, split_blob, client)
+            outcome.body["task_id"] = task_id
+            push.send_multipart([identity, outcome.state.encode(),
+                                 pickle.dumps(outcome.body, 5), *outcome.frames], copy=False)
+
+    def _run_guarded(self, desc: dict, binary: bytes, split_blob: bytes,
+                     client: ShuffleClient) -> TaskOutcome:
+        self.running = desc["task_id"]
+        try:
+            return run_task(desc, binary, split_blob, self.executor_id, self.blocks, client)
+        except TaskKilledError:  # arrived between the task's end and this line
+            return TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed"})
+        finally:
+            self.running = None
+            self.killed.discard(desc["task_id"])
+
+
+def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
+                  host: str, watch_stdin: bool) -> None:
+    """Entry point of ``sparkbook executor`` (one process)."""
+    logging.basicConfig(level=os.environ.get("SPARKBOOK_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s executor %(levelname)s %(message)s")
+    executor = Executor(manager_address, key, memory, local_dir, host, watch_stdin)
+    signal.signal(signal.SIGTERM, lambda *_: executor._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: executor._exit(0))
+    executor.run()

@@ -1,0 +1,73 @@
+"""ShuffleClient: a reduce task fetching map outputs directly from the executors that wrote
+them (the cluster manager and the driver are never on this path)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import zmq
+
+from sparkbook import wire
+from sparkbook.errors import FetchFailedError
+
+FETCH_REQUEST = b"FetchShuffleBlocks"
+FETCH_REPLY = b"ShuffleBlocks"
+
+
+class ShuffleClient:
+    """One DEALER per peer executor, owned by the task thread."""
+
+    def __init__(self, zctx: zmq.Context, key: bytes, is_lost: Callable[[str], bool],
+                 timeout: float) -> None:
+        self._zctx = zctx
+        self._key = key
+        self._is_lost = is_lost
+        self._timeout = timeout
+        self._peers: dict[str, wire.Channel] = {}
+
+    def fetch(self, executor_id: str, address: str, app_id: str, shuffle_id: int,
+              map_ids: list[int], reduce_id: int) -> list[bytes]:
+        """The bucket ``reduce_id`` of each listed map output held by one executor."""
+        channel = self._channel(address)
+        body = {"app_id": app_id, "shuffle_id": shuffle_id, "map_ids": map_ids,
+                "reduce_id": reduce_id}
+        channel.send(FETCH_REQUEST, body)
+        deadline = time.monotonic() + self._timeout
+        while True:
+            if channel.socket.poll(100):
+                msg = channel.recv()
+                if msg is None or msg.type != FETCH_REPLY:
+                    continue
+                if msg.body.get("shuffle_id") != shuffle_id or msg.body.get(
+                        "reduce_id") != reduce_id:
+                    continue  # a late reply to an earlier, abandoned request
+                missing = msg.body.get("missing")
+                if missing is not None:
+                    raise FetchFailedError(executor_id, shuffle_id, missing,
+                                           "the executor no longer has this map output")
+                return [f.bytes for f in msg.frames]
+            if self._is_lost(executor_id):
+                self._drop(address)
+                raise FetchFailedError(executor_id, shuffle_id, map_ids[0], "executor lost")
+            if time.monotonic() > deadline:
+                self._drop(address)
+                raise FetchFailedError(executor_id, shuffle_id, map_ids[0],
+                                       f"no answer in {self._timeout:.0f} s")
+
+    def _channel(self, address: str) -> wire.Channel:
+        channel = self._peers.get(address)
+        if channel is None:
+            sock = wire.make_socket(self._zctx, zmq.DEALER)
+            sock.connect(address)
+            channel = self._peers[address] = wire.Channel(sock, self._key, f"fetch {address}")
+        return channel
+
+    def _drop(self, address: str) -> None:
+        channel = self._peers.pop(address, None)
+        if channel is not None:
+            channel.socket.close(0)
+
+    def close(self) -> None:
+        for address in list(self._peers):
+            self._drop(address)

@@ -1,0 +1,159 @@
+"""Running one task on an executor: ShuffleMapTask or ResultTask.
+
+A task arrives as its stage's binary (the cloudpickled RDD lineage and either the
+result function or the shuffle dependency) and its own partition. The binary is
+unpickled afresh for every task, as Spark does, so that each task gets its own copies of
+captured state and accumulators.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import cloudpickle
+
+from sparkbook import accumulators, serializers
+from sparkbook.errors import FetchFailedError, TaskKilledError
+from sparkbook.executor.blockmanager import BlockManager
+from sparkbook.executor.shuffle_client import ShuffleClient
+from sparkbook.metrics import TaskMetrics
+from sparkbook.shuffle import write_map_output
+from sparkbook.taskcontext import TaskContext
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class TaskOutcome:
+    """What goes back to the driver in a StatusUpdate."""
+
+    state: str  # FINISHED | FAILED | KILLED
+    body: dict = field(default_factory=dict)
+    frames: list = field(default_factory=list)
+
+
+class ExecutorTaskContext(TaskContext):
+    """TaskContext plus the executor services an RDD's compute() needs."""
+
+    def __init__(self, desc: dict, executor_id: str, blocks: BlockManager,
+                 shuffle_client: ShuffleClient) -> None:
+        super().__init__(desc["stage_id"], desc["stage_attempt"], desc["partition"],
+                         desc["attempt"], desc["task_id"], desc.get("properties") or {})
+        self.app_id = desc["app_id"]
+        self.executor_id = executor_id
+        self.metrics = TaskMetrics()
+        self.block_updates: list[tuple[int, int, int]] = []
+        self._blocks = blocks
+        self._shuffle_client = shuffle_client
+        self._locations = desc.get("shuffle_locations") or {}
+
+    def get_or_compute(self, rdd, split) -> Iterator:
+        """A persisted RDD's partition: read it from the block store, or compute and keep it."""
+        block_id = ("rdd", self.app_id, rdd.id, split.index)
+        data = self._blocks.get(block_id)
+        if data is not None:
+            self.metrics.cache_hits += 1
+            return iter(pickle.loads(data))
+        records = list(rdd.compute(split, self))
+        data = serializers.dumps(records)
+        if self._blocks.put(block_id, data, rdd.getStorageLevel()):
+            self.block_updates.append((rdd.id, split.index, len(data)))
+        return iter(records)
+
+    def fetch_shuffle(self, shuffle_id: int, reduce_id: int) -> Iterator[list]:
+        """Bucket ``reduce_id`` of every map output of the shuffle, one list per map task."""
+        started = time.perf_counter()
+        blobs: list[bytes] = []
+        for executor_id, address, map_ids in self._locations.get(shuffle_id, []):
+            if executor_id == self.executor_id:
+                for map_id in map_ids:
+                    blob = self._blocks.get_shuffle_bucket(
+                        ("shuffle", self.app_id, shuffle_id, map_id), reduce_id)
+                    if blob is None:
+                        raise FetchFailedError(executor_id, shuffle_id, map_id,
+                                               "map output missing from local block store")
+                    blobs.append(blob)
+            else:
+                fetched = self._shuffle_client.fetch(executor_id, address, self.app_id,
+                                                     shuffle_id, map_ids, reduce_id)
+                self.metrics.shuffle_remote_bytes += sum(map(len, fetched))
+                blobs.extend(fetched)
+        self.metrics.shuffle_fetch_wait_time += time.perf_counter() - started
+        self.metrics.shuffle_read_bytes += sum(map(len, blobs))
+        return self._unpickle_counting(blobs)
+
+    def _unpickle_counting(self, blobs: list[bytes]) -> Iterator[list]:
+        for blob in blobs:
+            if blob:
+                records = pickle.loads(blob)
+                self.metrics.shuffle_read_records += len(records)
+                yield records
+
+
+def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
+             blocks: BlockManager, shuffle_client: ShuffleClient) -> TaskOutcome:
+    """Run one task to completion and describe how it ended."""
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    context = ExecutorTaskContext(desc, executor_id, blocks, shuffle_client)
+    metrics = context.metrics
+    TaskContext._set(context)
+    accumulators.start_task_registry()
+    outcome = TaskOutcome("FINISHED")
+    try:
+        rdd, action = cloudpickle.loads(binary)
+        split = pickle.loads(split_blob)
+        metrics.executor_deserialize_time = time.perf_counter() - started
+        records = rdd.iterator(split, context)
+        if desc["kind"] == "result":
+            data = serializers.dumps(action(records))
+            metrics.result_size = len(data)
+            outcome.frames = [data]
+        else:
+            buckets, written = write_map_output(records, action)
+            blocks.put_shuffle_output(("shuffle", context.app_id, action.shuffle_id,
+                                       split.index), buckets)
+            sizes = [len(b) for b in buckets]
+            metrics.shuffle_write_bytes = sum(sizes)
+            metrics.shuffle_write_records = written
+            outcome.body["sizes"] = sizes
+    except FetchFailedError as exc:
+        outcome = TaskOutcome("FAILED", {"reason": "FetchFailed", "executor_id": exc.executor_id,
+                                         "shuffle_id": exc.shuffle_id, "map_id": exc.map_id,
+                                         "message": str(exc)})
+    except TaskKilledError:
+        outcome = TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed by driver"})
+    except BaseException as exc:  # noqa: BLE001 - every user error goes back to the driver
+        outcome = TaskOutcome("FAILED", describe_exception(exc))
+    finally:
+        updates = accumulators.finish_task_registry()
+        TaskContext._set(None)
+    metrics.executor_run_time = time.perf_counter() - started
+    metrics.executor_cpu_time = time.thread_time() - cpu_started
+    outcome.body["metrics"] = metrics.to_dict()
+    outcome.body["block_updates"] = context.block_updates
+    if outcome.state == "FINISHED" and updates:
+        outcome.body["accumulators"] = serializers.dumps(updates)
+    return outcome
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """The remote exception's type, message and a traceback of the user's frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(_PACKAGE_DIR)]
+    text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    try:
+        pickled = serializers.dumps(exc)
+        pickle.loads(pickled)
+    except Exception:
+        pickled = None
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+    return {"reason": "Exception", "type": name, "message": str(exc), "traceback": text,
+            "exception": pickled}

@@ -1,0 +1,186 @@
+"""The cluster manager process: the Registry behind a signed ROUTER socket.
+
+It is never on the data path: it only tracks who is alive and tells drivers. With
+``local_executors`` it also starts executor processes on this machine and starts a new
+one whenever one dies, as a Spark standalone Worker does; it notices such a death at once
+(the process exits) instead of waiting for the heartbeat timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import zmq
+
+from sparkbook import wire
+from sparkbook.manager.registry import Registry, Send
+
+log = logging.getLogger("sparkbook.manager")
+
+READY = "SPARKBOOK_MANAGER_READY"
+TICK = 0.1
+HASH_PROBE = "sparkbook-hash-probe"
+
+
+class ExecutorLauncher:
+    """Starts and restarts this machine's executor processes for the manager."""
+
+    def __init__(self, count: int, master_url: str, cluster_file: str, memory: str,
+                 work_dir: str) -> None:
+        self.master_url = master_url
+        self.cluster_file = cluster_file
+        self.memory = memory
+        self.work_dir = work_dir
+        self.procs: list[subprocess.Popen] = []
+        self._serial = 0
+        for _ in range(count):
+            self.launch()
+
+    def launch(self) -> None:
+        self._serial += 1
+        local_dir = os.path.join(self.work_dir, f"executor-{self._serial}")
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        cmd = [sys.executable, "-m", "sparkbook", "executor", "--manager", self.master_url,
+               "--cluster-file", self.cluster_file, "--memory", self.memory,
+               "--local-dir", local_dir, "--watch-stdin"]
+        # stdin is a pipe we never write: when this manager dies, the executor reads EOF.
+        self.procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env))
+
+    def reap(self) -> list[int]:
+        """Pids of executors that exited since the last call; each is replaced."""
+        dead = [p for p in self.procs if p.poll() is not None]
+        for proc in dead:
+            self.procs.remove(proc)
+            self.launch()
+        return [p.pid for p in dead]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 2.0
+        for proc in self.procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class ManagerServer:
+    """Serves the Registry over ZeroMQ until stopped."""
+
+    def __init__(self, host: str, port: int, cluster_file: str | None,
+                 heartbeat_timeout: float = 3.0, watch_stdin: bool = False) -> None:
+        self.zctx = zmq.Context.instance()
+        sock = wire.make_socket(self.zctx, zmq.ROUTER)
+        if port:
+            sock.bind(f"tcp://{host}:{port}")
+        else:
+            port = sock.bind_to_random_port(f"tcp://{host}")
+        self.cluster = _cluster_file_for(f"tcp://{host}:{port}", cluster_file)
+        self.channel = wire.Channel(sock, self.cluster.key, "manager")
+        self.registry = Registry(heartbeat_timeout, hash(HASH_PROBE), start_time=time.time())
+        self.watch_stdin = watch_stdin
+        self.launcher: ExecutorLauncher | None = None
+        self._stopping = False
+
+    def serve(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.channel.socket, zmq.POLLIN)
+        if self.watch_stdin:
+            poller.register(sys.stdin.fileno(), zmq.POLLIN)
+        while not self._stopping:
+            for sock, _ in poller.poll(TICK * 1000):
+                if sock is self.channel.socket:
+                    self._on_message()
+                elif not os.read(sys.stdin.fileno(), 1024):
+                    log.info("parent process went away; stopping")
+                    self._stopping = True
+            now = time.monotonic()
+            self._deliver(self.registry.check_timeouts(now))
+            if self.launcher is not None:
+                for pid in self.launcher.reap():
+                    for ex in list(self.registry.executors.values()):
+                        if ex.pid == pid:
+                            self._deliver(self.registry.remove_executor(
+                                ex.executor_id, "executor process exited (executor lost)"))
+        self.stop()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self.launcher is not None:
+            self.launcher.stop()
+            self.launcher = None
+        for ex in self.registry.executors.values():
+            self._deliver([Send(ex.identity, b"Shutdown", {})])
+
+    def _on_message(self) -> None:
+        msg = self.channel.recv()
+        if msg is None:
+            return
+        body, who, now = msg.body, msg.identity, time.monotonic()
+        reg = self.registry
+        if msg.type == b"Heartbeat":
+            sends = reg.heartbeat(who, body["executor_id"], body["metrics"], now)
+        elif msg.type == b"RegisterExecutor":
+            sends = reg.register_executor(who, body, now)
+        elif msg.type == b"RegisterApplication":
+            sends = reg.register_app(who, body, now)
+        elif msg.type == b"AppHeartbeat":
+            sends = reg.app_heartbeat(who, body["app_id"], now)
+        elif msg.type == b"UnregisterApplication":
+            sends = reg.remove_app(body["app_id"])
+        elif msg.type == b"KillExecutor":
+            sends = reg.kill_executor(body["executor_id"])
+        elif msg.type == b"ClusterStatus":
+            sends = [Send(who, b"ClusterStatusReply", reg.status())]
+        else:
+            log.warning("unknown message type %r", msg.type)
+            return
+        self._deliver(sends)
+
+    def _deliver(self, sends: list[Send]) -> None:
+        for send in sends:
+            try:
+                self.channel.send(send.type, send.body, to=send.to)
+            except zmq.ZMQError as exc:
+                log.info("could not deliver %s: %s", send.type, exc)
+
+
+def _cluster_file_for(address: str, path: str | None) -> wire.ClusterFile:
+    """Write the cluster file, keeping the secret of an earlier manager at this address."""
+    target = path or wire.default_cluster_file("sparkbook://" + address[len("tcp://"):])
+    key = None
+    if os.path.exists(target):
+        try:
+            existing = wire.read_cluster_file(target)
+            key = existing.key if existing.address == address else None
+        except (ValueError, KeyError):
+            key = None
+    return wire.write_cluster_file(target, address, key)
+
+
+def manager_main(host: str, port: int, cluster_file: str | None, heartbeat_timeout: float,
+                 local_executors: int, executor_memory: str, work_dir: str | None,
+                 watch_stdin: bool) -> None:
+    """Entry point of ``sparkbook manager`` and ``sparkbook local``."""
+    logging.basicConfig(level=os.environ.get("SPARKBOOK_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s manager %(levelname)s %(message)s")
+    server = ManagerServer(host, port, cluster_file, heartbeat_timeout, watch_stdin)
+    cluster = server.cluster
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "_stopping", True))
+    print(f"{READY} {cluster.master_url} {cluster.path}", flush=True)
+    if local_executors:
+        server.launcher = ExecutorLauncher(local_executors, cluster.master_url,
+                                           str(cluster.path), executor_memory,
+                                           work_dir or os.path.dirname(cluster.path))
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        server.stop()

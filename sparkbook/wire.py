@@ -1,0 +1,230 @@
+"""The wire between driver, cluster manager and executors: signed multipart ZeroMQ messages.
+
+Every message, after the identity frame a ROUTER socket adds, is::
+
+    0  b"SB1"        protocol marker
+    1  signature     HMAC-SHA256 over frames 2.. (each prefixed by its 8-byte length)
+    2  header        session id (16 bytes), sequence number (u64), send time (f64)
+    3  type          ASCII message type, e.g. b"RegisterExecutor"
+    4  body         pickle (protocol 5) of a small control body
+    5.. frames       raw payload frames (task binaries, partitions, results, shuffle blocks)
+
+A receiver checks the signature in constant time before anything is unpickled, then
+rejects replays: a sequence number not above the last one seen from that session, or a
+send time outside ``REPLAY_WINDOW`` seconds of its own clock. Rejected messages are
+dropped and logged. A ROUTER answers a bad signature with the single unsigned frame
+``AUTH_FAILED`` so that a peer holding the wrong secret fails fast with
+``AuthenticationError`` instead of waiting forever. The messages each role sends are
+listed in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import pickle
+import secrets
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+
+MAGIC = b"SB1"
+AUTH_FAILED = b"SB1-AUTH-FAILED"
+HEADER = struct.Struct("!16sQd")
+REPLAY_WINDOW = 300.0
+PICKLE_PROTOCOL = 5
+
+log = logging.getLogger("sparkbook.wire")
+
+
+class AuthenticationError(ConnectionError):
+    """A peer rejected our signature: the two processes hold different cluster secrets."""
+
+
+@dataclass(slots=True)
+class Message:
+    """One verified message: its type, decoded body, raw payload frames and sender."""
+
+    type: bytes
+    body: object
+    frames: list
+    identity: bytes | None = None
+
+
+class Signer:
+    """HMAC-SHA256 over a message's frames, with the frame boundaries bound in."""
+
+    def __init__(self, key: bytes) -> None:
+        self._base = hmac.new(key, digestmod=hashlib.sha256)
+
+    def digest(self, frames: list) -> bytes:
+        mac = self._base.copy()
+        for frame in frames:
+            mac.update(len(frame).to_bytes(8, "big"))
+            mac.update(frame)
+        return mac.digest()
+
+    def verify(self, signature: bytes, frames: list) -> bool:
+        return hmac.compare_digest(signature, self.digest(frames))
+
+
+class ReplayGuard:
+    """Remembers the last sequence number of every sending session."""
+
+    def __init__(self, window: float = REPLAY_WINDOW) -> None:
+        self.window = window
+        self._last: dict[bytes, tuple[int, float]] = {}
+        self._next_prune = 0.0
+
+    def accept(self, session: bytes, seq: int, sent_at: float, now: float) -> bool:
+        if abs(now - sent_at) > self.window:
+            return False
+        last = self._last.get(session)
+        if last is not None and seq <= last[0]:
+            return False
+        self._last[session] = (seq, now)
+        if now > self._next_prune:
+            # A session idle for two windows can only be replayed with stale send times.
+            cutoff = now - 2 * self.window
+            self._last = {s: v for s, v in self._last.items() if v[1] >= cutoff}
+            self._next_prune = now + self.window
+        return True
+
+
+class Channel:
+    """A ZeroMQ socket that signs what it sends and verifies what it receives."""
+
+    def __init__(self, socket: zmq.Socket, key: bytes, name: str = "") -> None:
+        self.socket = socket
+        self.router = socket.type == zmq.ROUTER
+        self.name = name
+        self._signer = Signer(key)
+        self._guard = ReplayGuard()
+        self._session = secrets.token_bytes(16)
+        self._seq = 0
+        self._auth_replies: dict[bytes, float] = {}
+        self.dropped = 0
+
+    def send(self, msg_type: bytes, body: object = None, frames: list | tuple = (),
+             to: bytes | None = None) -> None:
+        self._seq += 1
+        header = HEADER.pack(self._session, self._seq, time.time())
+        signed = [header, msg_type, pickle.dumps(body, PICKLE_PROTOCOL), *frames]
+        parts = [MAGIC, self._signer.digest(signed), *signed]
+        if self.router:
+            parts.insert(0, to)
+        self.socket.send_multipart(parts, copy=len(frames) == 0)
+
+    def recv(self, flags: int = 0) -> Message | None:
+        """The next message, or None when it failed verification (it is dropped and logged)."""
+        parts = self.socket.recv_multipart(flags, copy=False)
+        identity = parts.pop(0).bytes if self.router else None
+        if len(parts) == 1 and parts[0].bytes == AUTH_FAILED and not self.router:
+            raise AuthenticationError(
+                f"{self.name or 'peer'} rejected this process's signature: "
+                "it belongs to a cluster with a different secret (check --cluster-file)"
+            )
+        if len(parts) < 5 or parts[0].bytes != MAGIC:
+            return self._drop(identity, "not a sparkbook message", reply=True)
+        signature = parts[1].bytes
+        signed = [p.buffer for p in parts[2:]]
+        if not self._signer.verify(signature, signed):
+            return self._drop(identity, "bad signature", reply=True)
+        session, seq, sent_at = HEADER.unpack(parts[2].bytes)
+        if not self._guard.accept(session, seq, sent_at, time.time()):
+            return self._drop(identity, "replayed or stale message")
+        body = pickle.loads(parts[4].buffer)
+        return Message(parts[3].bytes, body, parts[5:], identity)
+
+    def _drop(self, identity: bytes | None, why: str, reply: bool = False) -> None:
+        self.dropped += 1
+        log.warning("%s: dropped a message from %r: %s", self.name or "wire", identity, why)
+        if reply and self.router and identity is not None:
+            now = time.monotonic()
+            if now - self._auth_replies.get(identity, 0.0) > 1.0:
+                self._auth_replies[identity] = now
+                try:
+                    self.socket.send_multipart([identity, AUTH_FAILED], zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    pass
+        return None
+
+
+def make_socket(ctx: zmq.Context, kind: int, identity: bytes | None = None) -> zmq.Socket:
+    """A socket set up the way every sparkbook socket is: no lingering, no silent drops."""
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDHWM, 0)
+    sock.setsockopt(zmq.RCVHWM, 0)
+    if identity is not None:
+        sock.setsockopt(zmq.IDENTITY, identity)
+    if kind == zmq.ROUTER:
+        # A message to a peer that has gone must raise, not vanish (see DESIGN pitfalls).
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    return sock
+
+
+def parse_master_url(url: str) -> str:
+    """``sparkbook://HOST:PORT`` -> ``tcp://HOST:PORT``."""
+    if not url.startswith("sparkbook://"):
+        raise ValueError(f"not a sparkbook master URL: {url!r} (expected sparkbook://HOST:PORT)")
+    hostport = url[len("sparkbook://"):].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"not a sparkbook master URL: {url!r} (expected sparkbook://HOST:PORT)")
+    return f"tcp://{host}:{port}"
+
+
+# --- the cluster file: the secret, kept like a Jupyter connection file ---------------------
+
+
+@dataclass(slots=True)
+class ClusterFile:
+    """What a process needs to join a cluster: the manager's address and the secret."""
+
+    path: Path
+    address: str
+    key: bytes
+
+    @property
+    def master_url(self) -> str:
+        return "sparkbook://" + self.address[len("tcp://"):]
+
+
+def default_cluster_file(master_url: str) -> Path:
+    """Where ``sparkbook manager`` keeps the file for a given address, in the user's home."""
+    hostport = parse_master_url(master_url)[len("tcp://"):].replace(":", "-")
+    return Path.home() / ".sparkbook" / "clusters" / f"{hostport}.json"
+
+
+def write_cluster_file(path: Path, address: str, key: bytes | None = None) -> ClusterFile:
+    """Write a fresh (or given) secret to ``path`` with mode 0600, its folder 0700."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = key if key is not None else secrets.token_hex(32).encode()
+    text = json.dumps({"address": address, "key": key.decode(), "signature_scheme": "hmac-sha256"})
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return ClusterFile(path, address, key)
+
+
+def read_cluster_file(path: Path) -> ClusterFile:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no cluster file at {path}: start the manager on this machine first "
+            "(sparkbook manager), or copy its cluster file here and pass --cluster-file"
+        ) from None
+    if path.stat().st_mode & 0o077:
+        log.warning("cluster file %s is readable by others; it should be mode 0600", path)
+    return ClusterFile(path, data["address"], data["key"].encode())
