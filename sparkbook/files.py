@@ -46,10 +46,9 @@ def compute_splits(files: list[str], min_partitions: int) -> list[FileSplit]:
     sizes = [os.path.getsize(f) for f in files]
     goal = sum(sizes) // max(min_partitions, 1)
     splits: list[FileSplit] = []
-    for path, size in zip(files, sizes, strict=False):
+    for path, size in zip(files, sizes):
         if size == 0:
-            splits.append(FileSplit(path, 0, 0))
-            continue
+            continue  # Spark drops empty splits (spark.hadoopRDD.ignoreEmptySplits)
         split_size = max(1, min(goal, LOCAL_BLOCK_SIZE))
         remaining = size
         while remaining / split_size > SPLIT_SLOP:
@@ -64,30 +63,47 @@ def read_split_bytes(split: FileSplit) -> bytes:
     """The bytes of every line that starts inside the split (LineRecordReader's rule:
     a split that does not start the file skips its first, partial line; a split reads
     on past its end to finish the line that straddles it)."""
-    if split.length == 0:
-        return b""
     with open(split.path, "rb") as f:
         f.seek(split.start)
-        data = f.read(split.length)
-        tail = f.readline()
+        data = f.read(split.length) + _read_through_terminator(f)
     if split.start != 0:
-        first_newline = data.find(b"\n")
-        if first_newline < 0:
-            return b""
-        data = data[first_newline + 1:]
-    return data + tail if tail else data
+        data = data[_end_of_first_line(data):]
+    return data
+
+
+def _end_of_first_line(data: bytes) -> int:
+    """Index just past the first line terminator (len(data) when there is none)."""
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    if not ends:
+        return len(data)
+    i = min(ends)
+    return i + 2 if data[i:i + 2] == b"\r\n" else i + 1
+
+
+def _read_through_terminator(f) -> bytes:
+    """From the file's position up to and including the next line terminator."""
+    parts = []
+    while chunk := f.read(8192):
+        end = _end_of_first_line(chunk)
+        if end < len(chunk) or chunk.endswith(b"\n"):
+            parts.append(chunk[:end])
+            break
+        parts.append(chunk)
+        if chunk.endswith(b"\r"):
+            if f.read(1) == b"\n":
+                parts.append(b"\n")
+            break
+    return b"".join(parts)
 
 
 def split_lines(data: bytes, use_unicode: bool = True) -> list:
     """Lines without their terminators (\\n, \\r\\n)."""
     if not data:
         return []
-    text = data.decode("utf-8", errors="replace") if use_unicode else data
-    sep = "\n" if use_unicode else b"\n"
-    lines = text.split(sep)
-    if lines[-1] in ("", b""):
-        lines.pop()
-    cr = "\r" if use_unicode else b"\r"
-    if cr in text:
-        lines = [line[:-1] if line.endswith(cr) else line for line in lines]
-    return lines
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    if use_unicode:
+        return data.decode("utf-8", errors="replace").split("\n")
+    return data.split(b"\n")

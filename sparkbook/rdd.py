@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import reduce as _reduce
 from typing import Any
 
+from sparkbook.errors import SparkException
 from sparkbook.files import (
     FileSplit,
     compute_splits,
@@ -158,7 +159,7 @@ class RDD:
     def __init__(self, ctx, deps: list[Dependency], op: str = "") -> None:
         self.ctx = ctx
         self.deps = deps
-        self.id = ctx._new_rdd_id()
+        self.rdd_id = ctx._new_rdd_id()
         self.op = op
         self.callsite = ctx._callsite()
         self.partitioner: Partitioner | None = None
@@ -171,7 +172,7 @@ class RDD:
 
     def __getstate__(self) -> dict:
         allowed = getattr(_shipping, "allowed", None)
-        if allowed is None or self.id not in allowed:
+        if allowed is None or self.rdd_id not in allowed:
             raise pickle.PicklingError(DRIVER_ONLY)
         state = self.__dict__.copy()
         state["ctx"] = None
@@ -196,7 +197,7 @@ class RDD:
 
     def iterator(self, split: Partition, context) -> Iterator:
         """The partition's records: from the block store when persisted, else computed."""
-        if self._storage_level is not StorageLevel.NONE:
+        if self.is_cached:
             return context.get_or_compute(self, split)
         return self.compute(split, context)
 
@@ -211,6 +212,10 @@ class RDD:
         return self.ctx
 
     # --- identity and persistence ----------------------------------------------------
+
+    def id(self) -> int:
+        """A unique id for this RDD within its SparkContext."""
+        return self.rdd_id
 
     def getNumPartitions(self) -> int:
         return len(self.partitions())
@@ -227,6 +232,9 @@ class RDD:
         return self.persist(StorageLevel.MEMORY_ONLY)
 
     def persist(self, storageLevel: StorageLevel = StorageLevel.MEMORY_ONLY) -> RDD:
+        if self.is_cached and storageLevel != self._storage_level:
+            raise SparkException("Cannot change storage level of an RDD after it was already "
+                                 "assigned a level")
         self.is_cached = True
         self._storage_level = storageLevel
         return self
@@ -234,7 +242,7 @@ class RDD:
     def unpersist(self, blocking: bool = False) -> RDD:
         self.is_cached = False
         self._storage_level = StorageLevel.NONE
-        self._driver()._remove_rdd_blocks(self.id, blocking)
+        self._driver()._remove_rdd_blocks(self.rdd_id, blocking)
         return self
 
     def getStorageLevel(self) -> StorageLevel:
@@ -247,7 +255,7 @@ class RDD:
         def describe(rdd: RDD) -> str:
             storage = ""
             if rdd._storage_level != StorageLevel.NONE:
-                cached = self._driver()._cached_partition_count(rdd.id)
+                cached = self._driver()._cached_partition_count(rdd.rdd_id)
                 storage = str(rdd._storage_level)
                 if cached:
                     storage = f"CachedPartitions: {cached}; {storage}"
@@ -269,7 +277,7 @@ class RDD:
 
     def __repr__(self) -> str:
         label = self._name + " " if self._name else ""
-        return f"{label}{type(self).__name__}[{self.id}] at {self.op} at {self.callsite}"
+        return f"{label}{type(self).__name__}[{self.rdd_id}] at {self.op} at {self.callsite}"
 
     # --- narrow transformations ------------------------------------------------------
 
@@ -313,7 +321,7 @@ class RDD:
         return MapPartitionsRDD(self, lambda _, it: map(_second_of_pair, it), False, "values")
 
     def union(self, other: RDD) -> RDD:
-        return UnionRDD(self._driver(), [self, other])
+        return union_of(self._driver(), [self, other])
 
     def __add__(self, other: RDD) -> RDD:
         if not isinstance(other, RDD):
@@ -741,6 +749,32 @@ class UnionRDD(RDD):
         return self.rdds[split.rdd_index].iterator(split.parent, context)
 
 
+def union_of(ctx, rdds: list[RDD]) -> RDD:
+    """RDDs partitioned alike stay partitioned (partition i of each, together); others
+    are concatenated."""
+    partitioner = rdds[0].partitioner
+    if partitioner is not None and all(r.partitioner == partitioner for r in rdds):
+        return PartitionerAwareUnionRDD(ctx, rdds)
+    return UnionRDD(ctx, rdds)
+
+
+class PartitionerAwareUnionRDD(RDD):
+    """A union of RDDs with the same partitioner: partition i reads partition i of each."""
+
+    def __init__(self, ctx, rdds: list[RDD]) -> None:
+        super().__init__(ctx, [NarrowDependency(r) for r in rdds], "union")
+        self.rdds = rdds
+        self.partitioner = rdds[0].partitioner
+
+    def _get_partitions(self) -> list[Partition]:
+        return [CoalescedPartition(i, [r.partitions()[i] for r in self.rdds])
+                for i in range(self.partitioner.numPartitions)]
+
+    def compute(self, split: CoalescedPartition, context) -> Iterator:
+        return itertools.chain.from_iterable(
+            rdd.iterator(p, context) for rdd, p in zip(self.rdds, split.parents))
+
+
 class CoalescedPartition(Partition):
     __slots__ = ("parents",)
 
@@ -885,8 +919,11 @@ class HadoopRDD(RDD):
         super().__init__(ctx, [], "textFile")
         self.path = path
         self.use_unicode = use_unicode
-        splits = compute_splits(list_input_files(path), min_partitions)
-        self._partitions = [TextFilePartition(i, s) for i, s in enumerate(splits)]
+        self.min_partitions = min_partitions
+
+    def _get_partitions(self) -> list[Partition]:
+        splits = compute_splits(list_input_files(self.path), self.min_partitions)
+        return [TextFilePartition(i, s) for i, s in enumerate(splits)]
 
     def compute(self, split: TextFilePartition, context) -> Iterator:
         data = read_split_bytes(split.split)

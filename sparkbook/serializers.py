@@ -57,12 +57,25 @@ def find_unpicklable(obj: Any, path: str = "", depth: int = 0, seen: set | None 
             cloudpickle.dumps(value, PROTOCOL)
         except Exception as exc:
             here = f"{path}{label}"
-            deeper = find_unpicklable(value, here + " -> ", depth + 1, seen)
+            refusal = _refuses_pickling(value)
+            deeper = "" if refusal else find_unpicklable(value, here + " -> ", depth + 1, seen)
             if deeper:
                 return deeper
+            exc = refusal or exc
             return (f"{here} (of type {type(value).__module__}.{type(value).__qualname__}) "
                     f"cannot be pickled: {type(exc).__name__}: {exc}")
     return ""
+
+
+def _refuses_pickling(obj: Any) -> Exception | None:
+    """The error an object's own __reduce_ex__ raises (a SparkContext, an RDD), if any."""
+    if isinstance(obj, (types.FunctionType, types.MethodType, list, tuple, set, dict)):
+        return None
+    try:
+        obj.__reduce_ex__(PROTOCOL)
+    except Exception as exc:
+        return exc
+    return None
 
 
 def _captured(obj: Any) -> list[tuple[str, Any]]:
@@ -90,7 +103,12 @@ def _captured(obj: Any) -> list[tuple[str, Any]]:
         return [(f"item {i}", v) for i, v in enumerate(obj)]
     if isinstance(obj, dict):
         return [(f"key {k!r}", v) for k, v in obj.items()]
-    state = getattr(obj, "__dict__", None)
+    # What the object itself says it pickles (an RDD leaves its SparkContext behind).
+    getstate = getattr(obj, "__getstate__", None)
+    try:
+        state = getstate() if callable(getstate) else getattr(obj, "__dict__", None)
+    except Exception:
+        state = getattr(obj, "__dict__", None)
     if isinstance(state, dict):
         kind = type(obj).__qualname__
         return [(f"{kind}.{k}", v) for k, v in state.items()]

@@ -28,7 +28,7 @@ from sparkbook.driver.local_cluster import LocalCluster
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
 from sparkbook.errors import SparkException
-from sparkbook.rdd import RDD, HadoopRDD, ParallelCollectionRDD, UnionRDD, slice_collection
+from sparkbook.rdd import RDD, HadoopRDD, ParallelCollectionRDD, slice_collection, union_of
 
 log = logging.getLogger("sparkbook.context")
 
@@ -291,7 +291,7 @@ class SparkContext:
     def union(self, rdds: list[RDD]) -> RDD:
         if not rdds:
             raise ValueError("union() needs at least one RDD")
-        return UnionRDD(self, list(rdds))
+        return union_of(self, list(rdds))
 
     def emptyRDD(self) -> RDD:
         return ParallelCollectionRDD(self, [])

@@ -118,10 +118,10 @@ def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, boo
     stack = [(rdd, True)]
     while stack:
         current, one_to_one = stack.pop()
-        if (current.id, one_to_one) in seen:
+        if (current.rdd_id, one_to_one) in seen:
             continue
-        seen.add((current.id, one_to_one))
-        ids.add(current.id)
+        seen.add((current.rdd_id, one_to_one))
+        ids.add(current.rdd_id)
         for dep in current.deps:
             if isinstance(dep, ShuffleDependency):
                 earlier = reads.get(dep.shuffle_id, (dep, True))[1]
@@ -270,10 +270,10 @@ class DAGScheduler:
         stack, seen = [(rdd, partition)], set()
         while stack:
             current, p = stack.pop()
-            if (current.id, p) in seen:
+            if (current.rdd_id, p) in seen:
                 continue
-            seen.add((current.id, p))
-            locs = self.cache_locs.get((current.id, p))
+            seen.add((current.rdd_id, p))
+            locs = self.cache_locs.get((current.rdd_id, p))
             if locs:
                 return sorted(locs)
             for dep in current.deps:

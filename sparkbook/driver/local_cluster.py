@@ -30,7 +30,9 @@ class LocalCluster:
                "--port", "0", "--cluster-file", cluster_file, "--local-executors",
                str(executors), "--executor-memory", executor_memory, "--work-dir",
                self.work_dir, "--heartbeat-timeout", str(heartbeat_timeout), "--watch-stdin"]
-        env = dict(os.environ, PYTHONHASHSEED="0")
+        # Executors import what the driver can import (cloudpickle ships modules by name).
+        path = [os.path.abspath(p or os.curdir) for p in sys.path]
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=os.pathsep.join(path))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env, start_new_session=True)
         line = self._read_ready_line(timeout)

@@ -54,7 +54,7 @@ class ExecutorTaskContext(TaskContext):
 
     def get_or_compute(self, rdd, split) -> Iterator:
         """A persisted RDD's partition: read it from the block store, or compute and keep it."""
-        block_id = ("rdd", self.app_id, rdd.id, split.index)
+        block_id = ("rdd", self.app_id, rdd.rdd_id, split.index)
         data = self._blocks.get(block_id)
         if data is not None:
             self.metrics.cache_hits += 1
@@ -62,7 +62,7 @@ class ExecutorTaskContext(TaskContext):
         records = list(rdd.compute(split, self))
         data = serializers.dumps(records)
         if self._blocks.put(block_id, data, rdd.getStorageLevel()):
-            self.block_updates.append((rdd.id, split.index, len(data)))
+            self.block_updates.append((rdd.rdd_id, split.index, len(data)))
         return iter(records)
 
     def fetch_shuffle(self, shuffle_id: int, reduce_id: int) -> Iterator[list]:
@@ -143,8 +143,9 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
 
 def describe_exception(exc: BaseException) -> dict:
     """The remote exception's type, message and a traceback of the user's frames."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(_PACKAGE_DIR)]
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Show the user's frames; sparkbook's own only when the error arose inside them.
+    frames = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR)] or frames
     text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))
     try:

@@ -1,0 +1,164 @@
+"""The wire: every message is signed, and what fails its signature is dropped unread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import zmq
+
+from sparkbook import wire
+
+pytestmark = pytest.mark.sparkbook_only
+
+KEY = b"a" * 64
+
+
+class Exploit:
+    """A pickle that, if ever unpickled, creates a file: proof the receiver ran it."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def pair():
+    """A ROUTER (server) and a DEALER (client) over loopback TCP."""
+    ctx = zmq.Context()
+    router = wire.make_socket(ctx, zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer = wire.make_socket(ctx, zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    yield router, dealer
+    ctx.destroy(0)
+
+
+def recv(channel: wire.Channel, timeout: float = 2.0):
+    assert channel.socket.poll(int(timeout * 1000)), "nothing arrived"
+    return channel.recv()
+
+
+def test_a_signed_message_arrives_with_its_type_body_and_frames(pair):
+    router, dealer = pair
+    server, client = wire.Channel(router, KEY), wire.Channel(dealer, KEY)
+    client.send(b"Hello", {"n": 1}, [b"payload", b"x" * 100_000])
+    msg = recv(server)
+    assert msg.type == b"Hello" and msg.body == {"n": 1}
+    assert [f.bytes for f in msg.frames] == [b"payload", b"x" * 100_000]
+    server.send(b"Reply", {"ok": True}, to=msg.identity)
+    assert recv(client).body == {"ok": True}
+
+
+def test_a_message_signed_with_another_secret_is_dropped_logged_and_refused(pair, caplog):
+    router, dealer = pair
+    server, intruder = wire.Channel(router, KEY), wire.Channel(dealer, b"b" * 64, "manager")
+    with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
+        intruder.send(b"RegisterExecutor", {"address": "tcp://evil"})
+        assert recv(server) is None
+    assert "bad signature" in caplog.text and server.dropped == 1
+    # The sender learns at once that it holds the wrong secret instead of waiting forever.
+    with pytest.raises(wire.AuthenticationError, match="different secret"):
+        recv(intruder)
+
+
+def test_an_unsigned_pickle_with_side_effects_is_never_unpickled(pair, tmp_path):
+    router, dealer = pair
+    server = wire.Channel(router, KEY)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(Exploit(str(marker)))
+    dealer.send_multipart([payload])
+    assert recv(server) is None
+    forged_header = wire.HEADER.pack(b"s" * 16, 1, time.time())
+    dealer.send_multipart([wire.MAGIC, b"\0" * 32, forged_header, b"Heartbeat", payload])
+    assert recv(server) is None
+    assert not marker.exists()
+    assert server.dropped == 2
+
+
+def test_a_mis_signed_pickle_with_side_effects_is_never_unpickled(pair, tmp_path):
+    router, dealer = pair
+    server, intruder = wire.Channel(router, KEY), wire.Channel(dealer, b"c" * 64)
+    marker = tmp_path / "pwned"
+    intruder.send(b"LaunchTask", Exploit(str(marker)))
+    assert recv(server) is None
+    assert not marker.exists()
+
+
+def test_a_replayed_message_is_dropped(pair):
+    router, dealer = pair
+    client = wire.Channel(dealer, KEY)
+    client.send(b"KillExecutor", {"executor_id": "0"})
+    assert router.poll(2000)
+    captured = router.recv_multipart()[1:]  # what an eavesdropper saw on the wire
+    server = wire.Channel(router, KEY)
+    dealer.send_multipart(captured)
+    assert recv(server).type == b"KillExecutor"
+    dealer.send_multipart(captured)  # the same bytes again
+    assert recv(server) is None
+    assert server.dropped == 1
+
+
+def test_a_stale_message_is_dropped_even_from_a_new_session():
+    guard = wire.ReplayGuard(window=300)
+    now = time.time()
+    assert guard.accept(b"s1", 1, now, now)
+    assert not guard.accept(b"s2", 1, now - 301, now)
+    assert not guard.accept(b"s1", 1, now, now)
+    assert guard.accept(b"s1", 2, now, now)
+
+
+def test_the_cluster_file_is_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "clusters" / "c.json"
+    written = wire.write_cluster_file(path, "tcp://127.0.0.1:7077")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    read = wire.read_cluster_file(path)
+    assert read.key == written.key and len(read.key) == 64
+    assert read.master_url == "sparkbook://127.0.0.1:7077"
+
+
+def test_a_driver_with_the_wrong_secret_gets_a_clear_error_not_a_hang(tmp_path):
+    cluster_file = tmp_path / "cluster.json"
+    manager = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sparkbook",
+            "manager",
+            "--port",
+            "0",
+            "--cluster-file",
+            str(cluster_file),
+        ],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert manager.stdout.readline().startswith(b"SPARKBOOK_MANAGER_READY")
+        real = wire.read_cluster_file(cluster_file)
+        wrong = wire.write_cluster_file(tmp_path / "wrong.json", real.address, b"z" * 64)
+        script = (
+            "import sparkbook\n"
+            f"conf = sparkbook.SparkConf().set('spark.sparkbook.clusterFile', {str(wrong.path)!r})\n"
+            "try:\n"
+            f"    sparkbook.SparkContext({real.master_url!r}, 'intruder', conf=conf)\n"
+            "except Exception as exc:\n"
+            "    print(type(exc).__name__, exc)\n"
+        )
+        started = time.monotonic()
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+        ).stdout
+        assert time.monotonic() - started < 15
+        assert out.startswith("AuthenticationError") and "different secret" in out
+    finally:
+        manager.terminate()
+        manager.wait(10)
