@@ -1,0 +1,140 @@
+"""What the listener bus shows: jobs per action, stages per shuffle, metrics per task."""
+
+from __future__ import annotations
+
+import io
+import time
+from operator import add
+
+import pytest
+
+from sparkbook import SparkListener
+from sparkbook.driver.progress import ConsoleProgressBar, render
+
+pytestmark = pytest.mark.sparkbook_only
+
+
+class Recorder(SparkListener):
+    def __init__(self) -> None:
+        self.jobs, self.stages, self.tasks, self.metrics = [], [], [], []
+
+    def on_job_start(self, event) -> None:
+        self.jobs.append(event)
+
+    def on_stage_completed(self, event) -> None:
+        self.stages.append(event.stage_info)
+
+    def on_task_end(self, event) -> None:
+        self.tasks.append(event)
+
+    def on_executor_metrics_update(self, event) -> None:
+        self.metrics.append(event)
+
+
+@pytest.fixture
+def recorded(sc):
+    recorder = Recorder()
+    sc._bus.add_listener(recorder)
+    yield recorder
+    sc._bus.remove_listener(recorder)
+
+
+def settle(sc) -> None:
+    assert sc._bus.wait_until_empty()
+
+
+def stage_metric(recorder: Recorder, stage_id: int, name: str) -> int:
+    return sum(getattr(t.metrics, name) for t in recorder.tasks if t.stage_id == stage_id)
+
+
+WORDS = [f"w{i % 5}" for i in range(1000)]
+
+
+def test_transformations_run_nothing_and_each_action_is_one_job(sc, recorded):
+    rdd = sc.parallelize(range(100), 4).map(lambda x: x + 1).filter(lambda x: x % 2)
+    settle(sc)
+    assert recorded.jobs == []
+    rdd.count()
+    rdd.collect()
+    settle(sc)
+    assert len(recorded.jobs) == 2
+
+
+def test_reduce_by_key_shuffles_once_and_combines_map_side(sc, recorded):
+    pairs = sc.parallelize(WORDS, 4).map(lambda w: (w, 1))
+    assert dict(pairs.reduceByKey(add).collect()) == {f"w{i}": 200 for i in range(5)}
+    settle(sc)
+    (job,) = recorded.jobs
+    assert len(job.stage_infos) == 2
+    map_stage = min(s.stage_id for s in job.stage_infos)
+    # Combined before the shuffle: at most 5 keys leave each of the 4 map tasks.
+    assert stage_metric(recorded, map_stage, "shuffle_write_records") <= 20
+    written = stage_metric(recorded, map_stage, "shuffle_write_bytes")
+    read = sum(t.metrics.shuffle_read_bytes for t in recorded.tasks if t.stage_id != map_stage)
+    assert written == read > 0
+
+
+def test_group_by_key_ships_every_record_across_the_shuffle(sc, recorded):
+    grouped = sc.parallelize(WORDS, 4).map(lambda w: (w, 1)).groupByKey()
+    assert {k: len(v) for k, v in grouped.collect()} == {f"w{i}": 200 for i in range(5)}
+    settle(sc)
+    map_stage = min(s.stage_id for s in recorded.jobs[0].stage_infos)
+    assert stage_metric(recorded, map_stage, "shuffle_write_records") == len(WORDS)
+
+
+def test_the_second_action_on_a_cached_rdd_reads_the_cache(sc, recorded):
+    cached = sc.parallelize(range(1000), 4).map(lambda x: x * 2).cache()
+    cached.count()
+    cached.count()
+    settle(sc)
+    first, second = recorded.jobs
+    hits = {job.job_id: 0 for job in recorded.jobs}
+    stage_to_job = {s.stage_id: job.job_id for job in recorded.jobs for s in job.stage_infos}
+    for task in recorded.tasks:
+        hits[stage_to_job[task.stage_id]] += task.metrics.cache_hits
+    assert hits[first.job_id] == 0 and hits[second.job_id] == 4
+    cached.unpersist()
+
+
+def test_status_tracker_reports_jobs_of_a_group_and_their_stages(sc):
+    sc.setJobGroup("lesson", "counting")
+    try:
+        sc.parallelize(range(10), 3).map(lambda x: (x % 2, x)).reduceByKey(add).count()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    tracker = sc.statusTracker()
+    (job_id,) = tracker.getJobIdsForGroup("lesson")
+    info = tracker.getJobInfo(job_id)
+    assert info.status == "SUCCEEDED" and len(info.stageIds) == 2
+    stages = [tracker.getStageInfo(s) for s in info.stageIds]
+    assert [s.numTasks for s in stages] == [3, 3]
+    assert all(s.numCompletedTasks == s.numTasks and s.numActiveTasks == 0 for s in stages)
+
+
+def test_executors_report_cpu_and_memory_at_least_once_a_second(sc, recorded):
+    time.sleep(1.6)
+    settle(sc)
+    by_executor = {}
+    for event in recorded.metrics:
+        by_executor.setdefault(event.executor_id, []).append(event.metrics)
+    assert len(by_executor) >= 2
+    for reports in by_executor.values():
+        assert len(reports) >= 2
+        assert all(r.rss > 10_000_000 and r.memory_limit > 0 for r in reports)
+
+
+def test_the_console_progress_bar_draws_spark_s_format():
+    line = render([(1, 3, 2, 8)])
+    assert line.startswith("[Stage 1:") and line.endswith("(3 + 2) / 8]")
+    assert len(line) == 80 and "=" in line and ">" in line
+
+
+def test_the_console_progress_bar_follows_a_running_stage(sc):
+    out = io.StringIO()
+    bar = ConsoleProgressBar(sc._status, out)
+    try:
+        sc.parallelize(range(8), 8).map(lambda x: time.sleep(0.25) or x).count()
+    finally:
+        bar.stop()
+    drawn = out.getvalue()
+    assert "[Stage " in drawn and "/ 8]" in drawn
