@@ -2,12 +2,13 @@
 
 Every message, after the identity frame a ROUTER socket adds, is::
 
-    0  b"SB1"        protocol marker
-    1  signature     HMAC-SHA256 over frames 2.. (each prefixed by its 8-byte length)
-    2  header        session id (16 bytes), sequence number (u64), send time (f64)
-    3  type          ASCII message type, e.g. b"RegisterExecutor"
-    4  body         pickle (protocol 5) of a small control body
-    5.. frames       raw payload frames (task binaries, partitions, results, shuffle blocks)
+    0  envelope      b"SB1" | signature (32) | header (32) | type (ASCII)
+    1  body          pickle (protocol 5) of a small control body
+    2.. frames       raw payload frames (task binaries, partitions, results, shuffle blocks)
+
+The header is the session id (16 bytes), a sequence number (u64) and the send time (f64);
+the signature is HMAC-SHA256 over header + type, the body and every payload frame, each
+prefixed by its 8-byte length.
 
 A receiver checks the signature in constant time before anything is unpickled, then
 rejects replays: a sequence number not above the last one seen from that session, or a
@@ -37,6 +38,9 @@ import zmq
 MAGIC = b"SB1"
 AUTH_FAILED = b"SB1-AUTH-FAILED"
 HEADER = struct.Struct("!16sQd")
+_SIG_END = len(MAGIC) + 32
+_HEADER_END = _SIG_END + HEADER.size
+_SMALL = 64 * 1024  # below this, copying a frame is cheaper than sending it zero-copy
 REPLAY_WINDOW = 300.0
 PICKLE_PROTOCOL = 5
 
@@ -114,12 +118,13 @@ class Channel:
     def send(self, msg_type: bytes, body: object = None, frames: list | tuple = (),
              to: bytes | None = None) -> None:
         self._seq += 1
-        header = HEADER.pack(self._session, self._seq, time.time())
-        signed = [header, msg_type, pickle.dumps(body, PICKLE_PROTOCOL), *frames]
-        parts = [MAGIC, self._signer.digest(signed), *signed]
+        head = HEADER.pack(self._session, self._seq, time.time()) + msg_type
+        signed = [head, pickle.dumps(body, PICKLE_PROTOCOL), *frames]
+        parts = [MAGIC + self._signer.digest(signed) + head, *signed[1:]]
         if self.router:
             parts.insert(0, to)
-        self.socket.send_multipart(parts, copy=len(frames) == 0)
+        small = all(len(f) < _SMALL for f in frames)
+        self.socket.send_multipart(parts, copy=small)
 
     def recv(self, flags: int = 0) -> Message | None:
         """The next message, or None when it failed verification (it is dropped and logged)."""
@@ -130,17 +135,18 @@ class Channel:
                 f"{self.name or 'peer'} rejected this process's signature: "
                 "it belongs to a cluster with a different secret (check --cluster-file)"
             )
-        if len(parts) < 5 or parts[0].bytes != MAGIC:
+        envelope = parts[0].bytes
+        if len(parts) < 2 or len(envelope) <= _HEADER_END or not envelope.startswith(MAGIC):
             return self._drop(identity, "not a sparkbook message", reply=True)
-        signature = parts[1].bytes
-        signed = [p.buffer for p in parts[2:]]
-        if not self._signer.verify(signature, signed):
+        head = envelope[_SIG_END:]
+        signed = [head, *(p.buffer for p in parts[1:])]
+        if not self._signer.verify(envelope[len(MAGIC):_SIG_END], signed):
             return self._drop(identity, "bad signature", reply=True)
-        session, seq, sent_at = HEADER.unpack(parts[2].bytes)
+        session, seq, sent_at = HEADER.unpack(envelope[_SIG_END:_HEADER_END])
         if not self._guard.accept(session, seq, sent_at, time.time()):
             return self._drop(identity, "replayed or stale message")
-        body = pickle.loads(parts[4].buffer)
-        return Message(parts[3].bytes, body, parts[5:], identity)
+        body = pickle.loads(parts[1].buffer)
+        return Message(envelope[_HEADER_END:], body, parts[2:], identity)
 
     def _drop(self, identity: bytes | None, why: str, reply: bool = False) -> None:
         self.dropped += 1

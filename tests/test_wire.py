@@ -78,7 +78,7 @@ def test_an_unsigned_pickle_with_side_effects_is_never_unpickled(pair, tmp_path)
     dealer.send_multipart([payload])
     assert recv(server) is None
     forged_header = wire.HEADER.pack(b"s" * 16, 1, time.time())
-    dealer.send_multipart([wire.MAGIC, b"\0" * 32, forged_header, b"Heartbeat", payload])
+    dealer.send_multipart([wire.MAGIC + b"\0" * 32 + forged_header + b"Heartbeat", payload])
     assert recv(server) is None
     assert not marker.exists()
     assert server.dropped == 2

@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import queue
+import shutil
 import signal
 import socket
 import sys
@@ -63,6 +64,7 @@ class Executor:
         self.lost_peers: set[str] = set()
         self.killed: set[int] = set()
         self.running: int | None = None
+        self._running_lock = threading.Lock()
         self.fetch_timeout = fetch_timeout
         self.counts = {"active": 0, "completed": 0, "failed": 0}
         self.shuffle_bytes = {"read": 0, "write": 0}
@@ -206,9 +208,11 @@ class Executor:
 
     def _kill_task(self, task_id: int) -> None:
         self.killed.add(task_id)
-        if self.running == task_id:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
+        with self._running_lock:
+            if self.running == task_id:
+                # Raise TaskKilledError inside the task's thread at its next bytecode.
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
 
     def _on_result(self) -> None:
         identity, state, body, *frames = self.results.recv_multipart(copy=False)
@@ -243,7 +247,7 @@ class Executor:
 
     def _exit(self, code: int) -> None:
         self.blocks.clear()
-        os.rmdir(self.blocks.local_dir) if os.path.isdir(self.blocks.local_dir) else None
+        shutil.rmtree(self.blocks.local_dir, ignore_errors=True)
         os._exit(code)
 
     # --- the task thread ----------------------------------------------------------------
@@ -256,29 +260,34 @@ class Executor:
         while True:
             identity, desc, binary, split_blob = self.tasks.get()
             task_id = desc["task_id"]
-            if task_id in self.killed:
-                outcome = TaskOutcome("KILLED", {"reason": "TaskKilled",
-                                                 "message": "killed before it started"})
-            elif binary is None:
-                outcome = TaskOutcome("FAILED", {
-                    "reason": "Exception", "type": "RuntimeError", "traceback": "",
-                    "message": "executor has no binary for this stage", "exception": None})
-            else:
-                outcome = self._run_guarded(desc, binary, split_blob, client)
+            outcome = TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed"})
+            try:
+                if binary is None:
+                    outcome = TaskOutcome("FAILED", {
+                        "reason": "Exception", "type": "RuntimeError", "traceback": "",
+                        "message": "executor has no binary for this stage", "exception": None})
+                elif task_id not in self.killed:
+                    with self._running_lock:
+                        self.running = task_id
+                    outcome = run_task(desc, binary, split_blob, self.executor_id,
+                                       self.blocks, client)
+            except TaskKilledError:
+                pass  # a kill that landed just after the task's own handlers
+            try:
+                self._task_done(task_id)
+            except TaskKilledError:
+                self._task_done(task_id)
             outcome.body["task_id"] = task_id
             push.send_multipart([identity, outcome.state.encode(),
                                  pickle.dumps(outcome.body, 5), *outcome.frames], copy=False)
 
-    def _run_guarded(self, desc: dict, binary: bytes, split_blob: bytes,
-                     client: ShuffleClient) -> TaskOutcome:
-        self.running = desc["task_id"]
-        try:
-            return run_task(desc, binary, split_blob, self.executor_id, self.blocks, client)
-        except TaskKilledError:  # arrived between the task's end and this line
-            return TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed"})
-        finally:
+    def _task_done(self, task_id: int) -> None:
+        with self._running_lock:
             self.running = None
-            self.killed.discard(desc["task_id"])
+            self.killed.discard(task_id)
+            # Withdraw a kill that was requested but has not fired yet.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._task_thread.ident),
+                                                       None)
 
 
 def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
