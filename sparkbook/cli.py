@@ -66,18 +66,19 @@ def _executor_group(args: argparse.Namespace, memory_each: int) -> None:
         base += ["--cluster-file", args.cluster_file]
     procs = [subprocess.Popen(base, stdin=subprocess.PIPE) for _ in range(args.cores)]
 
-    def stop(*_: object) -> None:
+    def stop(code: int) -> None:
         for p in procs:
             p.stdin.close()
         for p in procs:
             p.wait()
-        sys.exit(0)
+        sys.exit(code)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, lambda *_: stop(0))
+    signal.signal(signal.SIGINT, lambda *_: stop(0))
     while all(p.poll() is None for p in procs):
-        time.sleep(0.5)
-    stop()
+        time.sleep(0.1)
+    # An executor died on its own (wrong secret, refused registration): fail like it did.
+    stop(next(p.returncode for p in procs if p.returncode is not None) or 1)
 
 
 def _submit(args: argparse.Namespace) -> None:
@@ -129,10 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat-timeout", type=float, default=3.0)
     p.set_defaults(func=_local)
 
-    p = sub.add_parser("submit", help="run an application as the driver (client mode)")
+    p = sub.add_parser("submit", help="run an application as the driver (client mode)",
+                       usage="sparkbook submit APP.py [--master M] [app arguments]")
     p.add_argument("app")
     p.add_argument("--master")
-    p.add_argument("app_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_submit)
 
     p = sub.add_parser("demo", help="a word count on a local cluster, with progress")
@@ -143,5 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "submit":
+        args.app_args = extra  # what submit does not know belongs to the application
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.func(args)

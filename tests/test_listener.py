@@ -138,3 +138,4 @@ def test_the_console_progress_bar_follows_a_running_stage(sc):
         bar.stop()
     drawn = out.getvalue()
     assert "[Stage " in drawn and "/ 8]" in drawn
+

@@ -147,7 +147,8 @@ def test_a_driver_with_the_wrong_secret_gets_a_clear_error_not_a_hang(tmp_path):
         wrong = wire.write_cluster_file(tmp_path / "wrong.json", real.address, b"z" * 64)
         script = (
             "import sparkbook\n"
-            f"conf = sparkbook.SparkConf().set('spark.sparkbook.clusterFile', {str(wrong.path)!r})\n"
+            "conf = sparkbook.SparkConf()"
+            f".set('spark.sparkbook.clusterFile', {str(wrong.path)!r})\n"
             "try:\n"
             f"    sparkbook.SparkContext({real.master_url!r}, 'intruder', conf=conf)\n"
             "except Exception as exc:\n"

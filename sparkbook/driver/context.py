@@ -378,7 +378,8 @@ class SparkContext:
     # --- the cluster, for lessons and magics ----------------------------------------------
 
     def _executor_pids(self) -> dict[str, int]:
-        return {eid: int(e.info.get("pid", 0)) for eid, e in self._backend.executors.items()}
+        endpoints = list(self._backend.executors.items())  # a snapshot: another thread edits it
+        return {eid: int(e.info.get("pid", 0)) for eid, e in endpoints}
 
     def _kill_executor(self, executor_id: str) -> None:
         self._backend.call(self._backend.kill_executor, executor_id).result()

@@ -232,9 +232,6 @@ class DAGScheduler:
         if job is None:
             return
         indices = self._missing_partitions(stage)
-        info = stage.new_info(len(indices))
-        info.submission_time = self.clock()
-        self.bus.post(StageSubmitted(info, dict(job.properties)))
         try:
             action = stage.shuffle_dep if isinstance(stage, ShuffleMapStage) else stage.func
             with shipping_lineage(stage.lineage_ids), collecting_broadcasts() as used:
@@ -243,6 +240,9 @@ class DAGScheduler:
         except Exception as exc:
             self._abort_stage(stage, f"Task not serializable: {exc}", exc)
             return
+        info = stage.new_info(len(indices))
+        info.submission_time = self.clock()
+        self.bus.post(StageSubmitted(info, dict(job.properties)))
         tasks: list[Task] = []
         splits = stage.rdd.partitions()
         for i in indices:

@@ -297,5 +297,7 @@ def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
                         format="%(asctime)s executor %(levelname)s %(message)s")
     executor = Executor(manager_address, key, memory, local_dir, host, watch_stdin)
     signal.signal(signal.SIGTERM, lambda *_: executor._exit(0))
-    signal.signal(signal.SIGINT, lambda *_: executor._exit(0))
+    # An executor with a parent (a manager, an `executor --cores N`) is stopped by it;
+    # a Ctrl-C meant for that parent's terminal must not kill it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN if watch_stdin else lambda *_: executor._exit(0))
     executor.run()

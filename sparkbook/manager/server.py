@@ -174,13 +174,11 @@ def manager_main(host: str, port: int, cluster_file: str | None, heartbeat_timeo
                         format="%(asctime)s manager %(levelname)s %(message)s")
     server = ManagerServer(host, port, cluster_file, heartbeat_timeout, watch_stdin)
     cluster = server.cluster
-    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "_stopping", True))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: setattr(server, "_stopping", True))
     print(f"{READY} {cluster.master_url} {cluster.path}", flush=True)
     if local_executors:
         server.launcher = ExecutorLauncher(local_executors, cluster.master_url,
                                            str(cluster.path), executor_memory,
                                            work_dir or os.path.dirname(cluster.path))
-    try:
-        server.serve()
-    except KeyboardInterrupt:
-        server.stop()
+    server.serve()

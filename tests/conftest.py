@@ -1,0 +1,110 @@
+"""Shared fixtures for the RDD suite.
+
+The suite runs against sparkbook by default. Setting SPARKBOOK_TEST_ENGINE=pyspark
+runs the very same tests against real PySpark instead: that is how the
+expectations written here are checked against the reference implementation.
+Nothing outside that switch imports pyspark.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+
+ENGINE = os.environ.get("SPARKBOOK_TEST_ENGINE", "sparkbook").strip().lower() or "sparkbook"
+if ENGINE not in ("sparkbook", "pyspark"):
+    raise pytest.UsageError(
+        f"SPARKBOOK_TEST_ENGINE must be 'sparkbook' or 'pyspark', not {ENGINE!r}"
+    )
+
+# Hypothesis caches data in ./.hypothesis by default; keep the work tree clean.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY",
+    os.path.join(tempfile.gettempdir(), "sparkbook-tests-hypothesis"),
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sparkbook_only: behaviour only sparkbook defines; skipped when validating against PySpark",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"RDD engine under test: {ENGINE}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ENGINE != "pyspark":
+        return
+    skip = pytest.mark.skip(reason="sparkbook-only behaviour, not checked against PySpark")
+    for item in items:
+        if item.get_closest_marker("sparkbook_only") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """'sparkbook' or 'pyspark': which implementation the suite is running against."""
+    return ENGINE
+
+
+@pytest.fixture(scope="session")
+def spark_module() -> ModuleType:
+    """The engine's top-level module, for names both share (StorageLevel, ...)."""
+    return importlib.import_module(ENGINE)
+
+
+@pytest.fixture(scope="session")
+def sc(spark_module: ModuleType):
+    """One SparkContext("local[2]", "tests") for the whole run; stopped at the end."""
+    if ENGINE == "pyspark":
+        conf = spark_module.SparkConf().set("spark.ui.showConsoleProgress", "false")
+        context = spark_module.SparkContext("local[2]", "tests", conf=conf)
+        context.setLogLevel("ERROR")
+    else:
+        context = spark_module.SparkContext("local[2]", "tests")
+    try:
+        yield context
+    finally:
+        context.stop()
+
+
+@pytest.fixture
+def tmp_text(tmp_path):
+    """Write a text file under tmp_path: tmp_text(name, str_or_bytes) -> path as str."""
+
+    def write(name: str, content: str | bytes) -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path.write_bytes(data)
+        return str(path)
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def eventually() -> Callable:
+    """Poll `probe()` until `accept(value)` holds; return the last value.
+
+    PySpark's status tracker is fed by an asynchronous listener bus, so a job
+    that just finished may briefly still show as RUNNING.
+    """
+
+    def wait(probe: Callable, accept: Callable, timeout: float = 15.0):
+        deadline = time.monotonic() + timeout
+        value = probe()
+        while not accept(value) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            value = probe()
+        return value
+
+    return wait
