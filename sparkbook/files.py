@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 LOCAL_BLOCK_SIZE = 32 * 1024 * 1024  # fs.local.block.size
@@ -94,6 +95,19 @@ def _read_through_terminator(f) -> bytes:
                 parts.append(b"\n")
             break
     return b"".join(parts)
+
+
+PIECE = 1 << 20
+
+
+def iter_lines(data: bytes, use_unicode: bool = True) -> Iterator:
+    """The lines of ``data``, decoded a megabyte at a time to keep a task's memory flat."""
+    start, size = 0, len(data)
+    while start < size:
+        cut = data.find(b"\n", start + PIECE)
+        end = size if cut < 0 else cut + 1
+        yield from split_lines(data[start:end], use_unicode)
+        start = end
 
 
 def split_lines(data: bytes, use_unicode: bool = True) -> list:

@@ -34,9 +34,9 @@ from sparkbook.errors import SparkException
 from sparkbook.files import (
     FileSplit,
     compute_splits,
+    iter_lines,
     list_input_files,
     read_split_bytes,
-    split_lines,
 )
 from sparkbook.partitioner import Partitioner, portable_hash
 from sparkbook.shuffle import Aggregator, ShuffleDependency
@@ -928,7 +928,7 @@ class HadoopRDD(RDD):
     def compute(self, split: TextFilePartition, context) -> Iterator:
         data = read_split_bytes(split.split)
         context.metrics.input_bytes += len(data)
-        return iter(split_lines(data, self.use_unicode))
+        return iter_lines(data, self.use_unicode)
 
     def __repr__(self) -> str:
         return f"{self.path} {super().__repr__()}"

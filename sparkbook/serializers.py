@@ -30,6 +30,25 @@ def dumps(obj: Any) -> bytes:
 
 loads = pickle.loads
 
+RESULT_BATCH = 65536
+
+
+def dumps_batches(obj: Any) -> list[bytes]:
+    """A task's result as frames: a long list in batches, so that the driver decodes it
+    in steps and its scheduler thread gets a turn between them."""
+    if type(obj) is list and len(obj) > RESULT_BATCH:
+        return [dumps(obj[i:i + RESULT_BATCH]) for i in range(0, len(obj), RESULT_BATCH)]
+    return [dumps(obj)]
+
+
+def loads_batches(frames: list[bytes]) -> Any:
+    if len(frames) == 1:
+        return loads(frames[0])
+    out: list = []
+    for frame in frames:
+        out.extend(loads(frame))
+    return out
+
 
 def dumps_closure(obj: Any, what: str = "") -> bytes:
     """Code: cloudpickle, naming the captured object that cannot travel when it fails."""

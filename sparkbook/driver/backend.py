@@ -237,7 +237,7 @@ class SchedulerBackend:
             if msg is None or msg.type != b"StatusUpdate":
                 continue
             body = msg.body
-            result = msg.frames[0].bytes if msg.frames else None
+            result = [f.bytes for f in msg.frames]
             freed = self.task_scheduler.status_update(body["task_id"], body["state"], body,
                                                       result)
             if freed is not None:

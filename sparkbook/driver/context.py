@@ -12,6 +12,7 @@ import getpass
 import itertools
 import logging
 import os
+import queue
 import re
 import sys
 import threading
@@ -43,25 +44,40 @@ SPARK_5063 = (
 
 
 class JobWaiter:
-    """Collects a job's per-partition results on the scheduler thread for the caller."""
+    """Hands a job's per-partition results from the scheduler thread to the caller, who
+    decodes each one as it arrives, while the executors still work on the others."""
+
+    _DONE = object()
 
     def __init__(self, num_partitions: int) -> None:
-        self.results: list[bytes | None] = [None] * num_partitions
+        self.results: list = [None] * num_partitions
         self.error: BaseException | None = None
-        self._done = threading.Event()
+        self._arrivals: queue.SimpleQueue = queue.SimpleQueue()
 
-    def task_succeeded(self, index: int, result: bytes) -> None:
-        self.results[index] = result
+    def task_succeeded(self, index: int, result: list[bytes]) -> None:
+        self._arrivals.put((index, result))
 
     def job_succeeded(self) -> None:
-        self._done.set()
+        self._arrivals.put(self._DONE)
 
     def job_failed(self, error: BaseException) -> None:
         self.error = error
-        self._done.set()
+        self._arrivals.put(self._DONE)
 
-    def wait(self, poll: float = 0.1) -> bool:
-        return self._done.wait(poll)
+    def collect(self, decode: Callable[[list[bytes]], Any]) -> list:
+        """Decode results until the job ends; raises the job's error if it failed."""
+        while True:
+            try:
+                item = self._arrivals.get(timeout=0.1)  # a timeout keeps Ctrl-C responsive
+            except queue.Empty:
+                continue
+            if item is self._DONE:
+                break
+            index, blob = item
+            self.results[index] = decode(blob)
+        if self.error is not None:
+            raise self.error
+        return self.results
 
 
 class SparkContext:
@@ -357,14 +373,10 @@ class SparkContext:
                                     props, op, self._callsite())
         job_id = future.result()
         try:
-            while not waiter.wait():
-                pass
+            return waiter.collect(serializers.loads_batches)
         except KeyboardInterrupt:
             self._backend.call(self._backend.dag.cancel_job, job_id, "by the user (interrupt)")
             raise
-        if waiter.error is not None:
-            raise waiter.error
-        return [serializers.loads(r) for r in waiter.results]
 
     def _callsite(self) -> str:
         """Where the user's code called us: the first frame outside sparkbook."""

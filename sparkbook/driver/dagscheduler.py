@@ -104,7 +104,7 @@ class ActiveJob:
 class JobWaiterLike:
     """What the DAGScheduler tells whoever waits for a job."""
 
-    def task_succeeded(self, index: int, result: bytes) -> None: ...
+    def task_succeeded(self, index: int, result: list[bytes]) -> None: ...
     def job_failed(self, error: BaseException) -> None: ...
     def job_succeeded(self) -> None: ...
 
@@ -303,7 +303,7 @@ class DAGScheduler:
         return None
 
     def task_succeeded(self, task: Task, executor_id: str, body: dict,
-                       result: bytes | None) -> None:
+                       result: list[bytes]) -> None:
         stage = self.stages.get(task.stage_id)
         if stage is None:
             return

@@ -43,6 +43,7 @@ class TaskSchedulerImpl:
         self.by_task: dict[int, tuple[TaskSetManager, int, TaskInfo]] = {}
         self.kill_requests: list[tuple[int, str]] = []
         self.finished_stages: list[int] = []
+        self._offer_all = False  # new tasks appeared: every free core may take one
         self._task_ids = itertools.count()
         self._rotate = 0
 
@@ -72,6 +73,7 @@ class TaskSchedulerImpl:
                 old.zombie = True  # an earlier attempt: let its running tasks finish
         self.managers.append(TaskSetManager(task_set, self.max_failures, self.locality_wait,
                                             self.clock()))
+        self._offer_all = True
         self.managers.sort(key=lambda m: (m.task_set.priority, m.stage_id))
 
     def cancel_stage(self, stage_id: int) -> None:
@@ -98,6 +100,8 @@ class TaskSchedulerImpl:
     def resource_offers(self, executor_ids: list[str] | None = None) -> list[Launch]:
         """Fill free cores (of the given executors, or all) with pending tasks."""
         now = self.clock()
+        if self._offer_all:
+            executor_ids, self._offer_all = None, False
         ids = list(self.free_cores) if executor_ids is None else executor_ids
         if len(ids) > 1:  # spread tasks: start each round at a different executor
             self._rotate = (self._rotate + 1) % len(ids)
@@ -134,7 +138,7 @@ class TaskSchedulerImpl:
     # --- task endings ------------------------------------------------------------------------
 
     def status_update(self, task_id: int, state: str, body: dict,
-                      result: bytes | None) -> str | None:
+                      result: list[bytes]) -> str | None:
         """Handle a StatusUpdate; returns the executor whose core it freed, if any."""
         entry = self.by_task.get(task_id)
         if entry is None:
@@ -185,6 +189,7 @@ class TaskSchedulerImpl:
         manager, _, _ = self.by_task[task_id]
         self._post_end(task_id, reason, message, metrics)
         abort = manager.handle_failure(task_id, count)
+        self._offer_all = True  # the task is pending again, maybe for another executor
         if abort is not None:
             self.dag.task_set_aborted(manager.stage_id, abort, error)
             self.cancel_stage(manager.stage_id)

@@ -110,9 +110,8 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
         metrics.executor_deserialize_time = time.perf_counter() - started
         records = rdd.iterator(split, context)
         if desc["kind"] == "result":
-            data = serializers.dumps(action(records))
-            metrics.result_size = len(data)
-            outcome.frames = [data]
+            outcome.frames = serializers.dumps_batches(action(records))
+            metrics.result_size = sum(map(len, outcome.frames))
         else:
             buckets, written = write_map_output(records, action)
             blocks.put_shuffle_output(("shuffle", context.app_id, action.shuffle_id,
