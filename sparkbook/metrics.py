@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+
+class Record:
+    """A flat record of numbers that travels as a plain dict."""
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)  # flat numbers: no need for asdict's deep copy
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Record:
+        record = cls()
+        record.__dict__.update(data)
+        return record
 
 
 @dataclass
-class TaskMetrics:
+class TaskMetrics(Record):
     """What one task did, as Spark's TaskMetrics (times in seconds, sizes in bytes)."""
 
     executor_run_time: float = 0.0
@@ -26,17 +39,9 @@ class TaskMetrics:
     disk_bytes_spilled: int = 0
     cache_hits: int = 0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TaskMetrics:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
 
 @dataclass
-class ExecutorMetrics:
+class ExecutorMetrics(Record):
     """An executor's resource use, sent with every heartbeat."""
 
     cpu_percent: float = 0.0
@@ -50,11 +55,3 @@ class ExecutorMetrics:
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
     timestamp: float = 0.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ExecutorMetrics:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
