@@ -458,18 +458,20 @@ class RDD:
         return self._cogrouped([other], numPartitions).mapValues(
             lambda groups: tuple(ResultIterable(g) for g in groups))
 
-    def _cogrouped(self, others: list[RDD], numPartitions: int | None) -> RDD:
-        rdds = [self, *others]
+    def _cogroup_partitioner(self, others: list[RDD], numPartitions: int | None) -> Partitioner:
         if numPartitions is None:
             ctx = self._driver()
             numPartitions = (ctx.defaultParallelism
                              if ctx._conf.contains("spark.default.parallelism")
-                             else sum(r.getNumPartitions() for r in rdds))
-        return CoGroupedRDD(rdds, Partitioner(numPartitions, portable_hash))
+                             else sum(r.getNumPartitions() for r in [self, *others]))
+        return Partitioner(numPartitions, portable_hash)
+
+    def _cogrouped(self, others: list[RDD], numPartitions: int | None) -> RDD:
+        return CoGroupedRDD([self, *others], self._cogroup_partitioner(others, numPartitions))
 
     def join(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """Pairs (k, (v, w)) for every v of k here and every w of k in ``other``."""
-        return self._cogrouped([other], numPartitions).flatMapValues(_pairs_of_groups)
+        return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions))
 
     # --- actions ---------------------------------------------------------------------
 
@@ -641,11 +643,6 @@ def _with_none(x: Any) -> tuple:
 
 def _keep_first(a: Any, _: Any) -> Any:
     return a
-
-
-def _pairs_of_groups(groups: tuple[list, list]) -> Iterator:
-    left, right = groups
-    return ((v, w) for v in left for w in right)
 
 
 # --- the RDD kinds ----------------------------------------------------------------------
@@ -880,22 +877,47 @@ class CoGroupedRDD(RDD):
         return [CoGroupPartition(p, {i: rdd.partitions()[p] for i, rdd in narrow})
                 for p in range(self.partitioner.numPartitions)]
 
+    def _sources(self, i: int, split: CoGroupPartition, context) -> Iterable[Iterable]:
+        """Input i's records for this partition: read in place, or fetched from the shuffle."""
+        _, rdd, shuffle_id = self._inputs[i]
+        if rdd is not None:
+            return [rdd.iterator(split.narrow_parents[i], context)]
+        return context.fetch_shuffle(shuffle_id, split.index)
+
     def compute(self, split: CoGroupPartition, context) -> Iterator:
         width = len(self._inputs)
         groups: dict = {}
         get = groups.get
-        for i, rdd, shuffle_id in self._inputs:
-            if rdd is not None:
-                sources: Iterable = [rdd.iterator(split.narrow_parents[i], context)]
-            else:
-                sources = context.fetch_shuffle(shuffle_id, split.index)
-            for records in sources:
+        for i in range(width):
+            for records in self._sources(i, split, context):
                 for k, v in records:
                     entry = get(k)
                     if entry is None:
                         entry = groups[k] = tuple([] for _ in range(width))
                     entry[i].append(v)
         return iter(groups.items())
+
+
+class HashJoinRDD(CoGroupedRDD):
+    """(k, (v, w)) for each v of k on the left and w of k on the right: a hash table of the
+    right side's partition, probed by the left side's records as they stream past."""
+
+    def __init__(self, left: RDD, right: RDD, partitioner: Partitioner) -> None:
+        super().__init__([left, right], partitioner)
+        self.op = "join"
+
+    def compute(self, split: CoGroupPartition, context) -> Iterator:
+        table: dict = {}
+        get = table.get
+        for records in self._sources(1, split, context):
+            for k, w in records:
+                found = get(k)
+                if found is None:
+                    table[k] = [w]
+                else:
+                    found.append(w)
+        return ((k, (v, w)) for records in self._sources(0, split, context)
+                for k, v in records for w in get(k, ()))
 
 
 class TextFilePartition(Partition):
