@@ -247,7 +247,8 @@ class Executor:
             self.blocks.remove(("broadcast", bid))
 
     def _exit(self, code: int) -> None:
-        self.blocks.clear()
+        # Memory goes with the process; only the spill folder needs removing. No locks:
+        # this may run as a signal handler while the main thread holds the store's lock.
         shutil.rmtree(self.blocks.local_dir, ignore_errors=True)
         os._exit(code)
 
