@@ -34,6 +34,13 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext sparkbook`` in IPython or Jupyter: the %spark and %%spark magics."""
+    from sparkbook.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

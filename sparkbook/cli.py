@@ -96,6 +96,14 @@ def _demo(args: argparse.Namespace) -> None:
     run_demo(args.master, args.megabytes)
 
 
+def _kernel(args: argparse.Namespace) -> None:
+    from sparkbook.notebook.kernelspec import install
+
+    prefix = sys.prefix if args.sys_prefix else args.prefix
+    where = install(user=args.user, prefix=prefix)
+    print(f"installed the Sparkbook (Python 3) kernel in {where}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparkbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("app")
     p.add_argument("--master")
     p.set_defaults(func=_submit)
+
+    p = sub.add_parser("kernel", help="install the Sparkbook Jupyter kernel")
+    p.add_argument("action", choices=["install"])
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="for this user only")
+    where.add_argument("--sys-prefix", action="store_true", help="in this Python's prefix")
+    where.add_argument("--prefix", help="under this prefix (share/jupyter/kernels)")
+    p.set_defaults(func=_kernel)
 
     p = sub.add_parser("demo", help="a word count on a local cluster, with progress")
     p.add_argument("--master", default="local[2]")

@@ -1,0 +1,220 @@
+"""``%spark`` and ``%%spark``: the notebook's kernel as the Spark driver.
+
+``%%spark`` runs its cell as driver code with ``sc`` bound, under one live widget that
+shows the jobs the cell starts, their stages and the executors; in a terminal it shows
+Spark's console progress bar instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import shlex
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import HTML, display
+
+from sparkbook.driver.progress import ConsoleProgressBar
+from sparkbook.notebook.session import NotebookSession
+from sparkbook.notebook.snapshot import ExecutorHistory, summary_html, take_snapshot
+
+USAGE = """%spark start [-e N] [-c CORES] [-m MEMORY]   start (or reuse) a local cluster
+%spark connect sparkbook://HOST:PORT [--cluster-file F]   join a standalone cluster
+%spark status | stop | executors | kill-executor ID | config KEY=VALUE"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise ValueError(f"{message}\n{USAGE}")
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    return _Parser(prog=prog, add_help=False)
+
+
+@magics_class
+class SparkMagics(Magics):
+    """The magics; one NotebookSession per kernel."""
+
+    def __init__(self, shell) -> None:
+        super().__init__(shell)
+        self.session = NotebookSession()
+        self.history = ExecutorHistory()
+        self._watched = None  # the context whose listener bus feeds self.history
+        self._panels: list = []
+
+    # --- the session ----------------------------------------------------------------------
+
+    def _bind(self, sc) -> None:
+        if self._watched is not sc:
+            sc._bus.add_listener(self.history)
+            self._watched = sc
+        self.shell.user_ns["sc"] = sc
+
+    def _in_notebook(self) -> bool:
+        try:
+            from ipykernel.zmqshell import ZMQInteractiveShell
+        except ImportError:
+            return False
+        return isinstance(self.shell, ZMQInteractiveShell)
+
+    # --- %spark ---------------------------------------------------------------------------
+
+    @line_magic
+    def spark(self, line: str):
+        """Manage the cluster this notebook drives (``%spark`` alone prints the usage)."""
+        words = shlex.split(line)
+        if not words:
+            print(USAGE)
+            return None
+        command, rest = words[0], words[1:]
+        handler = getattr(self, "_cmd_" + command.replace("-", "_"), None)
+        if handler is None:
+            raise ValueError(f"unknown %spark command {command!r}\n{USAGE}")
+        return handler(rest)
+
+    def _cmd_start(self, rest: list[str]):
+        p = _parser("%spark start")
+        p.add_argument("-e", "--executors", type=int, default=2)
+        p.add_argument("-c", "--cores", type=int, default=1)
+        p.add_argument("-m", "--memory")
+        opts = p.parse_args(rest)
+        # One core per executor process (Python's GIL): N executors of C cores are N*C.
+        sc = self.session.start(opts.executors * opts.cores, opts.memory)
+        self._bind(sc)
+        print(f"sparkbook: {sc.master}, application {sc.applicationId}, "
+              f"{len(sc._executor_pids())} executors; `sc` is ready")
+
+    def _cmd_connect(self, rest: list[str]):
+        p = _parser("%spark connect")
+        p.add_argument("master")
+        p.add_argument("--cluster-file")
+        opts = p.parse_args(rest)
+        sc = self.session.connect(opts.master, opts.cluster_file)
+        self._bind(sc)
+        print(f"sparkbook: joined {sc.master} as application {sc.applicationId}, "
+              f"{len(sc._executor_pids())} executors")
+
+    def _cmd_stop(self, rest: list[str]):
+        self.session.stop()
+        self._watched = None
+        self.shell.user_ns.pop("sc", None)
+        print("sparkbook: stopped")
+
+    def _cmd_config(self, rest: list[str]):
+        for item in rest:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            self.session.settings[key.strip()] = value.strip()
+        note = " (takes effect at the next %spark start)" if self.session.active else ""
+        print(f"sparkbook: {len(rest)} setting(s) stored{note}")
+
+    def _cmd_kill_executor(self, rest: list[str]):
+        sc = self.session.active
+        if sc is None or not rest:
+            raise ValueError("usage: %spark kill-executor ID (with a running cluster)")
+        pids = sc._executor_pids()
+        if rest[0] not in pids:
+            raise ValueError(f"no executor {rest[0]!r}; executors: {sorted(pids)}")
+        sc._kill_executor(rest[0])
+        print(f"sparkbook: executor {rest[0]} (pid {pids[rest[0]]}) killed")
+
+    def _cmd_status(self, rest: list[str]):
+        sc = self.session.active
+        if sc is None:
+            print("sparkbook: no cluster (start one with %spark start, or run a %%spark cell)")
+            return
+        snap = take_snapshot(sc._status, sc.statusTracker().getActiveJobsIds(), self.history)
+        lines = [f"cluster: {sc.master}", f"application: {sc.applicationId} ({sc.appName})",
+                 "executors:"]
+        for ex in snap["executors"]:
+            state = f"pid {ex['pid']}" if ex["alive"] else "lost"
+            lines.append(f"  {ex['id']:>3}  {state:<12} CPU {ex['cpu']:5.1f}%  "
+                         f"tasks {ex['active']} active / {ex['completed']} done / "
+                         f"{ex['failed']} failed")
+        lines.append(f"running jobs: {[j['id'] for j in snap['jobs']] or 'none'}")
+        text = "\n".join(lines)
+        if self._in_notebook():
+            display(HTML(f"<pre>{text}</pre>"))
+        else:
+            print(text)
+
+    def _cmd_executors(self, rest: list[str]):
+        sc = self.session.ensure()
+        self._bind(sc)
+        if not self._in_notebook():
+            return self._cmd_status(rest)
+        from sparkbook.notebook.jobview import CellFeed, JobsView
+
+        view = JobsView(mode="executors", title="Executors")
+        self._panels.append(CellFeed(sc, view, self.history, all_jobs=True))
+        display(view)
+
+    # --- %%spark ------------------------------------------------------------------------------
+
+    @cell_magic("spark")
+    def spark_cell(self, line: str, cell: str):
+        """Run the cell as the driver with ``sc`` bound, under a live jobs/stages widget."""
+        __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
+        p = _parser("%%spark")
+        p.add_argument("--name", nargs="+", default=[])  # a name may have spaces, unquoted
+        p.add_argument("--quiet", action="store_true")
+        opts = p.parse_args(shlex.split(line))
+        sc = self.session.ensure()
+        self._bind(sc)
+        watcher = None if opts.quiet else self._watch(sc, " ".join(opts.name))
+        status = "failed"
+        try:
+            value = self._run(cell)
+            status = "done"
+            return value
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            if watcher is not None:
+                watcher(status)
+
+    def _watch(self, sc, title: str):
+        """Show the cell's progress; returns what to call when the cell ends."""
+        if not self._in_notebook():
+            if sc._progress is not None:
+                return None
+            bar = ConsoleProgressBar(sc._status)
+            return lambda status: bar.stop()
+        from sparkbook.notebook.jobview import CellFeed, JobsView
+
+        view = JobsView(title=title)
+        feed = CellFeed(sc, view, self.history)
+        handle = display(self._bundle(view, "<i>sparkbook: running</i>"), raw=True,
+                         display_id=True)
+
+        def finish(status: str) -> None:
+            snap = feed.close(status)
+            handle.update(self._bundle(view, summary_html(snap, title)), raw=True)
+
+        return finish
+
+    @staticmethod
+    def _bundle(view, html: str) -> dict:
+        # The widget for a live front end; the HTML for nbconvert, GitHub and no kernel.
+        bundle = view._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        return {**data, "text/html": html}
+
+    def _run(self, cell: str):
+        """Execute the cell in the user namespace; the value of a last expression is
+        returned (and displayed), exceptions propagate as from any cell."""
+        __tracebackhide__ = True  # noqa: F841
+        shell = self.shell
+        source = shell.transform_cell(cell)
+        filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+        tree = ast.parse(source, filename)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        exec(compile(tree, filename, "exec"), shell.user_ns)  # noqa: S102
+        if last is not None:
+            return eval(compile(last, filename, "eval"), shell.user_ns)  # noqa: S307
+        return None

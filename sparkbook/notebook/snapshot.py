@@ -1,0 +1,116 @@
+"""What the live widgets show, as plain data: one snapshot of jobs, stages and executors.
+
+The widget's Python side is a model of these lists; the browser only draws them. Tests
+assert on snapshots without a browser, and the static summary a saved notebook keeps is
+rendered from the last one.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+import time
+from collections import deque
+
+from sparkbook.driver.listener import ExecutorMetricsUpdate, SparkListener
+from sparkbook.driver.statustracker import AppStatusStore
+
+HISTORY = 120  # CPU samples kept per executor: a minute at two heartbeats a second
+
+
+class ExecutorHistory(SparkListener):
+    """The last minute of each executor's CPU use, for the panel's sparklines."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, deque] = {}
+
+    def on_executor_metrics_update(self, event: ExecutorMetricsUpdate) -> None:
+        samples = self.cpu.setdefault(event.executor_id, deque(maxlen=HISTORY))
+        samples.append(round(event.metrics.cpu_percent, 1))
+
+
+def skew(durations: list[float]) -> float | None:
+    """The slowest task's duration over the median's: 1.0 is even, 5.0 a straggler."""
+    if len(durations) < 2:
+        return None
+    median = statistics.median(durations)
+    return round(max(durations) / median, 1) if median > 0 else None
+
+
+def take_snapshot(store: AppStatusStore, job_ids: list[int],
+                  history: ExecutorHistory | None = None) -> dict:
+    """Jobs (in submission order), their stages (in DAG order) and every executor."""
+    now = time.time()
+    jobs, stages = [], []
+    with store.lock:
+        for job_id in job_ids:
+            job = store.jobs.get(job_id)
+            if job is None:
+                continue
+            final = store.stages.get(max(job.stage_ids)) if job.stage_ids else None
+            jobs.append({
+                "id": job.job_id,
+                "name": job.description or (final.name if final else job.call_site),
+                "status": job.status,
+                "duration": round((job.completion_time or now) - job.submission_time, 3),
+                "stage_ids": sorted(job.stage_ids),
+                "error": job.error,
+            })
+            for stage_id in sorted(job.stage_ids):
+                s = store.stages.get(stage_id)
+                if s is None:
+                    continue
+                started = s.submission_time
+                stages.append({
+                    "id": s.stage_id, "job_id": job.job_id, "attempt": s.attempt,
+                    "name": s.name, "status": s.status, "num_tasks": s.num_tasks,
+                    "completed": s.completed, "active": s.active, "failed": s.failed,
+                    "killed": s.killed,
+                    "duration": round((s.completion_time or now) - started, 3) if started else 0,
+                    "shuffle_read": s.shuffle_read_bytes, "shuffle_write": s.shuffle_write_bytes,
+                    "input": s.input_bytes, "skew": skew(s.task_durations),
+                    "slowest": round(max(s.task_durations), 3) if s.task_durations else None,
+                })
+        executors = []
+        for executor_id, ex in sorted(store.executors.items(), key=lambda kv: int(kv[0])):
+            m = ex.get("metrics")
+            executors.append({
+                "id": executor_id, "host": ex.get("host", ""), "pid": ex.get("pid"),
+                "alive": ex.get("alive", True),
+                "cpu": round(m.cpu_percent, 1) if m else 0.0, "rss": m.rss if m else 0,
+                "memory_used": m.memory_used if m else 0,
+                "memory_limit": m.memory_limit if m else ex.get("memory", 0),
+                "active": ex.get("active_tasks", 0), "completed": ex.get("completed_tasks", 0),
+                "failed": ex.get("failed_tasks", 0),
+                "cpu_history": list(history.cpu.get(executor_id, ())) if history else [],
+            })
+    return {"jobs": jobs, "stages": stages, "executors": executors}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def summary_html(snapshot: dict, title: str = "") -> str:
+    """A static table of the cell's jobs and stages, for notebooks opened without a kernel."""
+    rows = []
+    for job in snapshot["jobs"]:
+        rows.append(f"<tr class='sb-job'><td colspan='6'><b>Job {job['id']}</b> "
+                    f"{html.escape(job['name'])} &mdash; {job['status'].lower()} in "
+                    f"{job['duration']:.2f} s</td></tr>")
+        for s in (st for st in snapshot["stages"] if st["job_id"] == job["id"]):
+            failed = f", {s['failed']} failed" if s["failed"] else ""
+            rows.append(
+                f"<tr><td>Stage {s['id']}</td><td>{html.escape(s['name'])}</td>"
+                f"<td>{s['completed']}/{s['num_tasks']} tasks{failed}</td>"
+                f"<td>{s['status'].lower()}</td><td>{s['duration']:.2f} s</td>"
+                f"<td>shuffle read {_size(s['shuffle_read'])}, "
+                f"write {_size(s['shuffle_write'])}</td></tr>")
+    head = f"<b>{html.escape(title)}</b>" if title else "<b>sparkbook</b>"
+    if not rows:
+        rows.append("<tr><td>no Spark jobs ran in this cell</td></tr>")
+    return (f"<div class='sparkbook-summary'>{head}<table>{''.join(rows)}</table></div>")

@@ -1,0 +1,186 @@
+"""The notebook as the driver, through real Jupyter kernels (nbclient, jupyter_client)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.sparkbook_only
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+THREE_STAGES = """%%spark --name three stages
+from operator import add
+pairs = sc.parallelize(range(1000), 4).map(lambda x: (x % 10, x))
+totals = pairs.reduceByKey(add).map(lambda kv: (kv[1] % 3, kv[0])).groupByKey()
+sorted((k, sorted(v)) for k, v in totals.collect())"""
+
+
+@pytest.fixture(scope="module")
+def kernel_prefix(tmp_path_factory):
+    """The Sparkbook kernelspec, installed the way users install it, in a private prefix."""
+    prefix = tmp_path_factory.mktemp("jupyter")
+    subprocess.run([sys.executable, "-m", "sparkbook", "kernel", "install", "--prefix",
+                    str(prefix)], check=True, capture_output=True)
+    return prefix
+
+
+def run_notebook(cells: list[str], kernel: str = "python3", prefix=None,
+                 allow_errors: bool = False) -> nbformat.NotebookNode:
+    """Execute the cells in a fresh kernel, as `jupyter nbconvert --execute` would."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    with pytest.MonkeyPatch.context() as mp:
+        if prefix is not None:
+            mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+        NotebookClient(nb, kernel_name=kernel, timeout=120, allow_errors=allow_errors).execute()
+    return nb
+
+
+def widget_states(nb) -> list[dict]:
+    """The saved state of every sparkbook widget, in the order the cells displayed them."""
+    states = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                found.append(states[view["model_id"]]["state"])
+    return found
+
+
+def test_the_sparkbook_kernel_preloads_the_magics_and_the_widget_ends_exact(kernel_prefix):
+    nb = run_notebook([THREE_STAGES, "%spark status", "%spark stop"], "sparkbook",
+                      kernel_prefix)
+    result = nb.cells[0].outputs[-1]["data"]["text/plain"]
+    expected = {}
+    for k in range(10):
+        expected.setdefault(sum(range(k, 1000, 10)) % 3, []).append(k)
+    assert result == repr(sorted(expected.items()))
+    (state,) = widget_states(nb)
+    assert state["title"] == "three stages" and state["status"] == "done"
+    (job,) = state["jobs"]
+    assert job["status"] == "SUCCEEDED" and job["name"].startswith("collect at ")
+    stages = state["stages"]
+    assert len(stages) == 3 and [s["id"] for s in stages] == sorted(s["id"] for s in stages)
+    for stage in stages:
+        assert stage["status"] == "COMPLETE"
+        assert stage["completed"] == stage["num_tasks"] == 4
+        assert stage["active"] == 0 and stage["failed"] == 0
+    assert stages[0]["shuffle_write"] > 0 and stages[-1]["shuffle_read"] > 0
+    assert [e["id"] for e in state["executors"]] == ["0", "1"]
+    assert sum(e["completed"] for e in state["executors"]) == 12
+    status = nb.cells[1].outputs[0]["data"]["text/html"]
+    assert "cluster: local[2]" in status and "pid" in status
+
+
+def test_a_saved_notebook_keeps_a_static_summary_of_each_cell(kernel_prefix):
+    nb = run_notebook([THREE_STAGES], "sparkbook", kernel_prefix)
+    html = next(o["data"]["text/html"] for o in nb.cells[0].outputs
+                if "text/html" in o.get("data", {}))
+    assert "Job 0" in html and "Stage 0" in html and "4/4 tasks" in html
+    assert "three stages" in html
+
+
+def test_a_plain_kernel_with_load_ext_behaves_the_same():
+    nb = run_notebook(["%load_ext sparkbook",
+                       "%spark start -e 2",
+                       "%%spark\nsc.parallelize(range(100), 4).sum()"])
+    assert "2 executors" in nb.cells[1].outputs[0]["text"]
+    assert nb.cells[2].outputs[-1]["data"]["text/plain"] == "4950"
+    (state,) = widget_states(nb)
+    assert state["stages"][0]["completed"] == 4
+
+
+def test_a_failing_cell_shows_the_remote_traceback_and_marks_the_failed_stage():
+    code = ("%%spark\n"
+            "def explode(x):\n"
+            "    raise ValueError('bad record %d' % x)\n"
+            "sc.parallelize(range(4), 2).map(explode).count()")
+    nb = run_notebook(["%load_ext sparkbook", code], allow_errors=True)
+    error = next(o for o in nb.cells[1].outputs if o["output_type"] == "error")
+    assert error["ename"] == "PythonException"
+    text = "\n".join(error["traceback"])
+    assert "ValueError: bad record" in text and "explode" in text
+    (state,) = widget_states(nb)
+    assert state["status"] == "failed"
+    assert state["jobs"][0]["status"] == "FAILED"
+    assert state["stages"][0]["status"] == "FAILED" and state["stages"][0]["failed"] >= 4
+
+
+def test_interrupting_a_cell_cancels_its_job_and_the_cluster_stays_usable():
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        printed: list[str] = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+            elif msg["msg_type"] == "execute_result":
+                printed.append(msg["content"]["data"]["text/plain"])
+
+        kc.execute_interactive("%load_ext sparkbook\n%spark start -e 2", timeout=60)
+        slow = ("%%spark\nimport time\n"
+                "sc.parallelize(range(400), 4).map(lambda x: time.sleep(0.1) or x).count()")
+        msg_id = kc.execute(slow)
+        time.sleep(2.0)
+        interrupted_at = time.monotonic()
+        km.interrupt_kernel()
+        while True:
+            reply = kc.get_shell_msg(timeout=30)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.monotonic() - interrupted_at < 5
+        kc.execute_interactive(
+            "import time\n"
+            "deadline = time.monotonic() + 3\n"
+            "while any(e.get('active_tasks') for e in sc._status.executors.values()) "
+            "and time.monotonic() < deadline: time.sleep(0.05)\n"
+            "print('active', sum(e.get('active_tasks', 0) for e in sc._status.executors.values()))",
+            timeout=30, output_hook=hook)
+        kc.execute_interactive("%%spark\nsc.parallelize(range(10), 2).sum()", timeout=60,
+                               output_hook=hook)
+        assert "active 0\n" in printed and "45" in printed
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_killing_an_executor_mid_job_still_gives_the_right_answer():
+    code = ("%%spark\n"
+            "import threading, time\n"
+            "from operator import add\n"
+            "killer = threading.Timer(1.0, get_ipython().run_line_magic, "
+            "('spark', 'kill-executor 0'))\n"
+            "killer.start()\n"
+            "rdd = sc.parallelize(range(2000), 8).map(lambda x: time.sleep(0.004) or (x % 7, x))\n"
+            "result = dict(rdd.reduceByKey(add).collect())\n"
+            "killer.join()\n"
+            "result == {k: sum(range(k, 2000, 7)) for k in range(7)}")
+    nb = run_notebook(["%load_ext sparkbook", "%spark start -e 2", code, "%spark status"])
+    assert nb.cells[2].outputs[-1]["data"]["text/plain"] == "True"
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert "executor 0" in printed and "killed" in printed
+    (state,) = widget_states(nb)
+    assert state["jobs"][-1]["status"] == "SUCCEEDED"
+    assert any(not e["alive"] for e in state["executors"])
+
+
+def test_in_a_terminal_the_magics_draw_the_console_progress_bar():
+    cell = ("import time\n"
+            "print('sum', sc.parallelize(range(8), 8).map(lambda x: time.sleep(0.3) or x).sum())")
+    command = ("ip = get_ipython(); ip.run_line_magic('load_ext', 'sparkbook'); "
+               f"ip.run_cell_magic('spark', '', {json.dumps(cell)})")
+    proc = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
+                           "--colors=NoColor", "-c", command],
+                          capture_output=True, text=True, timeout=120)
+    assert "sum 28" in proc.stdout
+    assert "[Stage 0:" in proc.stderr and "/ 8]" in proc.stderr
