@@ -29,9 +29,12 @@ class ExecutorHistory(SparkListener):
         samples.append(round(event.metrics.cpu_percent, 1))
 
 
+SKEW_MIN_SECONDS = 0.1  # below this, task times are start-up noise, not skew
+
+
 def skew(durations: list[float]) -> float | None:
     """The slowest task's duration over the median's: 1.0 is even, 5.0 a straggler."""
-    if len(durations) < 2:
+    if len(durations) < 2 or max(durations) < SKEW_MIN_SECONDS:
         return None
     median = statistics.median(durations)
     return round(max(durations) / median, 1) if median > 0 else None
