@@ -207,3 +207,25 @@ def test_the_welcome_notebook_runs_on_the_sparkbook_kernel(kernel_prefix):
         NotebookClient(nb, timeout=120).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("('the', 3000)" in o.get("data", {}).get("text/plain", "") for o in outputs)
+
+
+def test_connect_joins_a_standalone_cluster_and_config_applies_at_start(tmp_path):
+    cluster_file = tmp_path / "cluster.json"
+    local = subprocess.Popen([sys.executable, "-m", "sparkbook", "local", "-e", "2", "--port",
+                              "0", "--cluster-file", str(cluster_file)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = local.stdout.readline().split()[1]
+        nb = run_notebook([
+            "%load_ext sparkbook",
+            "%spark config spark.app.name=joined-from-a-notebook",
+            f"%spark connect {url} --cluster-file {cluster_file}",
+            "%%spark\nimport time; time.sleep(0.5)\n"
+            "(sc.appName, len(sc._executor_pids()), sc.parallelize(range(10), 2).sum())",
+            "%spark stop"])
+        assert "joined" in nb.cells[2].outputs[0]["text"]
+        assert nb.cells[3].outputs[-1]["data"]["text/plain"] == \
+            "('joined-from-a-notebook', 2, 45)"
+    finally:
+        local.terminate()
+        local.wait(10)
