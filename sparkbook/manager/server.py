@@ -49,7 +49,10 @@ class ExecutorLauncher:
                "--cluster-file", self.cluster_file, "--memory", self.memory,
                "--local-dir", local_dir, "--watch-stdin"]
         # stdin is a pipe we never write: when this manager dies, the executor reads EOF.
-        self.procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env))
+        # stdout goes where this manager's stderr goes: a driver reads our stdout only
+        # for the ready line, and a chatty task must never fill an unread pipe.
+        self.procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=sys.stderr,
+                                           env=env))
 
     def reap(self) -> list[int]:
         """Pids of executors that exited since the last call; each is replaced."""
