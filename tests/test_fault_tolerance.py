@@ -216,3 +216,12 @@ def test_failed_jobs_leave_no_stage_marked_active(sc):
     assert tracker.getActiveStageIds() == [] and tracker.getActiveJobsIds() == []
     failed = [tracker.getJobInfo(j) for j in range(100) if tracker.getJobInfo(j)]
     assert [j.status for j in failed[-2:]] == ["FAILED", "FAILED"]
+
+
+def test_a_chatty_task_does_not_block_its_executor(sc):
+    def chatty(it):
+        for x in it:
+            print("x" * 1000, x)  # 2 MB in all: more than any pipe buffer holds
+            yield x
+
+    assert sc.parallelize(range(2000), 2).mapPartitions(chatty).count() == 2000
