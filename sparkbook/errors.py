@@ -33,3 +33,8 @@ class FetchFailedError(Exception):
 class TaskKilledError(BaseException):
     """Raised inside a task's thread to stop it (a BaseException so user code's
     ``except Exception`` does not swallow it)."""
+
+
+class PySparkRuntimeError(RuntimeError):
+    """A runtime error PySpark reports with an error class, as ``[ERROR_CLASS] message``
+    (e.g. ``pipe(checkCode=True)`` when the command fails)."""

@@ -1,10 +1,18 @@
-"""Reading text files the way Hadoop's TextInputFormat splits and reads them."""
+"""Files on the local file system: text files read the way Hadoop's TextInputFormat splits
+them, and the pickle files of ``saveAsPickleFile`` / ``pickleFile`` and reliable checkpoints.
+
+A pickle file is a directory of ``part-NNNNN`` files, one a partition, each a sequence of
+pickled lists (batches of the partition's elements, in order), plus an empty ``_SUCCESS``
+marker written when every part is complete.
+"""
 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
-from collections.abc import Iterator
+import pickle
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 LOCAL_BLOCK_SIZE = 32 * 1024 * 1024  # fs.local.block.size
@@ -121,3 +129,45 @@ def split_lines(data: bytes, use_unicode: bool = True) -> list:
     if use_unicode:
         return data.decode("utf-8", errors="replace").split("\n")
     return data.split(b"\n")
+
+
+# --- pickle files --------------------------------------------------------------------
+
+
+def part_file(directory: str, index: int) -> str:
+    """The file that holds partition ``index`` of a saved RDD."""
+    return os.path.join(directory, f"part-{index:05d}")
+
+
+def local_path(path: str) -> str:
+    """An absolute file-system path from a path or a ``file:`` URI."""
+    return os.path.abspath(path.removeprefix("file://").removeprefix("file:"))
+
+
+def write_pickle_part(path: str, records: Iterable, batch_size: int) -> int:
+    """Write one partition as pickled batches of ``batch_size`` elements; the element count."""
+    written = 0
+    it = iter(records)
+    with open(path, "wb") as f:
+        while batch := list(itertools.islice(it, batch_size)):
+            pickle.dump(batch, f, protocol=5)
+            written += len(batch)
+    return written
+
+
+def read_pickle_part(path: str) -> Iterator:
+    """The elements of one part file, a batch at a time."""
+    with open(path, "rb") as f:
+        while True:
+            try:
+                batch = pickle.load(f)
+            except EOFError:
+                return
+            yield from batch
+
+
+def load_pickle_file(path: str) -> Iterator:
+    """Every element of a saved pickle file (a directory, a glob or a comma-separated list),
+    part after part: what ``SparkContext.pickleFile`` reads."""
+    for part in list_input_files(path):
+        yield from read_pickle_part(part)

@@ -23,23 +23,40 @@ import math
 import os
 import pickle
 import random
+import shlex
+import subprocess
 import sys
 import threading
+import warnings
+import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import reduce as _reduce
 from typing import Any
 
-from sparkbook.errors import SparkException
+from sparkbook.approx import BoundedFloat, HyperLogLog, precision_for
+from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.files import (
     FileSplit,
     compute_splits,
     iter_lines,
     list_input_files,
+    local_path,
+    part_file,
+    read_pickle_part,
     read_split_bytes,
+    write_pickle_part,
 )
+from sparkbook.histogram import bucket_counts, even_buckets, explicit_buckets, is_comparable
 from sparkbook.partitioner import Partitioner, portable_hash
+from sparkbook.sampling import (
+    BernoulliSampler,
+    RangeSampler,
+    StratifiedSampler,
+    fraction_for_sample_size,
+)
 from sparkbook.shuffle import Aggregator, ShuffleDependency
+from sparkbook.statcounter import StatCounter
 from sparkbook.storagelevel import StorageLevel
 
 __all__ = ["RDD", "Partition", "ResultIterable"]
@@ -55,6 +72,10 @@ DRIVER_ONLY = (
 
 # The RDDs the scheduler is shipping right now: only those may be pickled.
 _shipping = threading.local()
+
+# RDDs marked for checkpointing and not yet written: while there are none, an action
+# need not look through its lineage for them.
+_pending_checkpoints: weakref.WeakSet = weakref.WeakSet()
 
 
 class shipping_lineage:  # noqa: N801 - used as a context manager
@@ -167,17 +188,31 @@ class RDD:
         self._storage_level = StorageLevel.NONE
         self._name: str | None = None
         self._partitions: list[Partition] | None = None
+        self._checkpoint_mark: str | None = None  # "reliable" or "local" once marked
+        self._checkpoint_rdd: RDD | None = None  # where the partitions are read once written
 
     # --- shipping to executors ---------------------------------------------------------
 
-    def __getstate__(self) -> dict:
+    def _check_shipping(self) -> None:
         allowed = getattr(_shipping, "allowed", None)
         if allowed is None or self.rdd_id not in allowed:
             raise pickle.PicklingError(DRIVER_ONLY)
+
+    def __getstate__(self) -> dict:
+        self._check_shipping()
         state = self.__dict__.copy()
         state["ctx"] = None
         state["_partitions"] = None
         return state
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if self._checkpoint_rdd is None:
+            return super().__reduce_ex__(protocol)
+        # A checkpointed RDD's lineage is cut: executors get a CheckpointedRDD, which reads
+        # the checkpoint under this RDD's id and storage level (so cached blocks are found).
+        self._check_shipping()
+        return (CheckpointedRDD, (self.rdd_id, self.is_cached, self._storage_level,
+                                  self._checkpoint_rdd))
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -248,6 +283,82 @@ class RDD:
     def getStorageLevel(self) -> StorageLevel:
         return self._storage_level
 
+    # --- checkpointing ---------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Mark for saving to the checkpoint directory: the first action that computes this
+        RDD writes it there (in a job of its own), and from then on it is read from those
+        files, its lineage cut. Persist it first to save computing it twice."""
+        if getattr(self._driver(), "_checkpoint_dir", None) is None:
+            raise SparkException("Checkpoint directory has not been set in the SparkContext")
+        if self._checkpoint_mark is None:
+            self._checkpoint_mark = "reliable"
+            _pending_checkpoints.add(self)
+
+    def localCheckpoint(self) -> None:
+        """Mark for checkpointing in the executors' block stores: faster than checkpoint(),
+        but an executor that is lost takes its partitions with it (the lineage is cut)."""
+        if self._checkpoint_rdd is not None:
+            return
+        level = self._storage_level
+        # Spark keeps local checkpoints in memory and on disk, deserialized unless the RDD
+        # was persisted otherwise; it overrides the level without the usual refusal.
+        self._storage_level = (
+            StorageLevel.MEMORY_AND_DISK_DESER if level == StorageLevel.NONE else
+            StorageLevel(True, level.useMemory, level.useOffHeap, level.deserialized,
+                         level.replication))
+        self.is_cached = True
+        self._checkpoint_mark = "local"
+        _pending_checkpoints.add(self)
+
+    def isCheckpointed(self) -> bool:
+        """Whether this RDD has been checkpointed (reliably or locally) by an action."""
+        return self._checkpoint_rdd is not None
+
+    def isLocallyCheckpointed(self) -> bool:
+        """Whether this RDD is marked for local checkpointing."""
+        return self._checkpoint_mark == "local"
+
+    def getCheckpointFile(self) -> str | None:
+        """The directory this RDD was checkpointed to (None before, or when local)."""
+        reader = self._checkpoint_rdd
+        return "file:" + reader.path if isinstance(reader, ReliableCheckpointRDD) else None
+
+    def _checkpoint_lineage(self) -> None:
+        """After a job: write the checkpoints its lineage marked, not looking past a marked
+        or checkpointed RDD (Spark's doCheckpoint)."""
+        stack, seen = [self], set()
+        while stack:
+            rdd = stack.pop()
+            if rdd.rdd_id in seen or rdd._checkpoint_rdd is not None:
+                continue
+            seen.add(rdd.rdd_id)
+            if rdd._checkpoint_mark is None:
+                stack.extend(dep.rdd for dep in rdd.deps)
+            else:
+                rdd._write_checkpoint()
+
+    def _write_checkpoint(self) -> None:
+        ctx = self._driver()
+        n = self.getNumPartitions()
+        reader: RDD
+        if self._checkpoint_mark == "local":
+            if ctx._cached_partition_count(self.rdd_id) < n:
+                # The job did not compute every partition (take, lookup): cache the rest.
+                ctx._run_job(self, _count_iterator, None, "localCheckpoint")
+            reader = LocalCheckpointRDD(ctx, self.rdd_id, n)
+        else:
+            directory = os.path.join(local_path(ctx._checkpoint_dir), f"rdd-{self.rdd_id}")
+            os.makedirs(directory, exist_ok=True)
+            # Run the job directly, not through _run: it must not look for checkpoints.
+            ctx._run_job(self._write_parts(directory, _write_pickle_batches), _count_iterator,
+                         None, "checkpoint")
+            reader = ReliableCheckpointRDD(ctx, directory)
+        self._partitions = reader.partitions()
+        self._checkpoint_rdd = reader
+        self.deps = [NarrowDependency(reader)]
+        _pending_checkpoints.discard(self)
+
     def toDebugString(self) -> bytes:
         """The lineage, one RDD a line, with ``+-`` where a shuffle starts a new stage."""
         lines: list[str] = []
@@ -284,6 +395,13 @@ class RDD:
     def mapPartitionsWithIndex(self, f: Callable[[int, Iterable], Iterable],
                                preservesPartitioning: bool = False) -> RDD:
         return MapPartitionsRDD(self, f, preservesPartitioning, "mapPartitionsWithIndex")
+
+    def mapPartitionsWithSplit(self, f: Callable[[int, Iterable], Iterable],
+                               preservesPartitioning: bool = False) -> RDD:
+        """Deprecated: mapPartitionsWithIndex."""
+        warnings.warn("mapPartitionsWithSplit is deprecated; use mapPartitionsWithIndex instead",
+                      FutureWarning, stacklevel=2)
+        return self.mapPartitionsWithIndex(f, preservesPartitioning)
 
     def mapPartitions(self, f: Callable[[Iterable], Iterable],
                       preservesPartitioning: bool = False) -> RDD:
@@ -354,9 +472,63 @@ class RDD:
     def sample(self, withReplacement: bool, fraction: float, seed: int | None = None) -> RDD:
         """A random sample; a given seed gives the same sample as PySpark's."""
         if not fraction >= 0.0:
-            raise ValueError(f"Fraction must be nonnegative, got {fraction}")
+            raise ValueError("Fraction must be nonnegative.")
         sampler = BernoulliSampler(withReplacement, fraction, seed)
         return MapPartitionsRDD(self, sampler.func, True, "sample")
+
+    def randomSplit(self, weights: list[float], seed: int | None = None) -> list[RDD]:
+        """Split into RDDs holding about the given proportions; each element in exactly one."""
+        if not all(w >= 0 for w in weights):
+            raise ValueError("Weights must be nonnegative")
+        total = float(sum(weights))
+        if not total > 0:
+            raise ValueError("Sum of weights must be positive")
+        bounds = list(itertools.accumulate((w / total for w in weights), initial=0.0))
+        if seed is None:
+            seed = random.randint(0, 2**32 - 1)
+        return [MapPartitionsRDD(self, RangeSampler(lower, upper, seed).func, True,
+                                 "randomSplit")
+                for lower, upper in zip(bounds, bounds[1:])]
+
+    def sampleByKey(self, withReplacement: bool, fractions: dict, seed: int | None = None
+                    ) -> RDD:
+        """A sample of (key, value) pairs taking each key's own fraction (a KeyError in the
+        task for a key missing from ``fractions``)."""
+        for fraction in fractions.values():
+            assert fraction >= 0.0, f"Negative fraction value: {fraction}"
+        sampler = StratifiedSampler(withReplacement, fractions, seed)
+        return MapPartitionsRDD(self, sampler.func, True, "sampleByKey")
+
+    def zip(self, other: RDD) -> RDD:
+        """Pairs (x, y) of the i-th elements of each partition of both RDDs, which must have
+        the same number of partitions and of elements in each partition."""
+        if self.getNumPartitions() != other.getNumPartitions():
+            raise ValueError("Can only zip with RDD which has the same number of partitions")
+        return ZippedPartitionsRDD(self, other)
+
+    def zipWithIndex(self) -> RDD:
+        """Pairs (x, index of x in the whole RDD); a job counts the partitions first."""
+        starts = [0]
+        if self.getNumPartitions() > 1:
+            counts = self._run(_count_iterator, op="zipWithIndex")
+            starts.extend(itertools.accumulate(counts[:-1]))
+        return self.mapPartitionsWithIndex(lambda i, it: zip(it, itertools.count(starts[i])))
+
+    def zipWithUniqueId(self) -> RDD:
+        """Pairs (x, id): the k-th element of partition i gets k * numPartitions + i. No job."""
+        n = self.getNumPartitions()
+        return self.mapPartitionsWithIndex(lambda i, it: zip(it, itertools.count(i, n)))
+
+    def cartesian(self, other: RDD) -> RDD:
+        """Every pair (x, y); partition i * other's count + j pairs partition i with j."""
+        return CartesianRDD(self, other)
+
+    def pipe(self, command: str, env: dict[str, str] | None = None,
+             checkCode: bool = False) -> RDD:
+        """Each partition through an external command (no shell; ``env`` is its whole
+        environment): ``str(x)`` a line in, its output lines out."""
+        env = env or {}
+        return self.mapPartitions(lambda it: _pipe_through(command, env, checkCode, it))
 
     # --- wide transformations ---------------------------------------------------------
 
@@ -408,6 +580,12 @@ class RDD:
         return self._combine_by_key(Aggregator(create, seqFunc, combFunc), numPartitions,
                                     partitionFunc, True, "aggregateByKey")
 
+    def foldByKey(self, zeroValue: Any, func: Callable[[Any, Any], Any],
+                  numPartitions: int | None = None,
+                  partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:
+        """Fold each key's values with ``func``, starting from a copy of ``zeroValue``."""
+        return self.aggregateByKey(zeroValue, func, func, numPartitions, partitionFunc)
+
     def groupByKey(self, numPartitions: int | None = None,
                    partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:
         """All values of each key together; nothing is combined before the shuffle."""
@@ -415,6 +593,11 @@ class RDD:
             Aggregator(_new_list, _append, _extend), numPartitions, partitionFunc, False,
             "groupByKey")
         return grouped.mapValues(ResultIterable)
+
+    def groupBy(self, f: Callable, numPartitions: int | None = None,
+                partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:
+        """(f(x), the elements x with that key), grouped as groupByKey does."""
+        return self.map(lambda x: (f(x), x)).groupByKey(numPartitions, partitionFunc)
 
     def distinct(self, numPartitions: int | None = None) -> RDD:
         return (self.map(_with_none, True)
@@ -426,10 +609,7 @@ class RDD:
         """Sort by key: sample the keys (two small jobs), range-partition, sort each part."""
         if numPartitions is None:
             numPartitions = self._defaultReducePartitions()
-
-        def sort_partition(it: Iterable) -> Iterator:
-            return iter(sorted(it, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
-
+        sort_partition = _sort_by_key(keyfunc, ascending)
         if numPartitions == 1:
             rdd = self.coalesce(1) if self.getNumPartitions() > 1 else self
             return rdd.mapPartitions(sort_partition, True)
@@ -449,21 +629,42 @@ class RDD:
         return self.partitionBy(numPartitions, range_partition).mapPartitions(sort_partition,
                                                                                True)
 
+    def repartitionAndSortWithinPartitions(
+            self, numPartitions: int | None = None,
+            partitionFunc: Callable[[Any], int] = portable_hash, ascending: bool = True,
+            keyfunc: Callable[[Any], Any] = _identity) -> RDD:
+        """partitionBy, then sort each partition by key (one shuffle, no range sampling)."""
+        if numPartitions is None:
+            numPartitions = self._defaultReducePartitions()
+        return (self.partitionBy(numPartitions, partitionFunc)
+                .mapPartitions(_sort_by_key(keyfunc, ascending), True))
+
     def sortBy(self, keyfunc: Callable, ascending: bool = True,
                numPartitions: int | None = None) -> RDD:
         return self.keyBy(keyfunc).sortByKey(ascending, numPartitions).values()
 
     def cogroup(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """For each key, the list of its values in this RDD and in ``other``."""
-        return self._cogrouped([other], numPartitions).mapValues(
-            lambda groups: tuple(ResultIterable(g) for g in groups))
+        return self._cogrouped([other], numPartitions).mapValues(_result_iterables)
+
+    def groupWith(self, other: RDD, *others: RDD) -> RDD:
+        """cogroup with any number of RDDs: (key, (values here, in other, in others...))."""
+        return self._cogrouped([other, *others], None).mapValues(_result_iterables)
 
     def _cogroup_partitioner(self, others: list[RDD], numPartitions: int | None) -> Partitioner:
+        """PySpark cogroups the union of the inputs: without ``numPartitions`` that is the
+        sum of their partition counts, or the count they share when all are partitioned
+        alike (their union is then partitioner-aware)."""
         if numPartitions is None:
             ctx = self._driver()
-            numPartitions = (ctx.defaultParallelism
-                             if ctx._conf.contains("spark.default.parallelism")
-                             else sum(r.getNumPartitions() for r in [self, *others]))
+            rdds = [self, *others]
+            shared = rdds[0].partitioner
+            if ctx._conf.contains("spark.default.parallelism"):
+                numPartitions = ctx.defaultParallelism
+            elif shared is not None and all(r.partitioner == shared for r in rdds):
+                numPartitions = shared.numPartitions
+            else:
+                numPartitions = sum(r.getNumPartitions() for r in rdds)
         return Partitioner(numPartitions, portable_hash)
 
     def _cogrouped(self, others: list[RDD], numPartitions: int | None) -> RDD:
@@ -473,12 +674,46 @@ class RDD:
         """Pairs (k, (v, w)) for every v of k here and every w of k in ``other``."""
         return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions))
 
+    def leftOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
+        """join, plus (k, (v, None)) for each v whose key ``other`` lacks."""
+        return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
+                           "leftOuterJoin")
+
+    def rightOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
+        """join, plus (k, (None, w)) for each w of ``other`` whose key this RDD lacks."""
+        return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
+                           "rightOuterJoin")
+
+    def fullOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
+        """join, plus the unmatched pairs of both sides with None for the missing value."""
+        return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
+                           "fullOuterJoin")
+
+    def subtractByKey(self, other: RDD, numPartitions: int | None = None) -> RDD:
+        """The pairs whose key does not occur in ``other``."""
+        return (self._cogrouped([other], numPartitions)
+                .flatMapValues(lambda groups: () if groups[1] else groups[0]))
+
+    def subtract(self, other: RDD, numPartitions: int | None = None) -> RDD:
+        """The elements that do not occur in ``other`` (duplicates kept)."""
+        return (self.map(_with_true).subtractByKey(other.map(_with_true), numPartitions)
+                .keys())
+
+    def intersection(self, other: RDD) -> RDD:
+        """The distinct elements found in both RDDs."""
+        return (self.map(_with_none)._cogrouped([other.map(_with_none)], None)
+                .filter(lambda kv: all(kv[1])).keys())
+
     # --- actions ---------------------------------------------------------------------
 
     def _run(self, func: Callable[[Iterator], Any], partitions: Iterable[int] | None = None,
              op: str = "") -> list:
-        """Run ``func`` on each partition's iterator; one result per partition."""
-        return self._driver()._run_job(self, func, partitions, op)
+        """Run ``func`` on each partition's iterator; one result per partition. Then write
+        the checkpoints marked in the lineage, as Spark does after every job."""
+        results = self._driver()._run_job(self, func, partitions, op)
+        if _pending_checkpoints:
+            self._checkpoint_lineage()
+        return results
 
     def collect(self) -> list:
         return list(itertools.chain.from_iterable(self._run(list, op="collect")))
@@ -583,34 +818,227 @@ class RDD:
         return self.reduce(min if key is None else lambda a, b: min(a, b, key=key))
 
     def top(self, num: int, key: Callable | None = None) -> list:
+        """The ``num`` largest elements, largest first."""
+        if self.getNumPartitions() == 0:  # PySpark reduces the partitions' tops
+            raise ValueError("Can not reduce() empty RDD")
         parts = self._run(lambda it: heapq.nlargest(num, it, key=key), op="top")
         return heapq.nlargest(num, itertools.chain.from_iterable(parts), key=key)
 
     def takeOrdered(self, num: int, key: Callable | None = None) -> list:
+        """The ``num`` smallest elements, smallest first."""
+        if num < 0:
+            raise ValueError("top N cannot be negative.")
+        if num == 0 or self.getNumPartitions() == 0:
+            return []
         parts = self._run(lambda it: heapq.nsmallest(num, it, key=key), op="takeOrdered")
         return heapq.nsmallest(num, itertools.chain.from_iterable(parts), key=key)
 
+    def takeSample(self, withReplacement: bool, num: int, seed: int | None = None) -> list:
+        """``num`` random elements (fewer only without replacement from a smaller RDD): an
+        oversampled ``sample``, redrawn until large enough, shuffled and cut, as PySpark."""
+        max_size = sys.maxsize - int(10.0 * math.sqrt(sys.maxsize))
+        if num < 0:
+            raise ValueError("Sample size cannot be negative.")
+        if num > max_size:
+            raise ValueError(f"Sample size cannot be greater than {max_size}.")
+        if num == 0 or self.getNumPartitions() == 0:
+            return []
+        total = self.count()
+        if total == 0:
+            return []
+        rng = random.Random(seed)
+        if not withReplacement and num >= total:
+            samples = self.collect()
+            rng.shuffle(samples)
+            return samples
+        fraction = fraction_for_sample_size(num, total, withReplacement)
+        samples = self.sample(withReplacement, fraction, seed).collect()
+        while len(samples) < num:  # rare: the fraction makes a short sample unlikely
+            samples = self.sample(withReplacement, fraction,
+                                  rng.randint(0, sys.maxsize)).collect()
+        rng.shuffle(samples)
+        return samples[:num]
+
+    def treeAggregate(self, zeroValue: Any, seqOp: Callable, combOp: Callable,
+                      depth: int = 2) -> Any:
+        """aggregate, with the partitions' results combined in a tree of ``depth`` levels
+        (shuffles between levels) rather than all at once on the driver."""
+        if depth < 1:
+            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
+        if self.getNumPartitions() == 0:
+            return zeroValue
+
+        def aggregate_partition(it: Iterable) -> list:
+            return [_reduce(seqOp, it, zeroValue)]
+
+        partial = self.mapPartitions(aggregate_partition)
+        n: float = partial.getNumPartitions()
+        scale = max(math.ceil(n ** (1.0 / depth)), 2)
+        while n > scale + n / scale:  # another level pays off
+            n /= scale
+            width = int(n)
+            partial = (partial.mapPartitionsWithIndex(
+                functools.partial(_key_by_partition, width))
+                .reduceByKey(combOp, width).values())
+        return partial.reduce(combOp)
+
+    def treeReduce(self, f: Callable[[Any, Any], Any], depth: int = 2) -> Any:
+        """reduce, combined in a tree of ``depth`` levels (see treeAggregate)."""
+        if depth < 1:
+            raise ValueError(f"Depth cannot be smaller than 1 but got {depth}.")
+
+        def combine(a: tuple, b: tuple) -> tuple:  # (value, is_empty)
+            if a[1]:
+                return b
+            if b[1]:
+                return a
+            return f(a[0], b[0]), False
+
+        value, empty = self.map(lambda x: (x, False)).treeAggregate((None, True), combine,
+                                                                    combine, depth)
+        if empty:
+            raise ValueError("Cannot reduce empty RDD.")
+        return value
+
+    # --- statistics ------------------------------------------------------------------
+
+    def _merged_stats(self, op: str) -> StatCounter:
+        """A StatCounter a partition, merged in partition order."""
+        return _reduce(StatCounter.mergeStats, self._run(StatCounter, op=op), StatCounter())
+
+    def stats(self) -> StatCounter:
+        """Count, mean, variance, min and max of the elements in one job."""
+        if self.getNumPartitions() == 0:  # PySpark reduces the partitions' counters
+            raise ValueError("Can not reduce() empty RDD")
+        return self._merged_stats("stats")
+
+    def mean(self) -> float:
+        return self.stats().mean()
+
+    def variance(self) -> float:
+        return self.stats().variance()
+
+    def stdev(self) -> float:
+        return self.stats().stdev()
+
+    def sampleVariance(self) -> float:
+        return self.stats().sampleVariance()
+
+    def sampleStdev(self) -> float:
+        return self.stats().sampleStdev()
+
+    def histogram(self, buckets: int | list | tuple) -> tuple[Any, list[int]]:
+        """(bucket edges, counts): ``buckets`` equal buckets between the minimum and the
+        maximum (two jobs), or the given sorted edges (one job)."""
+        if isinstance(buckets, int):
+            if buckets < 1:
+                raise ValueError("number of buckets must be >= 1")
+            comparable = self.filter(is_comparable)
+            lo, hi = comparable.map(lambda x: (x, x)).reduce(_min_max)
+            if lo == hi or buckets == 1:
+                return [lo, hi], [comparable.count()]
+            buckets, step = even_buckets(lo, hi, buckets)
+        elif isinstance(buckets, (list, tuple)):
+            step = explicit_buckets(buckets)
+        else:
+            raise TypeError("buckets should be a list or tuple or number(int or long)")
+        edges = buckets
+        counts = self.mapPartitions(lambda it: [bucket_counts(edges, step, it)]).reduce(
+            lambda a, b: [x + y for x, y in zip(a, b)])
+        return buckets, counts
+
+    # --- approximate actions -----------------------------------------------------------
+
+    def sumApprox(self, timeout: int, confidence: float = 0.95) -> BoundedFloat:
+        """The sum, as a BoundedFloat. sparkbook waits for every partition (``timeout`` is
+        not used), so the bounds are the exact sum with confidence 1.0."""
+        total = self.mapPartitions(lambda it: [float(sum(it))])._merged_stats("sumApprox").sum()
+        return BoundedFloat(total, 1.0, total, total)
+
+    def meanApprox(self, timeout: int, confidence: float = 0.95) -> BoundedFloat:
+        """The mean, as a BoundedFloat (exact: see sumApprox)."""
+        mean = self.map(float)._merged_stats("meanApprox").mean()
+        return BoundedFloat(mean, 1.0, mean, mean)
+
+    def countApprox(self, timeout: int, confidence: float = 0.95) -> int:
+        """The count (exact: see sumApprox)."""
+        counts = self.mapPartitions(lambda it: [float(_count_iterator(it))])
+        return int(counts.sumApprox(timeout, confidence))
+
+    def countApproxDistinct(self, relativeSD: float = 0.05) -> int:
+        """About how many distinct elements: a HyperLogLog sketch of their hashes, with
+        relative standard deviation ``relativeSD``."""
+        if relativeSD < 0.000017:
+            raise ValueError("relativeSD should be greater than 0.000017")
+        p = precision_for(relativeSD)
+
+        def sketch(it: Iterable) -> HyperLogLog:
+            # PySpark's hashes: portable_hash cut to 32 bits, so 1, 1.0 and True are one.
+            return HyperLogLog(p).add_all(portable_hash(x) & 0xFFFFFFFF for x in it)
+
+        parts = self._run(sketch, op="countApproxDistinct")
+        return _reduce(HyperLogLog.merge, parts, HyperLogLog(p)).cardinality()
+
+    # --- to the driver -----------------------------------------------------------------
+
     def collectAsMap(self) -> dict:
         return dict(self.collect())
+
+    def reduceByKeyLocally(self, func: Callable[[Any, Any], Any]) -> dict:
+        """reduceByKey, merged into one dict on the driver instead of an RDD."""
+        aggregator = Aggregator(_identity, func, func)
+        return self.mapPartitions(lambda it: [aggregator.combine_values(it)]).reduce(
+            lambda a, b: aggregator.combine_combiners(b.items(), a))
+
+    def lookup(self, key: Any) -> list:
+        """The values of ``key``; with a partitioner, only the key's partition is read."""
+        values = self.filter(lambda kv: kv[0] == key).values()
+        if self.partitioner is None:
+            return values.collect()
+        return values._run(list, [self._partition_of(key)], "lookup")[0]
+
+    def _partition_of(self, key: Any) -> int:
+        if os.environ.get("PYTHONHASHSEED") == "0":
+            return self.partitioner(key)
+        # This process may hash strings unlike the executors (PYTHONHASHSEED=0): ask one.
+        return self._driver().parallelize([key], 1).map(self.partitioner).first()
+
+    def toLocalIterator(self, prefetchPartitions: bool = False) -> Iterator:
+        """The elements, one partition (one job) at a time, so the driver holds only one
+        partition. ``prefetchPartitions`` is accepted; sparkbook never prefetches."""
+        for index in range(self.getNumPartitions()):
+            yield from self._run(list, [index], "toLocalIterator")[0]
+
+    # --- saving ------------------------------------------------------------------------
+
+    def _write_parts(self, directory: str, write_part: Callable[[str, Iterator], Any]) -> RDD:
+        """The RDD whose job writes partition i with ``write_part(part file i, records)``."""
+        def write(index: int, it: Iterator) -> Iterator:
+            write_part(part_file(directory, index), it)
+            return iter(())
+
+        return self.mapPartitionsWithIndex(write)
+
+    def _save(self, path: str, write_part: Callable[[str, Iterator], Any], op: str) -> None:
+        """One part file a partition in a new directory, then ``_SUCCESS``."""
+        directory = local_path(path)
+        if os.path.exists(directory):
+            raise FileExistsError(f"Output directory file:{directory} already exists")
+        os.makedirs(directory)
+        self._write_parts(directory, write_part)._run(_count_iterator, op=op)
+        open(os.path.join(directory, "_SUCCESS"), "w").close()
 
     def saveAsTextFile(self, path: str, compressionCodecClass: str | None = None) -> None:
         """One ``part-NNNNN`` file a partition, one line an element, then ``_SUCCESS``."""
         if compressionCodecClass is not None:
             raise NotImplementedError("sparkbook writes uncompressed text files only")
-        path = os.path.abspath(path.removeprefix("file://"))
-        if os.path.exists(path):
-            raise FileExistsError(f"Output directory file:{path} already exists")
-        os.makedirs(path)
+        self._save(path, _write_text_lines, "saveAsTextFile")
 
-        def write(index: int, it: Iterable) -> Iterator:
-            with open(os.path.join(path, f"part-{index:05d}"), "w", encoding="utf-8") as f:
-                for x in it:
-                    f.write(x.decode("utf-8") if isinstance(x, bytes) else str(x))
-                    f.write("\n")
-            return iter(())
-
-        self.mapPartitionsWithIndex(write)._run(_count_iterator, op="saveAsTextFile")
-        open(os.path.join(path, "_SUCCESS"), "w").close()
+    def saveAsPickleFile(self, path: str, batchSize: int = 10) -> None:
+        """Save as pickled batches of ``batchSize`` elements (0: sparkbook picks 1024), one
+        ``part-NNNNN`` file a partition; ``SparkContext.pickleFile`` reads them back."""
+        size = batchSize or 1024
+        self._save(path, lambda f, it: write_pickle_part(f, it, size), "saveAsPickleFile")
 
 
 def _count_iterator(it: Iterable) -> int:
@@ -643,6 +1071,70 @@ def _with_none(x: Any) -> tuple:
 
 def _keep_first(a: Any, _: Any) -> Any:
     return a
+
+
+def _with_true(x: Any) -> tuple:
+    return (x, True)
+
+
+def _result_iterables(groups: tuple) -> tuple:
+    return tuple(ResultIterable(g) for g in groups)
+
+
+def _min_max(a: tuple, b: tuple) -> tuple:
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _key_by_partition(width: int, index: int, it: Iterable) -> Iterator:
+    return ((index % width, x) for x in it)
+
+
+def _sort_by_key(keyfunc: Callable, ascending: bool) -> Callable[[Iterable], Iterator]:
+    """A partition function that sorts (key, value) pairs by ``keyfunc(key)``, stably."""
+    def sort_partition(it: Iterable) -> Iterator:
+        return iter(sorted(it, key=lambda kv: keyfunc(kv[0]), reverse=not ascending))
+
+    return sort_partition
+
+
+def _write_text_lines(path: str, records: Iterable) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for x in records:
+            f.write(x.decode("utf-8") if isinstance(x, bytes) else str(x))
+            f.write("\n")
+
+
+def _write_pickle_batches(path: str, records: Iterable) -> None:
+    write_pickle_part(path, records, 1024)
+
+
+def _pipe_through(command: str, env: dict[str, str], check_code: bool,
+                  records: Iterable) -> Iterator[str]:
+    """``records`` through ``command``: written by this (the task's) thread, so upstream
+    code keeps its TaskContext and accumulators; the output is drained by a helper thread
+    so that neither side blocks on a full pipe."""
+    proc = subprocess.Popen(shlex.split(command), env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True,
+                              name="pipe-output")
+    reader.start()
+    try:
+        with proc.stdin:
+            for x in records:
+                proc.stdin.write((str(x).rstrip("\n") + "\n").encode("utf-8"))
+    except BrokenPipeError:
+        pass  # the command stopped reading: its output and exit code tell the rest
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        reader.join()
+        proc.wait()
+    if check_code and proc.returncode:
+        raise PySparkRuntimeError(f"[PIPE_FUNCTION_EXITED] Pipe function `{command}` exited "
+                                  f"with error code {proc.returncode}.")
+    return (line.rstrip(b"\n").decode("utf-8") for line in lines)
 
 
 # --- the RDD kinds ----------------------------------------------------------------------
@@ -773,6 +1265,8 @@ class PartitionerAwareUnionRDD(RDD):
 
 
 class CoalescedPartition(Partition):
+    """A partition made of given partitions of the parents (coalesce, zip, cartesian)."""
+
     __slots__ = ("parents",)
 
     def __init__(self, index: int, parents: list[Partition]) -> None:
@@ -803,6 +1297,71 @@ class CoalescedRDD(RDD):
 
     def compute(self, split: CoalescedPartition, context) -> Iterator:
         return itertools.chain.from_iterable(self.prev.iterator(p, context) for p in split.parents)
+
+
+class ZippedPartitionsRDD(RDD):
+    """Partition i pairs up, element by element, partition i of two RDDs."""
+
+    def __init__(self, left: RDD, right: RDD) -> None:
+        super().__init__(left._driver(), [NarrowDependency(left), NarrowDependency(right)],
+                         "zip")
+        self.left = left
+        self.right = right
+
+    def _get_partitions(self) -> list[Partition]:
+        return [CoalescedPartition(i, [a, b]) for i, (a, b) in
+                enumerate(zip(self.left.partitions(), self.right.partitions()))]
+
+    def compute(self, split: CoalescedPartition, context) -> Iterator:
+        left = self.left.iterator(split.parents[0], context)
+        right = self.right.iterator(split.parents[1], context)
+        # PySpark zips batches of (by default) 100 elements, and tells unequal partitions
+        # apart by where the sizes first differ: inside a pair of batches, or one side has
+        # batches left over. Checking the same way gives its two messages.
+        while True:
+            a, b = list(itertools.islice(left, 100)), list(itertools.islice(right, 100))
+            if len(a) != len(b):
+                if a and b:
+                    raise ValueError("Can not deserialize PairRDD with different number of "
+                                     f"items in batches: ({len(a)}, {len(b)})")
+                raise SparkException("Can only zip RDDs with same number of elements in "
+                                     "each partition")
+            if not a:
+                return
+            yield from zip(a, b)
+
+
+class CartesianDependency(NarrowDependency):
+    """Cartesian partition i reads the left parent's i // n and the right's i % n."""
+
+    def __init__(self, rdd: RDD, right_count: int, side: int) -> None:
+        super().__init__(rdd)
+        self.right_count = right_count
+        self.side = side
+
+    def parents_of(self, index: int) -> list[int]:
+        return [divmod(index, self.right_count)[self.side]]
+
+
+class CartesianRDD(RDD):
+    """Every pair (x, y): partition i * n + j pairs left partition i with right partition j
+    (n right partitions), x by x, each x with every y of the right partition."""
+
+    def __init__(self, left: RDD, right: RDD) -> None:
+        n = right.getNumPartitions()
+        deps = [CartesianDependency(left, n, 0), CartesianDependency(right, n, 1)]
+        super().__init__(left._driver(), deps, "cartesian")
+        self.left = left
+        self.right = right
+
+    def _get_partitions(self) -> list[Partition]:
+        rights = self.right.partitions()
+        return [CoalescedPartition(i * len(rights) + j, [a, b])
+                for i, a in enumerate(self.left.partitions()) for j, b in enumerate(rights)]
+
+    def compute(self, split: CoalescedPartition, context) -> Iterator:
+        ys = list(self.right.iterator(split.parents[1], context))  # read once, not per x
+        return ((x, y) for x in self.left.iterator(split.parents[0], context) for y in ys)
 
 
 class ShuffledRDD(RDD):
@@ -900,11 +1459,18 @@ class CoGroupedRDD(RDD):
 
 class HashJoinRDD(CoGroupedRDD):
     """(k, (v, w)) for each v of k on the left and w of k on the right: a hash table of the
-    right side's partition, probed by the left side's records as they stream past."""
+    right side's partition, probed by the left side's records as they stream past.
 
-    def __init__(self, left: RDD, right: RDD, partitioner: Partitioner) -> None:
+    The outer joins add (k, (v, None)) for a left record no right value matches, and
+    (k, (None, w)) for the right values no left record asked for, after the left side.
+    """
+
+    def __init__(self, left: RDD, right: RDD, partitioner: Partitioner,
+                 how: str = "join") -> None:
         super().__init__([left, right], partitioner)
-        self.op = "join"
+        self.op = how
+        self.keep_left = how in ("leftOuterJoin", "fullOuterJoin")
+        self.keep_right = how in ("rightOuterJoin", "fullOuterJoin")
 
     def compute(self, split: CoGroupPartition, context) -> Iterator:
         table: dict = {}
@@ -916,11 +1482,32 @@ class HashJoinRDD(CoGroupedRDD):
                     table[k] = [w]
                 else:
                     found.append(w)
-        return ((k, (v, w)) for records in self._sources(0, split, context)
-                for k, v in records for w in get(k, ()))
+        left = (kv for records in self._sources(0, split, context) for kv in records)
+        if not (self.keep_left or self.keep_right):
+            return ((k, (v, w)) for k, v in left for w in get(k, ()))
+        return self._outer(left, table)
+
+    def _outer(self, left: Iterator, table: dict) -> Iterator:
+        matched = set()
+        for k, v in left:
+            ws = table.get(k)
+            if ws is None:
+                if self.keep_left:
+                    yield k, (v, None)
+                continue
+            matched.add(k)
+            for w in ws:
+                yield k, (v, w)
+        if self.keep_right:
+            for k, ws in table.items():
+                if k not in matched:
+                    for w in ws:
+                        yield k, (None, w)
 
 
-class TextFilePartition(Partition):
+class FilePartition(Partition):
+    """A partition that reads a byte range of a file (a whole part file: all of it)."""
+
     __slots__ = ("split",)
 
     def __init__(self, index: int, split: FileSplit) -> None:
@@ -945,9 +1532,9 @@ class HadoopRDD(RDD):
 
     def _get_partitions(self) -> list[Partition]:
         splits = compute_splits(list_input_files(self.path), self.min_partitions)
-        return [TextFilePartition(i, s) for i, s in enumerate(splits)]
+        return [FilePartition(i, s) for i, s in enumerate(splits)]
 
-    def compute(self, split: TextFilePartition, context) -> Iterator:
+    def compute(self, split: FilePartition, context) -> Iterator:
         data = read_split_bytes(split.split)
         context.metrics.input_bytes += len(data)
         return iter_lines(data, self.use_unicode)
@@ -956,35 +1543,64 @@ class HadoopRDD(RDD):
         return f"{self.path} {super().__repr__()}"
 
 
-class BernoulliSampler:
-    """Per-partition sampling with ``random.Random(seed ^ partition)``, PySpark's streams."""
+class PickleFileRDD(RDD):
+    """The elements of a pickle file (``saveAsPickleFile``'s directory): a partition a part
+    file, listed when the partitions are first needed."""
 
-    def __init__(self, with_replacement: bool, fraction: float, seed: int | None) -> None:
-        self.with_replacement = with_replacement
-        self.fraction = fraction
-        self.seed = seed if seed is not None else random.randint(0, sys.maxsize)
+    def __init__(self, ctx, path: str, op: str = "pickleFile") -> None:
+        super().__init__(ctx, [], op)
+        self.path = local_path(path)
 
-    def func(self, split: int, it: Iterable) -> Iterator:
-        rng = random.Random(self.seed ^ split)
-        for _ in range(10):  # the seeds of neighbouring partitions are close: mix first
-            rng.randint(0, 1)
-        if not self.with_replacement:
-            fraction, uniform = self.fraction, rng.random
-            return (x for x in it if uniform() < fraction)
-        return (x for x in it for _ in range(_poisson(rng, self.fraction)))
+    def _get_partitions(self) -> list[Partition]:
+        return [FilePartition(i, FileSplit(f, 0, os.path.getsize(f)))
+                for i, f in enumerate(list_input_files(self.path))]
+
+    def compute(self, split: FilePartition, context) -> Iterator:
+        context.metrics.input_bytes += split.split.length
+        return read_pickle_part(split.split.path)
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    k = 0
-    if mean < 20.0:
-        limit, p = math.exp(-mean), rng.random()
-        while p > limit:
-            k += 1
-            p *= rng.random()
-    else:
-        p = rng.expovariate(mean)
-        while p < 1.0:
-            k += 1
-            p += rng.expovariate(mean)
-    return k
+class ReliableCheckpointRDD(PickleFileRDD):
+    """A checkpointed RDD's partitions, read back from the files its checkpoint wrote."""
 
+    def __init__(self, ctx, path: str) -> None:
+        super().__init__(ctx, path, "checkpoint")
+
+
+class LocalCheckpointRDD(RDD):
+    """A locally checkpointed RDD's partitions live only in the block stores: reaching
+    compute means a block was lost, and there is no lineage left to rebuild it."""
+
+    def __init__(self, ctx, checkpointed_id: int, num_partitions: int) -> None:
+        super().__init__(ctx, [], "localCheckpoint")
+        self.checkpointed_id = checkpointed_id
+        self._partitions = [Partition(i) for i in range(num_partitions)]
+
+    def compute(self, split: Partition, context) -> Iterator:
+        raise SparkException(
+            f"[CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND] Checkpoint block "
+            f"rdd_{self.checkpointed_id}_{split.index} not found!\n"
+            "Either the executor that originally checkpointed this partition is no longer "
+            "alive, or the original RDD is unpersisted.\n"
+            "If this problem persists, you may consider using `rdd.checkpoint()` instead, "
+            "which is slower than local checkpointing but more fault-tolerant.")
+
+
+class CheckpointedRDD(RDD):
+    """What a checkpointed RDD is on an executor: the same id and storage level, so its
+    cached blocks are still found, with partitions read from its checkpoint."""
+
+    op, callsite, _name, partitioner = "checkpoint", "", None, None  # for repr() only
+
+    def __init__(self, rdd_id: int, is_cached: bool, storage_level: StorageLevel,
+                 reader: RDD) -> None:
+        # Built on the executor, where only what computing a partition reads is needed.
+        self.ctx = None
+        self.deps = []
+        self.rdd_id = rdd_id
+        self.is_cached = is_cached
+        self._storage_level = storage_level
+        self.reader = reader
+
+    def compute(self, split: Partition, context) -> Iterator:
+        return self.reader.iterator(split, context)
