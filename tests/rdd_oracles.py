@@ -269,3 +269,39 @@ def inner_join(left, right) -> Counter:
     for k, w in right:
         by_key[k].append(w)
     return Counter((k, (v, w)) for k, v in left for w in by_key.get(k, []))
+
+
+def outer_join(left, right, how: str) -> Counter:
+    """leftOuterJoin / rightOuterJoin / fullOuterJoin: the inner join plus the unmatched
+    pairs of the kept side(s), with None for the missing value."""
+    lefts: dict = defaultdict(list)
+    rights: dict = defaultdict(list)
+    for k, v in left:
+        lefts[k].append(v)
+    for k, w in right:
+        rights[k].append(w)
+    out = Counter()
+    for k in lefts.keys() | rights.keys():
+        vs = lefts.get(k) or ([None] if how in ("right", "full") else [])
+        ws = rights.get(k) or ([None] if how in ("left", "full") else [])
+        out.update((k, (v, w)) for v in vs for w in ws)
+    return out
+
+
+def cogroup(*pair_lists) -> dict:
+    """cogroup / groupWith: each key with the sorted values it has in each input."""
+    keys = {k for pairs in pair_lists for k, _ in pairs}
+    return {k: tuple(sorted(v for kk, v in pairs if kk == k) for pairs in pair_lists)
+            for k in keys}
+
+
+def histogram_counts(values, edges) -> list[int]:
+    """How many values fall in each bucket [e(i), e(i+1)), the last bucket closed."""
+    counts = [0] * (len(edges) - 1)
+    for x in values:
+        for i in range(len(edges) - 1):
+            last = i == len(edges) - 2
+            if edges[i] <= x < edges[i + 1] or (last and x == edges[-1]):
+                counts[i] += 1
+                break
+    return counts
