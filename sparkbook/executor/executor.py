@@ -286,10 +286,19 @@ class Executor:
     def _task_done(self, task_id: int) -> None:
         with self._running_lock:
             self.running = None
+            kill_sent = task_id in self.killed
             self.killed.discard(task_id)
-            # Withdraw a kill that was requested but has not fired yet.
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._task_thread.ident),
-                                                       None)
+        if kill_sent:
+            # A kill requested as the task ended may not have fired yet: let it fire here,
+            # where it is harmless (a loop's backward jump checks for it). Withdrawing it with
+            # PyThreadState_SetAsyncExc(NULL) instead leaves the interpreter's eval breaker
+            # set for good (CPython 3.11), which slows every later task and makes a thread
+            # running under cProfile spin forever.
+            try:
+                for _ in range(2):
+                    pass
+            except TaskKilledError:
+                pass
 
 
 def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
