@@ -18,6 +18,7 @@ _EXPORTS = {
     "StorageLevel": "sparkbook.storagelevel",
     "RDD": "sparkbook.rdd",
     "Broadcast": "sparkbook.broadcast",
+    "SparkFiles": "sparkbook.sparkfiles",
     "Accumulator": "sparkbook.accumulators",
     "AccumulatorParam": "sparkbook.accumulators",
     "TaskContext": "sparkbook.taskcontext",

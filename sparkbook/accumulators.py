@@ -2,7 +2,8 @@
 
 A task gets a fresh zero-valued copy of each accumulator its closure captures; when the
 task succeeds its local values travel back with its result, and the driver adds them in
-exactly once per successful task.
+exactly once per successful task. A task's profile (``spark.python.profile``) travels the
+same way, keyed ``(PROFILE, rdd id)``, as PySpark's profiler is an accumulator too.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ from __future__ import annotations
 import threading
 from typing import Any, Generic, TypeVar
 
+from sparkbook.errors import PySparkRuntimeError
+
 T = TypeVar("T")
 
 _task_local = threading.local()
+
+PROFILE = "profile"  # the key of a task's profile among its accumulator updates
+VALUE_NOT_ACCESSIBLE = (
+    "[VALUE_NOT_ACCESSIBLE] Value `Accumulator.value` cannot be accessed inside tasks.")
 
 
 class AccumulatorParam(Generic[T]):
@@ -43,7 +50,8 @@ COMPLEX_ACCUMULATOR_PARAM = AddingAccumulatorParam(0.0j)
 
 
 def default_param(value: Any) -> AccumulatorParam:
-    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+    """PySpark's default for ints (bools too), floats and complex numbers."""
+    if not isinstance(value, (int, float, complex)):
         raise TypeError(f"No default accumulator param for type {type(value)}")
     if isinstance(value, int):
         return INT_ACCUMULATOR_PARAM
@@ -63,13 +71,13 @@ class Accumulator(Generic[T]):
     @property
     def value(self) -> T:
         if not self._on_driver:
-            raise RuntimeError("Accumulator.value cannot be accessed inside tasks")
+            raise PySparkRuntimeError(VALUE_NOT_ACCESSIBLE)
         return self._value
 
     @value.setter
     def value(self, value: T) -> None:
         if not self._on_driver:
-            raise RuntimeError("Accumulator.value cannot be accessed inside tasks")
+            raise PySparkRuntimeError(VALUE_NOT_ACCESSIBLE)
         self._value = value
 
     def add(self, term: T) -> None:

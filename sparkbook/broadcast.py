@@ -9,9 +9,10 @@ unpickles the bytes once and keeps the result for every later task.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from sparkbook import serializers
 from sparkbook.errors import SparkException
@@ -40,7 +41,7 @@ class Broadcast:
     def __init__(self, sc=None, value: Any = None, bid: str | None = None) -> None:
         self._sc = sc
         self._bid = bid
-        self._destroyed = False
+        self._destroyed_at: str | None = None  # where destroy() was called
         if sc is not None:
             self._value = value
             self._blob = serializers.dumps(value)
@@ -49,10 +50,17 @@ class Broadcast:
     def bid(self) -> str:
         return self._bid
 
+    def _assert_valid(self) -> None:
+        """Spark's check: a destroyed broadcast cannot be read, shipped or destroyed again."""
+        if self._destroyed_at is not None:
+            number = self._bid.rsplit(":", 1)[-1]  # Spark shows the number alone
+            raise SparkException(f"[INTERNAL_ERROR_BROADCAST] Attempted to use "
+                                 f"Broadcast({number}) after it was destroyed (destroy at "
+                                 f"{self._destroyed_at})")
+
     @property
     def value(self) -> Any:
-        if self._destroyed:
-            raise SparkException(f"Attempted to use Broadcast({self._bid}) after it was destroyed")
+        self._assert_valid()
         if self._sc is not None:
             return self._value
         if self._bid in _executor_values:
@@ -68,6 +76,7 @@ class Broadcast:
         """Drop the executors' copies; the value is sent again if a later task uses it."""
         if self._sc is None:
             raise RuntimeError("Broadcast can only be unpersisted in driver")
+        self._assert_valid()
         self._sc._unpersist_broadcast(self._bid, blocking)
 
     def destroy(self, blocking: bool = False) -> None:
@@ -76,12 +85,31 @@ class Broadcast:
             raise RuntimeError("Broadcast can only be destroyed in driver")
         self.unpersist(blocking)
         self._sc._destroy_broadcast(self._bid)
-        self._destroyed = True
+        self._destroyed_at = self._sc._callsite()
         self._value = self._blob = None
 
+    def dump(self, value: Any, f: IO[bytes]) -> None:
+        """Write ``value`` pickled to the open file ``f``, then close it (as PySpark does)."""
+        try:
+            pickle.dump(value, f, serializers.PROTOCOL)
+        except pickle.PickleError:
+            raise
+        except Exception as exc:
+            raise pickle.PicklingError(
+                f"Could not serialize broadcast: {type(exc).__name__}: {exc}") from exc
+        f.close()
+
+    def load_from_path(self, path: str) -> Any:
+        """Read a value that ``dump`` wrote to ``path``."""
+        with open(path, "rb", 1 << 20) as f:
+            return self.load(f)
+
+    def load(self, file: IO[bytes]) -> Any:
+        """Read a value that ``dump`` wrote from the open file ``file``."""
+        return pickle.load(file)
+
     def __reduce__(self) -> tuple:
-        if self._destroyed:
-            raise SparkException(f"Attempted to use Broadcast({self._bid}) after it was destroyed")
+        self._assert_valid()
         ids = getattr(_collecting, "ids", None)
         if ids is not None:
             ids.add(self._bid)

@@ -45,7 +45,7 @@ class ExecutorEndpoint:
     channel: wire.Channel
     info: dict
     binaries: set = field(default_factory=set)
-    broadcasts: set = field(default_factory=set)
+    held: set = field(default_factory=set)  # (kind, name) of broadcasts and added files sent
     metrics: ExecutorMetrics | None = None
 
     @property
@@ -58,12 +58,15 @@ class SchedulerBackend:
 
     def __init__(self, master_address: str, key: bytes, app_name: str, bus: LiveListenerBus,
                  apply_accumulators: Callable[[bytes], None],
-                 broadcast_blob: Callable[[str], bytes], max_failures: int,
-                 locality_wait: float) -> None:
+                 payload: Callable[[str, str], bytes], max_failures: int,
+                 locality_wait: float, profile: bool = False) -> None:
         self.key = key
         self.app_name = app_name
         self.bus = bus
-        self.broadcast_blob = broadcast_blob
+        self.payload = payload
+        self.profile = profile
+        # Added files every executor gets, as (kind, name); see ``_launch``.
+        self.app_files: set[tuple[str, str]] = set()
         self.zctx = zmq.Context()
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
         self.manager.socket.connect(master_address)
@@ -261,9 +264,12 @@ class SchedulerBackend:
             if has_binary:
                 frames.append(stage.binary)
                 endpoint.binaries.add(binary_id)
-            new_broadcasts = sorted(stage.broadcast_ids - endpoint.broadcasts)
-            frames.extend(self.broadcast_blob(bid) for bid in new_broadcasts)
-            endpoint.broadcasts.update(new_broadcasts)
+            # Broadcasts the stage reads and files the application added, sent to each
+            # executor once, with the first task that needs them.
+            wanted = {("broadcast", bid) for bid in stage.broadcast_ids} | self.app_files
+            shipments = sorted(wanted - endpoint.held)
+            frames.extend(self.payload(kind, name) for kind, name in shipments)
+            endpoint.held.update(shipments)
             shuffle_locations = {
                 shuffle_id: [(ex, self.executors[ex].address, maps) for ex, maps in locs]
                 for shuffle_id, locs in locations.items()}
@@ -271,8 +277,9 @@ class SchedulerBackend:
                 "app_id": self.app_id, "task_id": launch.task_id, "stage_id": task.stage_id,
                 "stage_attempt": task.stage_attempt, "partition": task.partition,
                 "attempt": launch.attempt, "kind": task.kind, "binary_id": binary_id,
-                "has_binary": has_binary, "broadcast_ids": new_broadcasts,
+                "has_binary": has_binary, "shipments": shipments,
                 "shuffle_locations": shuffle_locations, "properties": launch.properties,
+                "profile": self.profile,
             }, frames)
 
     def _flush_requests(self) -> None:
@@ -299,7 +306,11 @@ class SchedulerBackend:
     def forget_broadcast(self, bid: str) -> None:
         self.send_to_all_executors(b"RemoveBroadcast", {"bid": bid})
         for endpoint in self.executors.values():
-            endpoint.broadcasts.discard(bid)
+            endpoint.held.discard(("broadcast", bid))
+
+    def add_app_file(self, shipment: tuple[str, str]) -> None:
+        """An added file: every executor gets it with its next task."""
+        self.app_files.add(shipment)
 
     def kill_executor(self, executor_id: str) -> None:
         self.manager.send(b"KillExecutor", {"executor_id": executor_id})

@@ -14,27 +14,48 @@ import logging
 import os
 import queue
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sparkbook import accumulators, serializers, wire
+from sparkbook import accumulators, serializers, sparkfiles, wire
 from sparkbook.broadcast import Broadcast
 from sparkbook.conf import SparkConf
 from sparkbook.driver.backend import SchedulerBackend
+from sparkbook.driver.fileserver import FileServer, Shipment
 from sparkbook.driver.listener import ApplicationEnd, ApplicationStart, LiveListenerBus
 from sparkbook.driver.local_cluster import LocalCluster
+from sparkbook.driver.profiler import INCORRECT_CONF_FOR_PROFILE, ProfilerCollector
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
-from sparkbook.errors import SparkException
-from sparkbook.rdd import RDD, HadoopRDD, ParallelCollectionRDD, slice_collection, union_of
+from sparkbook.errors import PySparkRuntimeError, SparkException
+from sparkbook.files import local_path
+from sparkbook.rdd import (
+    RDD,
+    HadoopRDD,
+    ParallelCollectionRDD,
+    PickleFileRDD,
+    slice_collection,
+    union_of,
+)
+from sparkbook.wholefiles import BinaryFileRDD, WholeTextFileRDD
 
 log = logging.getLogger("sparkbook.context")
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\s*\d+)?\])?$")
+
+JOB_TAGS = "spark.job.tags"  # the local property that carries a job's tags, comma-separated
+
+# setLogLevel's names (Spark's log4j levels) in Python's logging levels.
+LOG_LEVELS = {"ALL": 1, "DEBUG": logging.DEBUG, "ERROR": logging.ERROR,
+              "WARN": logging.WARNING, "INFO": logging.INFO, "OFF": logging.CRITICAL + 10,
+              "FATAL": logging.CRITICAL, "TRACE": 5}
 
 SPARK_5063 = (
     "It appears that you are attempting to reference SparkContext from a broadcast "
@@ -85,6 +106,7 @@ class SparkContext:
 
     _active_spark_context: SparkContext | None = None
     _lock = threading.RLock()
+    PACKAGE_EXTENSIONS = sparkfiles.PACKAGE_EXTENSIONS
 
     def __init__(self, master: str | None = None, appName: str | None = None,
                  sparkHome: str | None = None, pyFiles: list[str] | None = None,
@@ -100,9 +122,12 @@ class SparkContext:
             SparkContext._active_spark_context = self
         try:
             self._start(master, appName, conf)
+            for path in pyFiles or ():
+                self.addPyFile(path)
         except BaseException:
             with SparkContext._lock:
                 SparkContext._active_spark_context = None
+            atexit.unregister(self.stop)
             self._teardown()
             raise
 
@@ -120,13 +145,20 @@ class SparkContext:
         self._broadcasts: dict[str, Broadcast] = {}
         self._local = threading.local()
         self._stopped = False
+        self._checkpoint_dir: str | None = None
+        # The driver's SparkFiles root, on sys.path as PySpark puts it.
+        self._temp_dir = tempfile.mkdtemp(prefix="sparkbook-driver-")
+        self._files = FileServer(os.path.join(self._temp_dir, f"userFiles-{uuid.uuid4()}"))
+        sparkfiles.activate(self._files.root, [], True)
+        self._profiler = (ProfilerCollector()
+                          if self._conf.get("spark.python.profile", "false") == "true" else None)
         self._local_cluster: LocalCluster | None = None
         self._progress: ConsoleProgressBar | None = None
         self._backend: SchedulerBackend | None = None
         self._bus = LiveListenerBus()
         self._status = AppStatusStore()
         self._bus.add_listener(self._status, synchronous=True)
-        self.startTime = int(time.time() * 1000)
+        self._start_time = int(time.time() * 1000)
         heartbeat_timeout = self._conf.get_seconds("spark.sparkbook.heartbeatTimeout", 3.0)
         local = _LOCAL.match(self.master)
         if local:
@@ -149,14 +181,13 @@ class SparkContext:
                 "local[*] and sparkbook://HOST:PORT; for an Apache Spark cluster use PySpark)")
         self._backend = SchedulerBackend(
             cluster.address, cluster.key, self.appName, self._bus, self._apply_accumulators,
-            lambda bid: self._broadcasts[bid]._blob,
-            self._conf.get_int("spark.task.maxFailures", 4),
-            self._conf.get_seconds("spark.locality.wait", 3.0))
+            self._payload, self._conf.get_int("spark.task.maxFailures", 4),
+            self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None)
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))
         if self._local_executors:
             self._backend.wait_for_executors(self._local_executors, 30.0)
-        self.applicationId = self._backend.app_id
+        self._app_id = self._backend.app_id
         show = self._conf.get("spark.ui.showConsoleProgress")
         if show == "true" or (show is None and sys.stderr.isatty()):
             self._progress = ConsoleProgressBar(self._status)
@@ -191,6 +222,12 @@ class SparkContext:
             return
         self._stopped = True
         atexit.unregister(self.stop)
+        if self._profiler is not None:  # PySpark shows or dumps the profiles at exit
+            dump_to = self._conf.get("spark.python.profile.dump")
+            if dump_to:
+                self._profiler.dump(dump_to)
+            else:
+                self._profiler.show()
         self._bus.post(ApplicationEnd(time.time()))
         self._teardown()
         with SparkContext._lock:
@@ -204,8 +241,21 @@ class SparkContext:
             self._backend.stop()
         if getattr(self, "_local_cluster", None) is not None:
             self._local_cluster.stop()
+        if getattr(self, "_temp_dir", None) is not None:
+            sparkfiles.deactivate()
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
 
     # --- properties ----------------------------------------------------------------------
+
+    @property
+    def applicationId(self) -> str:
+        """The application's id, given by the cluster manager."""
+        return self._app_id
+
+    @property
+    def startTime(self) -> int:
+        """When the context started, in milliseconds since the epoch."""
+        return self._start_time
 
     @property
     def defaultParallelism(self) -> int:
@@ -228,7 +278,13 @@ class SparkContext:
 
     @property
     def uiWebUrl(self) -> str | None:
+        """None: sparkbook has no web UI (the notebook's widget shows jobs and executors)."""
         return None
+
+    @property
+    def resources(self) -> dict:
+        """Resources (GPUs, ...) allocated to the driver: sparkbook schedules none."""
+        return {}
 
     def sparkUser(self) -> str:
         return getpass.getuser()
@@ -237,7 +293,12 @@ class SparkContext:
         return self._conf.copy()
 
     def setLogLevel(self, logLevel: str) -> None:
-        logging.getLogger("sparkbook").setLevel(logLevel.upper().replace("ALL", "DEBUG"))
+        """Set the driver's log level: ALL, DEBUG, ERROR, FATAL, INFO, OFF, TRACE or WARN."""
+        level = LOG_LEVELS.get(str(logLevel).upper())
+        if level is None:
+            raise ValueError(f"requirement failed: Supplied level {logLevel} did not match one "
+                             f"of: {','.join(LOG_LEVELS)}")
+        logging.getLogger("sparkbook").setLevel(level)
 
     def statusTracker(self) -> SparkStatusTracker:
         return SparkStatusTracker(self._status)
@@ -251,8 +312,12 @@ class SparkContext:
         return props
 
     def setLocalProperty(self, key: str, value: str | None) -> None:
+        """Set a property of this thread's later jobs (None removes it)."""
         if value is None:
             self._properties().pop(key, None)
+        elif not isinstance(value, str):
+            raise TypeError(f"setLocalProperty takes a str or None as the value, not "
+                            f"{type(value).__name__}")
         else:
             self._properties()[key] = value
 
@@ -264,18 +329,117 @@ class SparkContext:
 
     def setJobGroup(self, groupId: str, description: str,
                     interruptOnCancel: bool = False) -> None:
+        """Put this thread's later jobs in a group, which ``cancelJobGroup`` cancels."""
         self.setLocalProperty("spark.jobGroup.id", groupId)
         self.setLocalProperty("spark.job.description", description)
-        self.setLocalProperty("spark.job.interruptOnCancel", str(interruptOnCancel).lower())
+        self.setInterruptOnCancel(interruptOnCancel)
+
+    def setInterruptOnCancel(self, interruptOnCancel: bool) -> None:
+        """Recorded with this thread's later jobs; sparkbook always stops the running tasks
+        of a cancelled job, as if it were true."""
+        self.setLocalProperty("spark.job.interruptOnCancel", str(bool(interruptOnCancel)).lower())
 
     def cancelJobGroup(self, groupId: str) -> None:
-        self._backend.call(self._backend.dag.cancel_jobs,
-                           lambda p: p.get("spark.jobGroup.id") == groupId,
-                           f"part of cancelled job group {groupId}").result()
+        self._cancel_jobs(lambda p: p.get("spark.jobGroup.id") == groupId,
+                          f"part of cancelled job group {groupId}")
 
     def cancelAllJobs(self) -> None:
-        self._backend.call(self._backend.dag.cancel_jobs, lambda p: True,
-                           "as part of cancellation of all jobs").result()
+        self._cancel_jobs(lambda p: True, "as part of cancellation of all jobs")
+
+    def _cancel_jobs(self, predicate: Callable[[dict], bool], reason: str) -> None:
+        self._backend.call(self._backend.dag.cancel_jobs, predicate, reason).result()
+
+    # --- job tags (Spark 3.5): a job carries every tag its thread has when it starts -------
+
+    def addJobTag(self, tag: str) -> None:
+        """Tag this thread's later jobs with ``tag`` (no commas), for ``cancelJobsWithTag``."""
+        _check_tag(tag)
+        tags = self._job_tags()
+        if tag not in tags:
+            self._set_job_tags([*tags, tag])
+
+    def removeJobTag(self, tag: str) -> None:
+        _check_tag(tag)
+        self._set_job_tags([t for t in self._job_tags() if t != tag])
+
+    def getJobTags(self) -> set[str]:
+        return set(self._job_tags())
+
+    def clearJobTags(self) -> None:
+        self.setLocalProperty(JOB_TAGS, None)
+
+    def cancelJobsWithTag(self, tag: str) -> None:
+        """Cancel the active jobs (of any thread) that carry ``tag``."""
+        _check_tag(tag)
+        self._cancel_jobs(lambda p: tag in p.get(JOB_TAGS, "").split(","),
+                          f"part of cancelled job tags {tag}")
+
+    def _job_tags(self) -> list[str]:
+        return [t for t in (self.getLocalProperty(JOB_TAGS) or "").split(",") if t]
+
+    def _set_job_tags(self, tags: list[str]) -> None:
+        self.setLocalProperty(JOB_TAGS, ",".join(tags) or None)
+
+    # --- files for tasks, checkpoints, profiles ---------------------------------------
+
+    def addFile(self, path: str, recursive: bool = False) -> None:
+        """Ship a file (or, with ``recursive``, a directory) to every executor; tasks and the
+        driver find it at ``SparkFiles.get(name)``. A path added again is ignored."""
+        self._ship(self._files.add_file(path, recursive))
+
+    def addPyFile(self, path: str) -> None:
+        """Like ``addFile``, and importable: a .py file's module, or the packages inside a
+        .zip/.egg, can be imported in tasks and on the driver."""
+        self._ship(self._files.add_file(path, python=True))
+        sparkfiles.activate(self._files.root, self._files.python_includes, True)
+
+    def addArchive(self, path: str) -> None:
+        """Ship an archive (.zip, .jar, .tar, .tar.gz, .tgz) to every executor, unpacked into
+        the folder ``SparkFiles.get(name)`` (``path#name`` chooses the name)."""
+        self._ship(self._files.add_archive(path))
+
+    @property
+    def listFiles(self) -> list[str]:
+        """The ``file:`` URIs of the files added with addFile and addPyFile."""
+        return list(self._files.files)
+
+    @property
+    def listArchives(self) -> list[str]:
+        """The ``file:`` URIs of the archives added with addArchive."""
+        return list(self._files.archives)
+
+    def _ship(self, shipment: Shipment | None) -> None:
+        if shipment is not None:
+            self._backend.call(self._backend.add_app_file, shipment).result()
+
+    def _payload(self, kind: str, name: str) -> bytes:
+        """What the scheduler backend sends an executor: a broadcast or an added file."""
+        if kind == "broadcast":
+            return self._broadcasts[name]._blob
+        return self._files.blobs[(kind, name)]
+
+    def setCheckpointDir(self, dirName: str) -> None:
+        """Checkpoints go to a new folder (named by a UUID, as Spark does) inside dirName."""
+        path = os.path.join(local_path(dirName), str(uuid.uuid4()))
+        os.makedirs(path)
+        self._checkpoint_dir = path
+
+    def getCheckpointDir(self) -> str | None:
+        """The checkpoint folder as a ``file:`` URI, or None before setCheckpointDir."""
+        return None if self._checkpoint_dir is None else sparkfiles.file_uri(self._checkpoint_dir)
+
+    def show_profiles(self) -> None:
+        """Print the task profiles gathered per RDD (``spark.python.profile=true``)."""
+        self._profiles().show()
+
+    def dump_profiles(self, path: str) -> None:
+        """Write the task profiles to ``path/rdd_<id>.pstats``."""
+        self._profiles().dump(path)
+
+    def _profiles(self) -> ProfilerCollector:
+        if self._profiler is None:
+            raise PySparkRuntimeError(INCORRECT_CONF_FOR_PROFILE)
+        return self._profiler
 
     # --- creating RDDs ---------------------------------------------------------------------
 
@@ -301,8 +465,26 @@ class SparkContext:
     def textFile(self, name: str, minPartitions: int | None = None,
                  use_unicode: bool = True) -> RDD:
         """Lines of a text file, a directory of them, or a glob."""
-        n = minPartitions if minPartitions is not None else self.defaultMinPartitions
-        return HadoopRDD(self, name, n, use_unicode)
+        return HadoopRDD(self, name, self._min_partitions(minPartitions), use_unicode)
+
+    def wholeTextFiles(self, path: str, minPartitions: int | None = None,
+                       use_unicode: bool = True) -> RDD:
+        """(``file:`` URI, text) for each file of a path, a directory, a glob or a list;
+        small files share partitions."""
+        return WholeTextFileRDD(self, path, self._min_partitions(minPartitions), use_unicode)
+
+    def binaryFiles(self, path: str, minPartitions: int | None = None) -> RDD:
+        """(``file:`` URI, bytes) for each file of a path, a directory, a glob or a list."""
+        return BinaryFileRDD(self, path, self._min_partitions(minPartitions))
+
+    def pickleFile(self, name: str, minPartitions: int | None = None) -> RDD:
+        """The elements ``RDD.saveAsPickleFile`` wrote, a partition per part file (PySpark
+        also splits part files larger than ``total size / minPartitions``; sparkbook reads
+        each part file whole, so minPartitions changes nothing)."""
+        return PickleFileRDD(self, name)
+
+    def _min_partitions(self, minPartitions: int | None) -> int:
+        return minPartitions if minPartitions is not None else self.defaultMinPartitions
 
     def union(self, rdds: list[RDD]) -> RDD:
         if not rdds:
@@ -329,6 +511,10 @@ class SparkContext:
 
     def _apply_accumulators(self, blob: bytes) -> None:
         for aid, value in serializers.loads(blob).items():
+            if isinstance(aid, tuple):  # (accumulators.PROFILE, rdd id): a task's profile
+                if self._profiler is not None:
+                    self._profiler.add(aid[1], value)
+                continue
             acc = self._accumulators.get(aid)
             if acc is not None:
                 acc._value = acc.accum_param.addInPlace(acc._value, value)
@@ -367,6 +553,10 @@ class SparkContext:
             raise SparkException("Cannot call methods on a stopped SparkContext.")
         n = rdd.getNumPartitions()
         parts = list(range(n)) if partitions is None else list(partitions)
+        for p in () if partitions is None else parts:
+            if not 0 <= p < n:
+                raise ValueError(f"Attempting to access a non-existent partition: {p}. "
+                                 f"Total number of partitions: {n}")
         waiter = JobWaiter(len(parts))
         props = dict(self._properties())
         future = self._backend.call(self._backend.dag.submit_job, rdd, func, parts, waiter,
@@ -395,3 +585,13 @@ class SparkContext:
 
     def _kill_executor(self, executor_id: str) -> None:
         self._backend.call(self._backend.kill_executor, executor_id).result()
+
+
+def _check_tag(tag: str) -> None:
+    """Spark's rules for a job tag."""
+    if tag is None:
+        raise ValueError("Spark job tag cannot be null.")
+    if "," in tag:
+        raise ValueError("Spark job tag cannot contain ','.")
+    if not tag:
+        raise ValueError("Spark job tag cannot be an empty string.")

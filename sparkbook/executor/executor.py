@@ -12,6 +12,7 @@ Two threads, so that task code can never silence the executor:
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import logging
 import os
@@ -27,7 +28,7 @@ import time
 import psutil
 import zmq
 
-from sparkbook import broadcast, wire
+from sparkbook import broadcast, sparkfiles, wire
 from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.shuffle_client import FETCH_REPLY, FETCH_REQUEST, ShuffleClient
@@ -62,6 +63,10 @@ class Executor:
         self.results.bind(f"inproc://results-{id(self)}")
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.binaries: dict[tuple[str, object], bytes] = {}
+        # Per application: its .zip/.egg files for sys.path, and whether files arrived
+        # since its last task (written by the socket thread, read by the task thread).
+        self.python_includes: dict[str, list[str]] = {}
+        self.new_files: set[str] = set()
         self.lost_peers: set[str] = set()
         self.killed: set[int] = set()
         self.running: int | None = None
@@ -74,6 +79,7 @@ class Executor:
         self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
                                              daemon=True)
         broadcast._executor_source = lambda bid: self.blocks.get(("broadcast", bid))
+        sparkfiles.SparkFiles._is_running_on_worker = True
 
     # --- the main (socket) thread ------------------------------------------------------
 
@@ -148,6 +154,7 @@ class Executor:
             self.executor_id = None
             self.blocks.clear()
             self.binaries.clear()
+            self.python_includes.clear()
             self._register()
         elif msg.type == b"ApplicationRemoved":
             self._forget_application(body["app_id"])
@@ -188,11 +195,25 @@ class Executor:
         if desc.get("has_binary"):
             self.binaries[key] = frames[1].bytes
             i = 2
-        for bid, frame in zip(desc.get("broadcast_ids", ()), frames[i:]):
-            self.blocks.put_broadcast(("broadcast", bid), frame.bytes)
+        for (kind, name), frame in zip(desc.get("shipments", ()), frames[i:]):
+            if kind == "broadcast":
+                self.blocks.put_broadcast(("broadcast", name), frame.bytes)
+            else:
+                self._install_file(desc["app_id"], kind, name, frame.bytes)
         binary = self.binaries.get(key)
         self.counts["active"] += 1
         self.tasks.put((msg.identity, desc, binary, split_blob))
+
+    def files_root(self, app_id: str) -> str:
+        """The application's SparkFiles root: files added with SparkContext.addFile."""
+        return os.path.join(self.blocks.local_dir, f"userFiles-{app_id}")
+
+    def _install_file(self, app_id: str, kind: str, name: str, blob: bytes) -> None:
+        sparkfiles.install(self.files_root(app_id), kind, name, blob)
+        includes = self.python_includes.setdefault(app_id, [])
+        if kind == "pyfile" and name not in includes:
+            includes.append(name)
+        self.new_files.add(app_id)
 
     def _serve_fetch(self, msg: wire.Message) -> None:
         body = msg.body
@@ -242,6 +263,8 @@ class Executor:
             self.blocks.remove_matching(kind, app_id)
         for key in [k for k in self.binaries if k[0] == app_id]:
             del self.binaries[key]
+        self.python_includes.pop(app_id, None)
+        shutil.rmtree(self.files_root(app_id), ignore_errors=True)
         for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
             broadcast.forget_executor_value(bid)
             self.blocks.remove(("broadcast", bid))
@@ -272,7 +295,9 @@ class Executor:
                     with self._running_lock:
                         self.running = task_id
                     outcome = run_task(desc, binary, split_blob, self.executor_id,
-                                       self.blocks, client)
+                                       self.blocks, client,
+                                       functools.partial(self._enter_application,
+                                                         desc["app_id"]))
             except TaskKilledError:
                 pass  # a kill that landed just after the task's own handlers
             try:
@@ -282,6 +307,16 @@ class Executor:
             outcome.body["task_id"] = task_id
             push.send_multipart([identity, outcome.state.encode(),
                                  pickle.dumps(outcome.body, 5), *outcome.frames], copy=False)
+
+    def _enter_application(self, app_id: str) -> None:
+        """Before a task: SparkFiles and sys.path show its application's added files."""
+        try:
+            self.new_files.remove(app_id)
+            fresh = True
+        except KeyError:  # nothing arrived since this application's last task
+            fresh = False
+        sparkfiles.activate(self.files_root(app_id), self.python_includes.get(app_id, []),
+                            fresh)
 
     def _task_done(self, task_id: int) -> None:
         with self._running_lock:

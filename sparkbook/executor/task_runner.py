@@ -8,11 +8,12 @@ captured state and accumulators.
 
 from __future__ import annotations
 
+import cProfile
 import os
 import pickle
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import cloudpickle
@@ -96,15 +97,22 @@ class ExecutorTaskContext(TaskContext):
 
 
 def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
-             blocks: BlockManager, shuffle_client: ShuffleClient) -> TaskOutcome:
-    """Run one task to completion and describe how it ended."""
+             blocks: BlockManager, shuffle_client: ShuffleClient,
+             prepare: Callable[[], None] = lambda: None) -> TaskOutcome:
+    """Run one task to completion and describe how it ended; ``prepare`` readies the
+    process for the task's application before its closures are unpickled."""
     started, cpu_started = time.perf_counter(), time.thread_time()
     context = ExecutorTaskContext(desc, executor_id, blocks, shuffle_client)
     metrics = context.metrics
     TaskContext._set(context)
     accumulators.start_task_registry()
     outcome = TaskOutcome("FINISHED")
+    # spark.python.profile: the task's profile goes back like an accumulator update.
+    profiler = cProfile.Profile() if desc.get("profile") else None
     try:
+        prepare()
+        if profiler is not None:
+            profiler.enable()
         rdd, action = cloudpickle.loads(binary)
         split = pickle.loads(split_blob)
         metrics.executor_deserialize_time = time.perf_counter() - started
@@ -129,8 +137,13 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
     except BaseException as exc:  # noqa: BLE001 - every user error goes back to the driver
         outcome = TaskOutcome("FAILED", describe_exception(exc))
     finally:
+        if profiler is not None:
+            profiler.disable()
         updates = accumulators.finish_task_registry()
         TaskContext._set(None)
+    if profiler is not None and outcome.state == "FINISHED":
+        profiler.create_stats()
+        updates[(accumulators.PROFILE, rdd.rdd_id)] = profiler.stats
     metrics.executor_run_time = time.perf_counter() - started
     metrics.executor_cpu_time = time.thread_time() - cpu_started
     outcome.body["metrics"] = metrics.to_dict()
