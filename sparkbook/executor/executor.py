@@ -11,6 +11,7 @@ Two threads, so that task code can never silence the executor:
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import functools
 import gc
@@ -63,10 +64,11 @@ class Executor:
         self.results.bind(f"inproc://results-{id(self)}")
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.binaries: dict[tuple[str, object], bytes] = {}
-        # Per application: its .zip/.egg files for sys.path, and whether files arrived
-        # since its last task (written by the socket thread, read by the task thread).
+        # Per application: added files received and not yet written (the socket thread
+        # queues them; the task thread writes them before the application's next task, so
+        # that disk writes never hold up heartbeats), and its .zip/.egg files for sys.path.
+        self.incoming_files: dict[str, collections.deque] = {}
         self.python_includes: dict[str, list[str]] = {}
-        self.new_files: set[str] = set()
         self.lost_peers: set[str] = set()
         self.killed: set[int] = set()
         self.running: int | None = None
@@ -154,6 +156,7 @@ class Executor:
             self.executor_id = None
             self.blocks.clear()
             self.binaries.clear()
+            self.incoming_files.clear()
             self.python_includes.clear()
             self._register()
         elif msg.type == b"ApplicationRemoved":
@@ -199,7 +202,8 @@ class Executor:
             if kind == "broadcast":
                 self.blocks.put_broadcast(("broadcast", name), frame.bytes)
             else:
-                self._install_file(desc["app_id"], kind, name, frame.bytes)
+                self.incoming_files.setdefault(desc["app_id"], collections.deque()).append(
+                    (kind, name, frame.bytes))
         binary = self.binaries.get(key)
         self.counts["active"] += 1
         self.tasks.put((msg.identity, desc, binary, split_blob))
@@ -207,13 +211,6 @@ class Executor:
     def files_root(self, app_id: str) -> str:
         """The application's SparkFiles root: files added with SparkContext.addFile."""
         return os.path.join(self.blocks.local_dir, f"userFiles-{app_id}")
-
-    def _install_file(self, app_id: str, kind: str, name: str, blob: bytes) -> None:
-        sparkfiles.install(self.files_root(app_id), kind, name, blob)
-        includes = self.python_includes.setdefault(app_id, [])
-        if kind == "pyfile" and name not in includes:
-            includes.append(name)
-        self.new_files.add(app_id)
 
     def _serve_fetch(self, msg: wire.Message) -> None:
         body = msg.body
@@ -263,6 +260,7 @@ class Executor:
             self.blocks.remove_matching(kind, app_id)
         for key in [k for k in self.binaries if k[0] == app_id]:
             del self.binaries[key]
+        self.incoming_files.pop(app_id, None)
         self.python_includes.pop(app_id, None)
         shutil.rmtree(self.files_root(app_id), ignore_errors=True)
         for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
@@ -309,14 +307,18 @@ class Executor:
                                  pickle.dumps(outcome.body, 5), *outcome.frames], copy=False)
 
     def _enter_application(self, app_id: str) -> None:
-        """Before a task: SparkFiles and sys.path show its application's added files."""
-        try:
-            self.new_files.remove(app_id)
-            fresh = True
-        except KeyError:  # nothing arrived since this application's last task
-            fresh = False
-        sparkfiles.activate(self.files_root(app_id), self.python_includes.get(app_id, []),
-                            fresh)
+        """Before a task (on the task thread): write the files its application added since
+        its last task, and make SparkFiles and sys.path show them."""
+        root = self.files_root(app_id)
+        incoming = self.incoming_files.get(app_id) or collections.deque()
+        includes = self.python_includes.setdefault(app_id, [])
+        fresh = bool(incoming)
+        while incoming:
+            kind, name, blob = incoming.popleft()
+            sparkfiles.install(root, kind, name, blob)
+            if kind == "pyfile" and name not in includes:
+                includes.append(name)
+        sparkfiles.activate(root, includes, fresh)
 
     def _task_done(self, task_id: int) -> None:
         with self._running_lock:
