@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -120,21 +121,37 @@ def test_using_the_spark_context_inside_a_task_says_it_is_driver_only(sc):
         sc.parallelize(range(2), 2).map(lambda x: sc.parallelize([x]).count()).collect()
 
 
-def kill_executor_when(sc, condition, timeout: float = 30.0) -> threading.Thread:
-    """SIGKILL one executor from a thread as soon as ``condition()`` holds."""
+class KillOnTaskStart(SparkListener):
+    """SIGKILLs one executor the moment a task start matches ``pick`` (once).
 
-    def watch() -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                pid = sorted(sc._executor_pids().items())[0][1]
-                os.kill(pid, signal.SIGKILL)
-                return
-            time.sleep(0.01)
+    It listens synchronously, on the scheduler's own thread, so it cannot miss a short
+    stage the way a polling thread can. ``pick(event, stage)`` returns the executor id to
+    kill, or None.
+    """
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, sc, pick) -> None:
+        self.sc, self.pick, self.victim = sc, pick, None
+
+    def on_task_start(self, event) -> None:
+        if self.victim is not None:
+            return
+        with self.sc._status.lock:
+            stage = self.sc._status.stages.get(event.stage_id)
+        victim = self.pick(event, stage) if stage is not None else None
+        if victim is not None:
+            self.victim = victim
+            os.kill(self.sc._executor_pids()[victim], signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def killing_an_executor(sc, pick):
+    killer = KillOnTaskStart(sc, pick)
+    sc._bus.add_listener(killer, synchronous=True)
+    try:
+        yield killer
+    finally:
+        sc._bus.remove_listener(killer)
+    assert killer.victim is not None, "the executor was never killed"
 
 
 def slow_identity(x: int) -> int:
@@ -144,49 +161,41 @@ def slow_identity(x: int) -> int:
 
 def test_an_executor_killed_during_the_reduce_stage_costs_a_retry_not_the_answer(sc, events):
     wait_for_executors(sc)
-    store = sc._status
     pairs = sc.parallelize(range(4000), 8).map(lambda x: (x % 10, slow_identity(x)))
     counts = pairs.reduceByKey(add).map(lambda kv: (kv[0], slow_identity(kv[1])))
 
-    def reduce_stage_running() -> bool:
-        with store.lock:
-            return any(
-                s.status == "ACTIVE"
-                and s.completed == 0
-                and s.stage_id > 0
-                and not s.name.startswith("map at")
-                for s in store.stages.values()
-                if s.name.startswith("collect")
-            )
+    def other_executor_once_reducing(event, stage):
+        # Kill the executor NOT running this reduce task: the task must then fail to
+        # fetch that executor's map outputs, and the map stage must run again.
+        if stage.name.startswith("collect"):
+            return next(e for e in sc._executor_pids() if e != event.task_info.executor_id)
+        return None
 
-    killer = kill_executor_when(sc, reduce_stage_running)
-    result = dict(counts.collect())
-    killer.join()
+    with killing_an_executor(sc, other_executor_once_reducing):
+        result = dict(counts.collect())
     expected = {k: sum(x for x in range(4000) if x % 10 == k) for k in range(10)}
     assert result == expected
     sc._bus.wait_until_empty()
     assert events.removed, "the driver was told the executor was lost"
+    assert "FetchFailed" in {e.reason for e in events.task_ends}
     wait_for_executors(sc)
 
 
 def test_an_executor_killed_mid_map_stage_reruns_its_tasks_elsewhere(sc, events):
     wait_for_executors(sc)
-    store = sc._status
 
-    def map_stage_half_done() -> bool:
-        with store.lock:
-            return any(s.status == "ACTIVE" and s.completed >= 2 for s in store.stages.values())
+    def executor_of_a_map_task_once_two_are_done(event, stage):
+        return event.task_info.executor_id if stage.completed >= 2 else None
 
-    killer = kill_executor_when(sc, map_stage_half_done)
-    total = (
-        sc.parallelize(range(3000), 12)
-        .map(slow_identity)
-        .map(lambda x: (x % 7, x))
-        .reduceByKey(add)
-        .values()
-        .sum()
-    )
-    killer.join()
+    with killing_an_executor(sc, executor_of_a_map_task_once_two_are_done):
+        total = (
+            sc.parallelize(range(3000), 12)
+            .map(slow_identity)
+            .map(lambda x: (x % 7, x))
+            .reduceByKey(add)
+            .values()
+            .sum()
+        )
     assert total == sum(range(3000))
     sc._bus.wait_until_empty()
     assert events.removed
