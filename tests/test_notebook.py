@@ -67,7 +67,7 @@ def test_the_sparkbook_kernel_preloads_the_magics_and_the_widget_ends_exact(kern
     (state,) = widget_states(nb)
     assert state["title"] == "three stages" and state["status"] == "done"
     (job,) = state["jobs"]
-    assert job["status"] == "SUCCEEDED" and job["name"].startswith("collect at ")
+    assert job["status"] == "SUCCEEDED" and job["name"] == "collect at cell 1, line 5"
     stages = state["stages"]
     assert len(stages) == 3 and [s["id"] for s in stages] == sorted(s["id"] for s in stages)
     for stage in stages:

@@ -64,6 +64,11 @@ SPARK_5063 = (
 )
 
 
+# How a user knows a code file, when not by its name: the notebook extension adds one that
+# names a cell's code "cell 4", so that a job reads "collect at cell 4, line 3".
+CALLSITE_NAMERS: list[Callable[[str], str | None]] = []
+
+
 class JobWaiter:
     """Hands a job's per-partition results from the scheduler thread to the caller, who
     decodes each one as it arrives, while the executors still work on the others."""
@@ -575,7 +580,12 @@ class SparkContext:
             frame = frame.f_back
         if frame is None:
             return "<unknown>"
-        return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+        filename = frame.f_code.co_filename
+        for namer in CALLSITE_NAMERS:
+            label = namer(filename)
+            if label:
+                return f"{label}, line {frame.f_lineno}"
+        return f"{os.path.basename(filename)}:{frame.f_lineno}"
 
     # --- the cluster, for lessons and magics ----------------------------------------------
 

@@ -14,6 +14,7 @@ import shlex
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import HTML, display
 
+from sparkbook.driver.context import CALLSITE_NAMERS
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.notebook.session import NotebookSession
 from sparkbook.notebook.snapshot import ExecutorHistory, summary_html, take_snapshot
@@ -42,6 +43,12 @@ class SparkMagics(Magics):
         self.history = ExecutorHistory()
         self._watched = None  # the context whose listener bus feeds self.history
         self._panels: list = []
+        CALLSITE_NAMERS.append(self._cell_name)
+
+    def _cell_name(self, filename: str) -> str | None:
+        """IPython's own record of which execution count compiled a code file."""
+        number = getattr(self.shell.compile, "_filename_map", {}).get(filename)
+        return None if number is None else f"cell {number}"
 
     # --- the session ----------------------------------------------------------------------
 
@@ -208,7 +215,8 @@ class SparkMagics(Magics):
         returned (and displayed), exceptions propagate as from any cell."""
         __tracebackhide__ = True  # noqa: F841
         shell = self.shell
-        source = shell.transform_cell(cell)
+        # One blank line for the %%spark line, so line numbers are the cell's own.
+        source = "\n" + shell.transform_cell(cell)
         filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
         tree = ast.parse(source, filename)
         last = None
