@@ -232,3 +232,20 @@ def test_connect_joins_a_standalone_cluster_and_config_applies_at_start(tmp_path
     finally:
         local.terminate()
         local.wait(10)
+
+
+def test_what_tasks_print_appears_under_the_cell_marked_by_executor_and_capped():
+    nb = run_notebook(["%load_ext sparkbook",
+                       "%%spark\ndef shout(x):\n    print('record', x)\n    return x\n"
+                       "sc.parallelize(range(6), 2).map(shout).count()",
+                       "%%spark\nsc.parallelize(range(5000), 4).foreach(print)"])
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs
+                      if o["output_type"] == "stream")
+    lines = sorted(line for line in printed.splitlines() if "record" in line)
+    assert len(lines) == 6
+    assert all(line.startswith(("[executor 0] record ", "[executor 1] record "))
+               for line in lines)
+    chatty = "".join(o.get("text", "") for o in nb.cells[2].outputs
+                     if o["output_type"] == "stream").splitlines()
+    assert len([line for line in chatty if line.startswith("[executor ")]) == 1000
+    assert chatty[-1] == "[sparkbook] 4000 more lines printed by tasks were not shown"

@@ -33,6 +33,7 @@ from sparkbook.driver.local_cluster import LocalCluster
 from sparkbook.driver.profiler import INCORRECT_CONF_FOR_PROFILE, ProfilerCollector
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
+from sparkbook.driver.taskoutput import TaskOutputPrinter
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.files import local_path
 from sparkbook.rdd import (
@@ -163,6 +164,8 @@ class SparkContext:
         self._bus = LiveListenerBus()
         self._status = AppStatusStore()
         self._bus.add_listener(self._status, synchronous=True)
+        self._task_output = TaskOutputPrinter()
+        self._bus.add_listener(self._task_output)
         self._start_time = int(time.time() * 1000)
         heartbeat_timeout = self._conf.get_seconds("spark.sparkbook.heartbeatTimeout", 3.0)
         local = _LOCAL.match(self.master)

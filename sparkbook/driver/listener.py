@@ -116,6 +116,8 @@ class TaskEnd(SparkListenerEvent):
     task_info: TaskInfo
     metrics: TaskMetrics
     error: str | None = None
+    output: list[str] = field(default_factory=list)  # what the task printed
+    output_dropped: int = 0
 
 
 @dataclass
@@ -208,7 +210,8 @@ class LiveListenerBus:
             return
         with self._idle:
             self._pending += 1
-        self._queue.put(event)
+        # Only the listeners registered now hear of it, even if delivery comes later.
+        self._queue.put((event, tuple(self._async)))
 
     def wait_until_empty(self, timeout: float = 10.0) -> bool:
         """Block until every posted event has reached every listener."""
@@ -223,9 +226,10 @@ class LiveListenerBus:
                     events.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            for event in events:
-                for listener in list(self._async):
-                    dispatch(listener, event)
+            for event, listeners in events:
+                for listener in listeners:
+                    if listener in self._async:  # unless removed in the meantime
+                        dispatch(listener, event)
             with self._idle:
                 self._pending -= len(events)
                 if self._pending == 0:

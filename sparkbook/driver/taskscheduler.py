@@ -156,7 +156,7 @@ class TaskSchedulerImpl:
         if state == "FINISHED":
             task = manager.tasks[entry[1]]
             first = manager.handle_success(task_id) is not None
-            self._post_end(task_id, "Success", None, metrics)
+            self._post_end(task_id, "Success", None, metrics, body)
             if first:
                 self.dag.task_succeeded(task, executor_id, body, result)
             self._drop_if_idle(manager)
@@ -164,7 +164,7 @@ class TaskSchedulerImpl:
             task = manager.tasks[entry[1]]
             manager.running.pop(task_id, None)
             manager.zombie = True
-            self._post_end(task_id, "FetchFailed", body.get("message"), metrics)
+            self._post_end(task_id, "FetchFailed", body.get("message"), metrics, body)
             self.dag.task_failed_fetch(task, body["executor_id"], body["shuffle_id"],
                                        body["map_id"], body.get("message", ""))
             self._drop_if_idle(manager)
@@ -187,7 +187,7 @@ class TaskSchedulerImpl:
     def _ended(self, task_id: int, reason: str, message: str | None, metrics: TaskMetrics,
                count: bool, error: dict | None = None) -> None:
         manager, _, _ = self.by_task[task_id]
-        self._post_end(task_id, reason, message, metrics)
+        self._post_end(task_id, reason, message, metrics, error)
         abort = manager.handle_failure(task_id, count)
         self._offer_all = True  # the task is pending again, maybe for another executor
         if abort is not None:
@@ -196,10 +196,12 @@ class TaskSchedulerImpl:
         self._drop_if_idle(manager)
 
     def _post_end(self, task_id: int, reason: str, message: str | None,
-                  metrics: TaskMetrics) -> None:
+                  metrics: TaskMetrics, body: dict | None = None) -> None:
         manager, index, info = self.by_task.pop(task_id)
         info.finish_time = self.clock()
         info.status = {"Success": "SUCCESS", "TaskKilled": "KILLED"}.get(reason, "FAILED")
         task = manager.tasks[index]
+        body = body or {}
         self.bus.post(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason, info,
-                              metrics, message))
+                              metrics, message, body.get("output", []),
+                              body.get("output_dropped", 0)))

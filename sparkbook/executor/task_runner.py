@@ -8,6 +8,7 @@ captured state and accumulators.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pickle
@@ -25,6 +26,7 @@ from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.metrics import TaskMetrics
 from sparkbook.shuffle import write_map_output
 from sparkbook.taskcontext import TaskContext
+from sparkbook.taskoutput import CapturedOutput
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,6 +111,11 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
     outcome = TaskOutcome("FINISHED")
     # spark.python.profile: the task's profile goes back like an accumulator update.
     profiler = cProfile.Profile() if desc.get("profile") else None
+    # What the task prints goes back to the driver (only this thread writes while it runs).
+    printed = CapturedOutput()
+    redirect = contextlib.ExitStack()
+    redirect.enter_context(contextlib.redirect_stdout(printed))
+    redirect.enter_context(contextlib.redirect_stderr(printed))
     try:
         prepare()
         if profiler is not None:
@@ -137,6 +144,7 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
     except BaseException as exc:  # noqa: BLE001 - every user error goes back to the driver
         outcome = TaskOutcome("FAILED", describe_exception(exc))
     finally:
+        redirect.close()
         if profiler is not None:
             profiler.disable()
         updates = accumulators.finish_task_registry()
@@ -148,6 +156,9 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
     metrics.executor_cpu_time = time.thread_time() - cpu_started
     outcome.body["metrics"] = metrics.to_dict()
     outcome.body["block_updates"] = context.block_updates
+    lines, dropped = printed.finish()
+    if lines or dropped:
+        outcome.body["output"], outcome.body["output_dropped"] = lines, dropped
     if outcome.state == "FINISHED" and updates:
         outcome.body["accumulators"] = serializers.dumps(updates)
     return outcome

@@ -171,6 +171,7 @@ class SparkMagics(Magics):
         sc = self.session.ensure()
         self._bind(sc)
         watcher = None if opts.quiet else self._watch(sc, " ".join(opts.name))
+        sc._task_output.begin_window(held=True)  # one cap on task output for the cell
         status = "failed"
         try:
             value = self._run(cell)
@@ -182,6 +183,10 @@ class SparkMagics(Magics):
         finally:
             if watcher is not None:
                 watcher(status)
+            sc._bus.wait_until_empty()
+            dropped = sc._task_output.end_window()
+            if dropped:
+                print(f"[sparkbook] {dropped} more lines printed by tasks were not shown")
 
     def _watch(self, sc, title: str):
         """Show the cell's progress; returns what to call when the cell ends."""
