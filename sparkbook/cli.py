@@ -104,6 +104,12 @@ def _kernel(args: argparse.Namespace) -> None:
     print(f"installed the Sparkbook (Python 3) kernel in {where}")
 
 
+def _lessons(args: argparse.Namespace) -> None:
+    from sparkbook.notebook.lessons import main as lessons_main
+
+    sys.exit(lessons_main(args.run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparkbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--sys-prefix", action="store_true", help="in this Python's prefix")
     where.add_argument("--prefix", help="under this prefix (share/jupyter/kernels)")
     p.set_defaults(func=_kernel)
+
+    p = sub.add_parser("lessons", help="list the lesson notebooks, or --run them all")
+    p.add_argument("--run", action="store_true", help="execute every lesson and report")
+    p.set_defaults(func=_lessons)
 
     p = sub.add_parser("demo", help="a word count on a local cluster, with progress")
     p.add_argument("--master", default="local[2]")

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -200,16 +199,6 @@ def test_the_executor_panel_shows_one_live_row_per_executor():
     assert [r["id"] for r in rows] == ["0", "1"] and all(r["alive"] for r in rows)
     assert sum(r["completed"] for r in rows) == 8
     assert all(r["cpu_history"] and r["memory_limit"] > 0 and r["rss"] > 0 for r in rows)
-
-
-def test_the_welcome_notebook_runs_on_the_sparkbook_kernel(kernel_prefix):
-    path = Path(__file__).parents[1] / "notebooks" / "00_welcome.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_PATH", str(kernel_prefix / "share" / "jupyter"))
-        NotebookClient(nb, timeout=120).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert any("('the', 3000)" in o.get("data", {}).get("text/plain", "") for o in outputs)
 
 
 def test_connect_joins_a_standalone_cluster_and_config_applies_at_start(tmp_path):

@@ -53,6 +53,7 @@ class StageStatus:
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
     input_bytes: int = 0
+    cache_hits: int = 0
     task_durations: list[float] = field(default_factory=list)
     failure_reason: str | None = None
 
@@ -144,6 +145,7 @@ class AppStatusStore(SparkListener):
                 stage.shuffle_read_bytes += m.shuffle_read_bytes
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
                 stage.input_bytes += m.input_bytes
+                stage.cache_hits += m.cache_hits
             ex = self.executors.get(event.task_info.executor_id)
             if ex is not None:
                 ex["active_tasks"] = max(0, ex.get("active_tasks", 0) - 1)

@@ -71,7 +71,8 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                     "killed": s.killed,
                     "duration": round((s.completion_time or now) - started, 3) if started else 0,
                     "shuffle_read": s.shuffle_read_bytes, "shuffle_write": s.shuffle_write_bytes,
-                    "input": s.input_bytes, "skew": skew(s.task_durations),
+                    "input": s.input_bytes, "cache_hits": s.cache_hits,
+                    "skew": skew(s.task_durations),
                     "slowest": round(max(s.task_durations), 3) if s.task_durations else None,
                 })
         executors = []

@@ -1,0 +1,35 @@
+"""What a lesson can check about what just happened: recent jobs with their stages, and
+the cluster's processes. Lessons assert their claims with these."""
+
+from __future__ import annotations
+
+import psutil
+
+from sparkbook.notebook.snapshot import take_snapshot
+
+
+def recent_jobs(sc, n: int = 1) -> list[dict]:
+    """The last ``n`` jobs, oldest first, each with its stages (as the widget shows them)."""
+    sc._bus.wait_until_empty()
+    with sc._status.lock:
+        ids = sorted(sc._status.jobs)[-n:] if n else []
+    snap = take_snapshot(sc._status, ids)
+    for job in snap["jobs"]:
+        job["stages"] = [s for s in snap["stages"] if s["job_id"] == job["id"]]
+    return snap["jobs"]
+
+
+def cluster_processes(sc) -> list[dict]:
+    """The driver, the cluster manager and the executors: role, pid, listening ports."""
+    found = [("driver", psutil.Process().pid)]
+    if sc._local_cluster is not None:
+        found.append(("cluster manager", sc._local_cluster.proc.pid))
+    found += [(f"executor {eid}", pid) for eid, pid in sorted(sc._executor_pids().items())]
+    rows = []
+    for role, pid in found:
+        proc = psutil.Process(pid)
+        ports = sorted({c.laddr.port for c in proc.net_connections("tcp")
+                        if c.status == psutil.CONN_LISTEN})
+        rows.append({"role": role, "pid": pid, "ports": ports,
+                     "command": " ".join(proc.cmdline()[1:5])})
+    return rows
