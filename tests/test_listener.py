@@ -139,3 +139,23 @@ def test_the_console_progress_bar_follows_a_running_stage(sc):
     drawn = out.getvalue()
     assert "[Stage " in drawn and "/ 8]" in drawn
 
+
+
+def test_a_retried_stage_keeps_the_failures_of_its_earlier_attempt_in_sight():
+    from sparkbook.driver.listener import StageInfo, StageSubmitted, TaskEnd, TaskInfo
+    from sparkbook.driver.statustracker import AppStatusStore
+    from sparkbook.metrics import TaskMetrics
+
+    store = AppStatusStore()
+
+    def end(attempt: int, reason: str) -> TaskEnd:
+        return TaskEnd(0, attempt, "ShuffleMapTask", reason, TaskInfo(1, 0, 0, 0.0, "0"),
+                       TaskMetrics())
+
+    store.on_stage_submitted(StageSubmitted(StageInfo(0, 0, "map at x:1", 4, [])))
+    store.on_task_end(end(0, "FetchFailed"))
+    store.on_stage_submitted(StageSubmitted(StageInfo(0, 1, "map at x:1", 1, [])))
+    store.on_task_end(end(0, "ExecutorLostFailure"))  # the old attempt's straggler
+    store.on_task_end(end(1, "Success"))
+    stage = store.stages[0]
+    assert (stage.attempt, stage.completed, stage.failed, stage.earlier_failed) == (1, 1, 0, 2)

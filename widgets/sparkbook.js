@@ -36,7 +36,8 @@ function stageRow(stage) {
   const pct = stage.num_tasks ? Math.round((100 * stage.completed) / stage.num_tasks) : 100;
   const counts = `${stage.completed}/${stage.num_tasks}` +
     (stage.active ? ` (+${stage.active} running)` : "") +
-    (stage.failed ? `, ${stage.failed} failed` : "");
+    (stage.failed ? `, ${stage.failed} failed` : "") +
+    (stage.attempt ? ` · retry ${stage.attempt} after ${stage.earlier_failed} failed` : "");
   row.appendChild(el("span", "sb-stage-tasks", counts));
   row.appendChild(el("span", "sb-stage-pct", `${pct}%`));
   row.appendChild(el("span", "sb-stage-time", `${stage.duration.toFixed(1)} s`));

@@ -54,6 +54,7 @@ class StageStatus:
     shuffle_write_bytes: int = 0
     input_bytes: int = 0
     cache_hits: int = 0
+    earlier_failed: int = 0  # tasks that failed in this stage's earlier attempts
     task_durations: list[float] = field(default_factory=list)
     failure_reason: str | None = None
 
@@ -106,9 +107,13 @@ class AppStatusStore(SparkListener):
     def on_stage_submitted(self, event: StageSubmitted) -> None:
         info = event.stage_info
         with self.lock:
-            self.stages[info.stage_id] = StageStatus(
+            earlier = self.stages.get(info.stage_id)
+            stage = self.stages[info.stage_id] = StageStatus(
                 info.stage_id, info.attempt_id, info.name, info.num_tasks, "ACTIVE",
                 info.submission_time)
+            if earlier is not None and earlier.attempt < info.attempt_id:
+                # A retry: keep the failures that caused it in sight.
+                stage.earlier_failed = earlier.earlier_failed + earlier.failed
 
     def on_stage_completed(self, event: StageCompleted) -> None:
         info = event.stage_info
@@ -146,6 +151,9 @@ class AppStatusStore(SparkListener):
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
                 stage.input_bytes += m.input_bytes
                 stage.cache_hits += m.cache_hits
+            elif (stage is not None and event.stage_attempt < stage.attempt
+                  and event.reason not in ("Success", "TaskKilled")):
+                stage.earlier_failed += 1  # an earlier attempt's task, failing late
             ex = self.executors.get(event.task_info.executor_id)
             if ex is not None:
                 ex["active_tasks"] = max(0, ex.get("active_tasks", 0) - 1)

@@ -68,7 +68,7 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                     "id": s.stage_id, "job_id": job.job_id, "attempt": s.attempt,
                     "name": s.name, "status": s.status, "num_tasks": s.num_tasks,
                     "completed": s.completed, "active": s.active, "failed": s.failed,
-                    "killed": s.killed,
+                    "killed": s.killed, "earlier_failed": s.earlier_failed,
                     "duration": round((s.completion_time or now) - started, 3) if started else 0,
                     "shuffle_read": s.shuffle_read_bytes, "shuffle_write": s.shuffle_write_bytes,
                     "input": s.input_bytes, "cache_hits": s.cache_hits,
@@ -108,6 +108,8 @@ def summary_html(snapshot: dict, title: str = "") -> str:
                     f"{job['duration']:.2f} s</td></tr>")
         for s in (st for st in snapshot["stages"] if st["job_id"] == job["id"]):
             failed = f", {s['failed']} failed" if s["failed"] else ""
+            if s["attempt"]:
+                failed += f", retry {s['attempt']} after {s['earlier_failed']} failed tasks"
             rows.append(
                 f"<tr><td>Stage {s['id']}</td><td>{html.escape(s['name'])}</td>"
                 f"<td>{s['completed']}/{s['num_tasks']} tasks{failed}</td>"
