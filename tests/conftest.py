@@ -108,3 +108,15 @@ def eventually() -> Callable:
         return value
 
     return wait
+
+
+@pytest.fixture
+def reaper():
+    """Kills, at the end of the test, every process the test started through it."""
+    from procutil import Reaper
+
+    r = Reaper()
+    try:
+        yield r
+    finally:
+        r.cleanup()

@@ -102,15 +102,6 @@ def run_driver(reaper: Reaper, tmp_path: Path, body: str, manager: Manager,
     return reaper.child(python_cmd(script, manager.url), env)
 
 
-@pytest.fixture
-def reaper() -> Iterator[Reaper]:
-    r = Reaper()
-    try:
-        yield r
-    finally:
-        r.cleanup()
-
-
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Manager, Child]]:
     """One manager and ``sparkbook executor --cores 2``, shared by this module's tests."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -51,15 +50,6 @@ report("started", manager=pids["manager"], executors=pids["executors"],
        registered=sc._executor_pids(), python=sys.executable,
        total=sc.parallelize(range(100), 4).map(lambda x: x * 2).sum())
 """
-
-
-@pytest.fixture
-def reaper() -> Iterator[Reaper]:
-    r = Reaper()
-    try:
-        yield r
-    finally:
-        r.cleanup()
 
 
 def start_local_driver(reaper: Reaper, tmp_path: Path, after: str,
