@@ -184,7 +184,6 @@ class RDD:
         self.op = op
         self.callsite = ctx._callsite()
         self.partitioner: Partitioner | None = None
-        self.is_cached = False
         self._storage_level = StorageLevel.NONE
         self._name: str | None = None
         self._partitions: list[Partition] | None = None
@@ -211,8 +210,7 @@ class RDD:
         # A checkpointed RDD's lineage is cut: executors get a CheckpointedRDD, which reads
         # the checkpoint under this RDD's id and storage level (so cached blocks are found).
         self._check_shipping()
-        return (CheckpointedRDD, (self.rdd_id, self.is_cached, self._storage_level,
-                                  self._checkpoint_rdd))
+        return (CheckpointedRDD, (self.rdd_id, self._storage_level, self._checkpoint_rdd))
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -229,6 +227,11 @@ class RDD:
         if self._partitions is None:
             self._partitions = self._get_partitions()
         return self._partitions
+
+    @property
+    def is_cached(self) -> bool:
+        """Whether computed partitions are kept in the executors' block stores."""
+        return self._storage_level != StorageLevel.NONE
 
     def iterator(self, split: Partition, context) -> Iterator:
         """The partition's records: from the block store when persisted, else computed."""
@@ -270,12 +273,10 @@ class RDD:
         if self.is_cached and storageLevel != self._storage_level:
             raise SparkException("Cannot change storage level of an RDD after it was already "
                                  "assigned a level")
-        self.is_cached = True
         self._storage_level = storageLevel
         return self
 
     def unpersist(self, blocking: bool = False) -> RDD:
-        self.is_cached = False
         self._storage_level = StorageLevel.NONE
         self._driver()._remove_rdd_blocks(self.rdd_id, blocking)
         return self
@@ -307,7 +308,6 @@ class RDD:
             StorageLevel.MEMORY_AND_DISK_DESER if level == StorageLevel.NONE else
             StorageLevel(True, level.useMemory, level.useOffHeap, level.deserialized,
                          level.replication))
-        self.is_cached = True
         self._checkpoint_mark = "local"
         _pending_checkpoints.add(self)
 
@@ -1592,13 +1592,11 @@ class CheckpointedRDD(RDD):
 
     op, callsite, _name, partitioner = "checkpoint", "", None, None  # for repr() only
 
-    def __init__(self, rdd_id: int, is_cached: bool, storage_level: StorageLevel,
-                 reader: RDD) -> None:
+    def __init__(self, rdd_id: int, storage_level: StorageLevel, reader: RDD) -> None:
         # Built on the executor, where only what computing a partition reads is needed.
         self.ctx = None
         self.deps = []
         self.rdd_id = rdd_id
-        self.is_cached = is_cached
         self._storage_level = storage_level
         self.reader = reader
 

@@ -64,8 +64,7 @@ class Stage:
         self.latest_attempt += 1
         self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
                               [p.id for p in self.parents], rdd_name=repr(self.rdd),
-                              is_shuffle_map=isinstance(self, ShuffleMapStage),
-                              details=self.rdd.toDebugString().decode())
+                              is_shuffle_map=isinstance(self, ShuffleMapStage))
         return self.info
 
 

@@ -32,7 +32,6 @@ class StageInfo:
     parent_ids: list[int]
     rdd_name: str = ""
     is_shuffle_map: bool = False
-    details: str = ""
     submission_time: float | None = None
     completion_time: float | None = None
     failure_reason: str | None = None
