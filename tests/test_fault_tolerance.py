@@ -17,29 +17,6 @@ from sparkbook.serializers import ClosureSerializationError
 pytestmark = pytest.mark.sparkbook_only
 
 
-class EventLog(SparkListener):
-    """Every task end and executor removal the driver's listener bus delivered."""
-
-    def __init__(self) -> None:
-        self.task_ends = []
-        self.removed = []
-
-    def on_task_end(self, event) -> None:
-        self.task_ends.append(event)
-
-    def on_executor_removed(self, event) -> None:
-        self.removed.append(event)
-
-
-@pytest.fixture
-def events(sc):
-    log = EventLog()
-    sc._bus.add_listener(log)
-    yield log
-    sc._bus.wait_until_empty()
-    sc._bus.remove_listener(log)
-
-
 def wait_for_executors(sc, count: int = 2, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while len(sc._executor_pids()) < count and time.monotonic() < deadline:
@@ -53,7 +30,8 @@ def explode_on_three(x: int) -> int:
     return x
 
 
-def test_a_failing_task_is_retried_four_times_then_the_remote_error_reaches_the_driver(sc, events):
+def test_a_failing_task_is_retried_four_times_then_the_remote_error_reaches_the_driver(
+        sc, recorded):
     with pytest.raises(PythonException) as caught:
         sc.parallelize(range(4), 2).map(explode_on_three).collect()
     error = caught.value
@@ -63,14 +41,14 @@ def test_a_failing_task_is_retried_four_times_then_the_remote_error_reaches_the_
     assert 'raise ValueError(f"boom at {x}")' in error.remote_traceback
     assert "failed 4 times" in str(error) and "ValueError: boom at 3" in str(error)
     sc._bus.wait_until_empty()
-    failures = [e for e in events.task_ends if e.reason == "ExceptionFailure"]
+    failures = [e for e in recorded.tasks if e.reason == "ExceptionFailure"]
     assert len(failures) == 4
     assert {e.task_info.index for e in failures} == {1}
     # The cluster is still usable afterwards.
     assert sc.parallelize(range(10), 2).sum() == 45
 
 
-def test_a_retry_runs_on_another_executor(sc, events):
+def test_a_retry_runs_on_another_executor(sc, recorded):
     wait_for_executors(sc)
 
     def fail_first_attempt(it):
@@ -80,8 +58,8 @@ def test_a_retry_runs_on_another_executor(sc, events):
 
     assert sc.parallelize(range(6), 1).mapPartitions(fail_first_attempt).collect() == [*range(6)]
     sc._bus.wait_until_empty()
-    failed = [e for e in events.task_ends if e.reason == "ExceptionFailure"]
-    succeeded = [e for e in events.task_ends if e.reason == "Success"]
+    failed = [e for e in recorded.tasks if e.reason == "ExceptionFailure"]
+    succeeded = [e for e in recorded.tasks if e.reason == "Success"]
     assert len(failed) == 1 and len(succeeded) == 1
     assert failed[0].task_info.executor_id != succeeded[0].task_info.executor_id
 
@@ -100,7 +78,7 @@ def test_accumulator_updates_count_once_per_successful_task(sc):
     assert acc.value == 100
 
 
-def test_an_unpicklable_closure_is_named_at_submit_time(sc, events):
+def test_an_unpicklable_closure_is_named_at_submit_time(sc, recorded):
     lock = threading.Lock()
 
     def uses_lock(x):
@@ -113,7 +91,7 @@ def test_an_unpicklable_closure_is_named_at_submit_time(sc, events):
     assert "variable 'lock'" in message and "lock" in message.lower()
     assert "uses_lock" in message
     sc._bus.wait_until_empty()
-    assert events.task_ends == []  # nothing was sent to an executor
+    assert recorded.tasks == []  # nothing was sent to an executor
 
 
 def test_using_the_spark_context_inside_a_task_says_it_is_driver_only(sc):
@@ -159,7 +137,7 @@ def slow_identity(x: int) -> int:
     return x
 
 
-def test_an_executor_killed_during_the_reduce_stage_costs_a_retry_not_the_answer(sc, events):
+def test_an_executor_killed_during_the_reduce_stage_costs_a_retry_not_the_answer(sc, recorded):
     wait_for_executors(sc)
     pairs = sc.parallelize(range(4000), 8).map(lambda x: (x % 10, slow_identity(x)))
     counts = pairs.reduceByKey(add).map(lambda kv: (kv[0], slow_identity(kv[1])))
@@ -176,12 +154,12 @@ def test_an_executor_killed_during_the_reduce_stage_costs_a_retry_not_the_answer
     expected = {k: sum(x for x in range(4000) if x % 10 == k) for k in range(10)}
     assert result == expected
     sc._bus.wait_until_empty()
-    assert events.removed, "the driver was told the executor was lost"
-    assert "FetchFailed" in {e.reason for e in events.task_ends}
+    assert recorded.removed, "the driver was told the executor was lost"
+    assert "FetchFailed" in {e.reason for e in recorded.tasks}
     wait_for_executors(sc)
 
 
-def test_an_executor_killed_mid_map_stage_reruns_its_tasks_elsewhere(sc, events):
+def test_an_executor_killed_mid_map_stage_reruns_its_tasks_elsewhere(sc, recorded):
     wait_for_executors(sc)
 
     def executor_of_a_map_task_once_two_are_done(event, stage):
@@ -198,8 +176,8 @@ def test_an_executor_killed_mid_map_stage_reruns_its_tasks_elsewhere(sc, events)
         )
     assert total == sum(range(3000))
     sc._bus.wait_until_empty()
-    assert events.removed
-    reasons = {e.reason for e in events.task_ends}
+    assert recorded.removed
+    reasons = {e.reason for e in recorded.tasks}
     assert "Success" in reasons
     wait_for_executors(sc)
 

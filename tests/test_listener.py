@@ -8,42 +8,16 @@ from operator import add
 
 import pytest
 
-from sparkbook import SparkListener
 from sparkbook.driver.progress import ConsoleProgressBar, render
 
 pytestmark = pytest.mark.sparkbook_only
-
-
-class Recorder(SparkListener):
-    def __init__(self) -> None:
-        self.jobs, self.stages, self.tasks, self.metrics = [], [], [], []
-
-    def on_job_start(self, event) -> None:
-        self.jobs.append(event)
-
-    def on_stage_completed(self, event) -> None:
-        self.stages.append(event.stage_info)
-
-    def on_task_end(self, event) -> None:
-        self.tasks.append(event)
-
-    def on_executor_metrics_update(self, event) -> None:
-        self.metrics.append(event)
-
-
-@pytest.fixture
-def recorded(sc):
-    recorder = Recorder()
-    sc._bus.add_listener(recorder)
-    yield recorder
-    sc._bus.remove_listener(recorder)
 
 
 def settle(sc) -> None:
     assert sc._bus.wait_until_empty()
 
 
-def stage_metric(recorder: Recorder, stage_id: int, name: str) -> int:
+def stage_metric(recorder, stage_id: int, name: str) -> int:
     return sum(getattr(t.metrics, name) for t in recorder.tasks if t.stage_id == stage_id)
 
 
