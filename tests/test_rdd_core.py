@@ -749,6 +749,18 @@ class TestSaveAsTextFile:
 # Persistence and identity
 
 
+
+def counting_identity(sc):
+    """An accumulator and an identity function that adds 1 to it per element it sees."""
+    calls = sc.accumulator(0)
+
+    def touch(x):
+        calls.add(1)
+        return x
+
+    return calls, touch
+
+
 class TestPersistence:
     def test_cache_marks_the_rdd_and_returns_it(self, sc, spark_module):
         rdd = sc.parallelize([1, 2, 3], 2)
@@ -760,12 +772,7 @@ class TestPersistence:
         assert rdd.is_cached is False
 
     def test_cached_partitions_are_computed_only_once(self, sc):
-        calls = sc.accumulator(0)
-
-        def touch(x):
-            calls.add(1)
-            return x
-
+        calls, touch = counting_identity(sc)
         rdd = sc.parallelize(range(10), 2).map(touch)
         assert calls.value == 0  # nothing has run yet
         rdd.cache()
@@ -776,12 +783,7 @@ class TestPersistence:
         assert calls.value == 20  # recomputed after unpersist
 
     def test_uncached_rdds_are_recomputed_by_every_action(self, sc):
-        calls = sc.accumulator(0)
-
-        def touch(x):
-            calls.add(1)
-            return x
-
+        calls, touch = counting_identity(sc)
         rdd = sc.parallelize(range(10), 2).map(touch)
         rdd.count()
         rdd.count()
