@@ -8,9 +8,13 @@ which import this package too, load only what their role needs.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __version__ = "0.1.0"
+
+# Frames of sparkbook's own code are left out of the tracebacks and call sites users see.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _EXPORTS = {
     "SparkContext": "sparkbook.driver.context",

@@ -12,8 +12,7 @@ import tempfile
 import time
 
 from sparkbook.conf import parse_bytes
-
-HASH_SEED = "0"
+from sparkbook.messages import HASH_SEED
 
 
 def _ensure_hash_seed() -> None:

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import zmq
 
+from sparkbook.messages import MalformedMessage, Message, decode
+
 MAGIC = b"SB1"
 AUTH_FAILED = b"SB1-AUTH-FAILED"
 HEADER = struct.Struct("!16sQd")
@@ -52,11 +54,10 @@ class AuthenticationError(ConnectionError):
 
 
 @dataclass(slots=True)
-class Message:
-    """One verified message: its type, decoded body, raw payload frames and sender."""
+class Envelope:
+    """One verified message, its raw payload frames and its sender (a ROUTER's peer)."""
 
-    type: bytes
-    body: object
+    message: Message
     frames: list
     identity: bytes | None = None
 
@@ -115,19 +116,19 @@ class Channel:
         self._auth_replies: dict[bytes, float] = {}
         self.dropped = 0
 
-    def send(self, msg_type: bytes, body: object = None, frames: list | tuple = (),
-             to: bytes | None = None) -> None:
+    def send(self, message: Message, frames: list | tuple = (), to: bytes | None = None) -> None:
         self._seq += 1
-        head = HEADER.pack(self._session, self._seq, time.time()) + msg_type
-        signed = [head, pickle.dumps(body, PICKLE_PROTOCOL), *frames]
+        head = HEADER.pack(self._session, self._seq, time.time()) + message.wire_type
+        signed = [head, pickle.dumps(message.encode(), PICKLE_PROTOCOL), *frames]
         parts = [MAGIC + self._signer.digest(signed) + head, *signed[1:]]
         if self.router:
             parts.insert(0, to)
         small = all(len(f) < _SMALL for f in frames)
         self.socket.send_multipart(parts, copy=small)
 
-    def recv(self, flags: int = 0) -> Message | None:
-        """The next message, or None when it failed verification (it is dropped and logged)."""
+    def recv(self, flags: int = 0) -> Envelope | None:
+        """The next message, or None when it failed verification or is not a message of
+        the protocol (it is dropped, logged and counted)."""
         parts = self.socket.recv_multipart(flags, copy=False)
         identity = parts.pop(0).bytes if self.router else None
         if len(parts) == 1 and parts[0].bytes == AUTH_FAILED and not self.router:
@@ -145,8 +146,12 @@ class Channel:
         session, seq, sent_at = HEADER.unpack(envelope[_SIG_END:_HEADER_END])
         if not self._guard.accept(session, seq, sent_at, time.time()):
             return self._drop(identity, "replayed or stale message")
-        body = pickle.loads(parts[1].buffer)
-        return Message(envelope[_HEADER_END:], body, parts[2:], identity)
+        try:
+            message = decode(envelope[_HEADER_END:], pickle.loads(parts[1].buffer))
+        except (MalformedMessage, pickle.UnpicklingError, AttributeError, ImportError,
+                EOFError) as exc:
+            return self._drop(identity, f"malformed: {exc}")
+        return Envelope(message, parts[2:], identity)
 
     def _drop(self, identity: bytes | None, why: str, reply: bool = False) -> None:
         self.dropped += 1

@@ -12,6 +12,7 @@ from operator import add
 
 import pytest
 
+from sparkbook import messages as m
 from sparkbook.conf import SparkConf
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.listener import LiveListenerBus, SparkListener
@@ -102,14 +103,16 @@ class Cluster:
             task_id, _ = self.ts.kill_requests.pop()
             for launch in [lt for lt in self.running if lt.task_id == task_id]:
                 self.running.remove(launch)
-                self.ts.status_update(task_id, "KILLED", {"message": "killed"}, None)
+                self.ts.status_update(m.StatusUpdate(task_id, launch.executor_id,
+                                                     m.TaskKilled()), None)
         self.running.extend(self.ts.resource_offers())
 
-    def finish(self, launch: Launch, state: str = "FINISHED", **body) -> None:
+    def finish(self, launch: Launch, reason: m.TaskEndReason | None = None) -> None:
         self.running.remove(launch)
-        if state == "FINISHED" and launch.task.kind == "shuffle_map":
-            body.setdefault("sizes", [1] * 4)
-        self.ts.status_update(launch.task_id, state, body, b"result")
+        update = m.StatusUpdate(launch.task_id, launch.executor_id, reason or m.Success())
+        if reason is None and launch.task.kind == "shuffle_map":
+            update.sizes = [1] * 4
+        self.ts.status_update(update, [b"result"])
         self.offer()
 
     def finish_all(self) -> None:
@@ -150,9 +153,7 @@ def test_a_fetch_failure_resubmits_the_lost_map_output_then_the_reduce_stage():
         cluster.finish(cluster.running[0])
     holder = cluster.dag.map_outputs.locations(0, None)
     executor_of_map_1 = next(ex for ex, maps in holder if 1 in maps)
-    cluster.finish(cluster.running[0], "FAILED", reason="FetchFailed",
-                   executor_id=executor_of_map_1, shuffle_id=0, map_id=1,
-                   message="executor lost")
+    cluster.finish(cluster.running[0], m.FetchFailed(executor_of_map_1, 0, 1, "executor lost"))
     # Map partition 1 runs again (stage 0, attempt 1) before the reduce stage's attempt 1.
     assert cluster.events.stages[-1] == (0, 1)
     assert [(lt.task.kind, lt.task.partition) for lt in cluster.running] == [("shuffle_map", 1)]
@@ -184,7 +185,7 @@ def test_losing_an_executor_forgets_its_map_outputs_and_recomputes_them():
     assert missing, "the outputs written on executor 0 are gone"
     waiter = cluster.submit(counts)
     assert {(lt.task.kind, lt.task.partition) for lt in cluster.running} <= {
-        ("shuffle_map", m) for m in missing}
+        ("shuffle_map", p) for p in missing}
     cluster.finish_all()
     assert waiter.succeeded
 
@@ -193,9 +194,8 @@ def test_a_task_failing_four_times_fails_the_job_with_the_remote_error():
     driver, cluster = DriverStandIn(), Cluster()
     waiter = cluster.submit(driver.parallelize(list(range(4)), 1).map(str))
     for _ in range(4):
-        cluster.finish(cluster.running[0], "FAILED", reason="Exception", type="ValueError",
-                       message="boom", traceback="Traceback ...\nValueError: boom\n",
-                       exception=None)
+        cluster.finish(cluster.running[0], m.ExceptionFailure(
+            "ValueError", "boom", "Traceback ...\nValueError: boom\n"))
     assert isinstance(waiter.error, PythonException)
     assert waiter.error.remote_type == "ValueError"
     assert "failed 4 times" in str(waiter.error)
@@ -206,8 +206,7 @@ def test_a_retried_task_avoids_the_executor_it_failed_on():
     driver, cluster = DriverStandIn(), Cluster()
     cluster.submit(driver.parallelize(list(range(4)), 1).map(str))
     first = cluster.running[0]
-    cluster.finish(first, "FAILED", reason="Exception", type="E", message="m", traceback="",
-                   exception=None)
+    cluster.finish(first, m.ExceptionFailure("E", "m", ""))
     assert cluster.running[0].executor_id != first.executor_id
 
 

@@ -13,6 +13,7 @@ import time
 import pytest
 import zmq
 
+from sparkbook import messages as m
 from sparkbook import wire
 
 pytestmark = pytest.mark.sparkbook_only
@@ -47,22 +48,65 @@ def recv(channel: wire.Channel, timeout: float = 2.0):
     return channel.recv()
 
 
-def test_a_signed_message_arrives_with_its_type_body_and_frames(pair):
+def test_a_signed_message_arrives_with_its_type_fields_and_frames(pair):
     router, dealer = pair
     server, client = wire.Channel(router, KEY), wire.Channel(dealer, KEY)
-    client.send(b"Hello", {"n": 1}, [b"payload", b"x" * 100_000])
-    msg = recv(server)
-    assert msg.type == b"Hello" and msg.body == {"n": 1}
-    assert [f.bytes for f in msg.frames] == [b"payload", b"x" * 100_000]
-    server.send(b"Reply", {"ok": True}, to=msg.identity)
-    assert recv(client).body == {"ok": True}
+    client.send(m.KillTask(7), [b"payload", b"x" * 100_000])
+    got = recv(server)
+    assert got.message == m.KillTask(7)
+    assert [f.bytes for f in got.frames] == [b"payload", b"x" * 100_000]
+    server.send(m.RegisteredExecutor("3"), to=got.identity)
+    assert recv(client).message == m.RegisteredExecutor("3")
+
+
+def _send_raw(channel: wire.Channel, wire_type: bytes, body: object) -> None:
+    """Sign and send a body that no message class built (what a buggy peer might send)."""
+    head = wire.HEADER.pack(b"r" * 16, int(time.time() * 1e6), time.time()) + wire_type
+    signed = [head, pickle.dumps(body)]
+    channel.socket.send_multipart([wire.MAGIC + channel._signer.digest(signed) + head,
+                                   signed[1]])
+
+
+@pytest.mark.parametrize("wire_type, body", [
+    (b"NoSuchMessage", {}),
+    (b"KillTask", {"task": 7}),  # a field it does not have
+    (b"KillTask", {}),  # a field missing
+    (b"KillTask", [7]),  # not fields at all
+])
+def test_a_signed_message_of_the_wrong_shape_is_dropped_and_counted(pair, caplog, wire_type,
+                                                                   body):
+    router, dealer = pair
+    server, client = wire.Channel(router, KEY), wire.Channel(dealer, KEY)
+    with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
+        _send_raw(client, wire_type, body)
+        assert recv(server) is None
+    assert server.dropped == 1 and "malformed" in caplog.text
+    client.send(m.KillTask(8))  # the channel still works
+    assert recv(server).message == m.KillTask(8)
+
+
+def test_every_message_type_round_trips_through_its_fields():
+    for cls in m.MESSAGE_TYPES.values():
+        assert m.MESSAGE_TYPES[cls.wire_type] is cls and cls.wire_type == cls.__name__.encode()
+    update = m.StatusUpdate(1, "0", m.FetchFailed("2", 3, 4, "gone"), sizes=[1, 2])
+    assert m.decode(b"StatusUpdate", pickle.loads(pickle.dumps(update.encode()))) == update
+
+
+def test_a_dispatcher_drops_and_counts_what_its_role_does_not_handle(caplog):
+    seen = []
+    dispatch = m.Dispatcher("executor", {m.KillTask: lambda msg, who: seen.append((msg, who))})
+    dispatch(m.KillTask(1), b"driver")
+    with caplog.at_level(logging.WARNING, logger="sparkbook.messages"):
+        assert dispatch(m.Shutdown()) is None
+    assert seen == [(m.KillTask(1), b"driver")] and dispatch.dropped == 1
+    assert "Shutdown" in caplog.text
 
 
 def test_a_message_signed_with_another_secret_is_dropped_logged_and_refused(pair, caplog):
     router, dealer = pair
     server, intruder = wire.Channel(router, KEY), wire.Channel(dealer, b"b" * 64, "manager")
     with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
-        intruder.send(b"RegisterExecutor", {"address": "tcp://evil"})
+        intruder.send(m.RegisteredExecutor("0"))
         assert recv(server) is None
     assert "bad signature" in caplog.text and server.dropped == 1
     # The sender learns at once that it holds the wrong secret instead of waiting forever.
@@ -88,7 +132,7 @@ def test_a_mis_signed_pickle_with_side_effects_is_never_unpickled(pair, tmp_path
     router, dealer = pair
     server, intruder = wire.Channel(router, KEY), wire.Channel(dealer, b"c" * 64)
     marker = tmp_path / "pwned"
-    intruder.send(b"LaunchTask", Exploit(str(marker)))
+    intruder.send(m.RegisterExecutorFailed(Exploit(str(marker))))
     assert recv(server) is None
     assert not marker.exists()
 
@@ -96,12 +140,12 @@ def test_a_mis_signed_pickle_with_side_effects_is_never_unpickled(pair, tmp_path
 def test_a_replayed_message_is_dropped(pair):
     router, dealer = pair
     client = wire.Channel(dealer, KEY)
-    client.send(b"KillExecutor", {"executor_id": "0"})
+    client.send(m.KillExecutor("0"))
     assert router.poll(2000)
     captured = router.recv_multipart()[1:]  # what an eavesdropper saw on the wire
     server = wire.Channel(router, KEY)
     dealer.send_multipart(captured)
-    assert recv(server).type == b"KillExecutor"
+    assert recv(server).message == m.KillExecutor("0")
     dealer.send_multipart(captured)  # the same bytes again
     assert recv(server) is None
     assert server.dropped == 1

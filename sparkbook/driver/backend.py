@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import zmq
 
+from sparkbook import messages as m
 from sparkbook import serializers, wire
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.listener import (
@@ -43,14 +44,14 @@ class ExecutorEndpoint:
 
     executor_id: str
     channel: wire.Channel
-    info: dict
+    info: m.ExecutorInfo
     binaries: set = field(default_factory=set)
     held: set = field(default_factory=set)  # (kind, name) of broadcasts and added files sent
     metrics: ExecutorMetrics | None = None
 
     @property
     def address(self) -> str:
-        return self.info["address"]
+        return self.info.address
 
 
 class SchedulerBackend:
@@ -83,6 +84,13 @@ class SchedulerBackend:
         os.set_blocking(self._wake_r, False)
         self._poller = zmq.Poller()
         self._stopping = False
+        self.manager_dispatch = m.Dispatcher("driver (from the manager)", {
+            m.ExecutorMetricsUpdate: self._executor_metrics,
+            m.RegisteredApplication: self._registered,
+            m.ExecutorAdded: lambda msg: self._add_executor(msg.executor),
+            m.ExecutorRemoved: lambda msg: self._remove_executor(msg.executor_id, msg.reason),
+            m.UnknownApplication: lambda msg: self._register(),
+        })
         self._thread = threading.Thread(target=self._run, name="sparkbook-scheduler",
                                         daemon=True)
 
@@ -133,8 +141,7 @@ class SchedulerBackend:
     def _run(self) -> None:
         self._poller.register(self.manager.socket, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
-        self.manager.send(b"RegisterApplication", {
-            "name": self.app_name, "user": getpass.getuser(), "pid": os.getpid()})
+        self._register()
         next_heartbeat = time.monotonic() + APP_HEARTBEAT_INTERVAL
         while not self._stopping:
             events = self._poller.poll(REVIVE_INTERVAL * 1000)
@@ -147,7 +154,7 @@ class SchedulerBackend:
                     self._on_executor(sock)
             now = time.monotonic()
             if now >= next_heartbeat and self.app_id is not None:
-                self.manager.send(b"AppHeartbeat", {"app_id": self.app_id})
+                self.manager.send(m.AppHeartbeat(self.app_id))
                 next_heartbeat = now + APP_HEARTBEAT_INTERVAL
             if not events and self.task_scheduler.has_pending():
                 self._launch(self.task_scheduler.resource_offers())
@@ -172,7 +179,7 @@ class SchedulerBackend:
     def _shutdown(self) -> None:
         self._stopping = True
         if self.app_id is not None:
-            self.manager.send(b"UnregisterApplication", {"app_id": self.app_id})
+            self.manager.send(m.UnregisterApplication(self.app_id))
 
     def _on_manager(self) -> None:
         try:
@@ -182,40 +189,36 @@ class SchedulerBackend:
             self.registered.set()
             self._stopping = True
             return
-        if msg is None:
-            return
-        body = msg.body
-        if msg.type == b"ExecutorMetrics":
-            endpoint = self.executors.get(body["executor_id"])
-            if endpoint is not None:
-                endpoint.metrics = ExecutorMetrics.from_dict(body["metrics"])
-                self.bus.post(ExecutorMetricsUpdate(body["executor_id"], endpoint.metrics))
-        elif msg.type == b"RegisteredApplication":
-            self.app_id = body["app_id"]
-            for info in body["executors"]:
-                self._add_executor(info)
-            self.registered.set()
-        elif msg.type == b"ExecutorAdded":
-            self._add_executor(body)
-        elif msg.type == b"ExecutorRemoved":
-            self._remove_executor(body["executor_id"], body["reason"])
-        elif msg.type == b"UnknownApplication":
-            self.manager.send(b"RegisterApplication", {
-                "name": self.app_name, "user": getpass.getuser(), "pid": os.getpid()})
+        if msg is not None:
+            self.manager_dispatch(msg.message)
         self._launch(self.task_scheduler.resource_offers())
 
-    def _add_executor(self, info: dict) -> None:
-        executor_id = info["executor_id"]
+    def _register(self) -> None:
+        self.manager.send(m.RegisterApplication(self.app_name, getpass.getuser(), os.getpid()))
+
+    def _registered(self, msg: m.RegisteredApplication) -> None:
+        self.app_id = msg.app_id
+        for info in msg.executors:
+            self._add_executor(info)
+        self.registered.set()
+
+    def _executor_metrics(self, msg: m.ExecutorMetricsUpdate) -> None:
+        endpoint = self.executors.get(msg.executor_id)
+        if endpoint is not None:
+            endpoint.metrics = msg.metrics
+            self.bus.post(ExecutorMetricsUpdate(msg.executor_id, msg.metrics))
+
+    def _add_executor(self, info: m.ExecutorInfo) -> None:
+        executor_id = info.executor_id
         if executor_id in self.executors:
             return
         sock = wire.make_socket(self.zctx, zmq.DEALER, identity=self.app_id.encode())
-        sock.connect(info["address"])
+        sock.connect(info.address)
         channel = wire.Channel(sock, self.key, f"executor {executor_id}")
         endpoint = ExecutorEndpoint(executor_id, channel, info)
         self.executors[executor_id] = self._by_socket[sock] = endpoint
         self._poller.register(sock, zmq.POLLIN)
-        self.task_scheduler.executor_added(executor_id, int(info.get("cores", 1)),
-                                           info.get("host", ""))
+        self.task_scheduler.executor_added(executor_id, info.cores, info.host)
         self.bus.post(ExecutorAdded(executor_id, time.time(), info))
 
     def _remove_executor(self, executor_id: str, reason: str) -> None:
@@ -226,7 +229,7 @@ class SchedulerBackend:
         self._by_socket.pop(endpoint.channel.socket, None)
         endpoint.channel.socket.close(0)
         for other in self.executors.values():
-            other.channel.send(b"ExecutorLost", {"executor_id": executor_id})
+            other.channel.send(m.ExecutorLost(executor_id))
         self.bus.post(ExecutorRemoved(executor_id, time.time(), reason))
         self.task_scheduler.executor_lost(executor_id, reason)
 
@@ -237,12 +240,10 @@ class SchedulerBackend:
                 msg = endpoint.channel.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            if msg is None or msg.type != b"StatusUpdate":
+            if msg is None or not isinstance(msg.message, m.StatusUpdate):
                 continue
-            body = msg.body
-            result = [f.bytes for f in msg.frames]
-            freed = self.task_scheduler.status_update(body["task_id"], body["state"], body,
-                                                      result)
+            freed = self.task_scheduler.status_update(msg.message,
+                                                      [f.bytes for f in msg.frames])
             if freed is not None:
                 self._launch(self.task_scheduler.resource_offers([freed]))
 
@@ -273,14 +274,10 @@ class SchedulerBackend:
             shuffle_locations = {
                 shuffle_id: [(ex, self.executors[ex].address, maps) for ex, maps in locs]
                 for shuffle_id, locs in locations.items()}
-            endpoint.channel.send(b"LaunchTask", {
-                "app_id": self.app_id, "task_id": launch.task_id, "stage_id": task.stage_id,
-                "stage_attempt": task.stage_attempt, "partition": task.partition,
-                "attempt": launch.attempt, "kind": task.kind, "binary_id": binary_id,
-                "has_binary": has_binary, "shipments": shipments,
-                "shuffle_locations": shuffle_locations, "properties": launch.properties,
-                "profile": self.profile,
-            }, frames)
+            endpoint.channel.send(m.LaunchTask(
+                self.app_id, launch.task_id, task.stage_id, task.stage_attempt, task.partition,
+                launch.attempt, task.kind, binary_id, has_binary, shipments, shuffle_locations,
+                launch.properties, self.profile), frames)
 
     def _flush_requests(self) -> None:
         ts = self.task_scheduler
@@ -288,23 +285,25 @@ class SchedulerBackend:
             task_id, executor_id = ts.kill_requests.pop()
             endpoint = self.executors.get(executor_id)
             if endpoint is not None:
-                endpoint.channel.send(b"KillTask", {"task_id": task_id})
+                endpoint.channel.send(m.KillTask(task_id))
         while ts.finished_stages:
             stage_id = ts.finished_stages.pop()
             for endpoint in self.executors.values():
                 for binary_id in [b for b in endpoint.binaries if b[0] == stage_id]:
                     endpoint.binaries.discard(binary_id)
-                    endpoint.channel.send(b"RemoveBinary", {"app_id": self.app_id,
-                                                            "binary_id": binary_id})
+                    endpoint.channel.send(m.RemoveBinary(self.app_id, binary_id))
 
     # --- commands (run on this thread through ``call``) ------------------------------------
 
-    def send_to_all_executors(self, msg_type: bytes, body: dict) -> None:
+    def send_to_all_executors(self, message: m.Message) -> None:
         for endpoint in self.executors.values():
-            endpoint.channel.send(msg_type, dict(body, app_id=self.app_id))
+            endpoint.channel.send(message)
+
+    def remove_rdd(self, rdd_id: int) -> None:
+        self.send_to_all_executors(m.RemoveRdd(self.app_id, rdd_id))
 
     def forget_broadcast(self, bid: str) -> None:
-        self.send_to_all_executors(b"RemoveBroadcast", {"bid": bid})
+        self.send_to_all_executors(m.RemoveBroadcast(self.app_id, bid))
         for endpoint in self.executors.values():
             endpoint.held.discard(("broadcast", bid))
 
@@ -313,4 +312,4 @@ class SchedulerBackend:
         self.app_files.add(shipment)
 
     def kill_executor(self, executor_id: str) -> None:
-        self.manager.send(b"KillExecutor", {"executor_id": executor_id})
+        self.manager.send(m.KillExecutor(executor_id))

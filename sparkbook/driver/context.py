@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sparkbook import accumulators, serializers, sparkfiles, wire
+from sparkbook import PACKAGE_DIR, accumulators, serializers, sparkfiles, wire
 from sparkbook.broadcast import Broadcast
 from sparkbook.conf import SparkConf
 from sparkbook.driver.backend import SchedulerBackend
@@ -48,7 +48,6 @@ from sparkbook.wholefiles import BinaryFileRDD, WholeTextFileRDD
 
 log = logging.getLogger("sparkbook.context")
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\s*\d+)?\])?$")
 
 JOB_TAGS = "spark.job.tags"  # the local property that carries a job's tags, comma-separated
@@ -272,7 +271,7 @@ class SparkContext:
             return int(self._conf.get("spark.default.parallelism"))
         if self._local_cluster is not None:
             return self._local_executors
-        return max(sum(int(e.info.get("cores", 1)) for e in self._backend.executors.values()), 2)
+        return max(sum(e.info.cores for e in self._backend.executors.values()), 2)
 
     @property
     def defaultMinPartitions(self) -> int:
@@ -538,7 +537,7 @@ class SparkContext:
     def _remove_rdd_blocks(self, rdd_id: int, blocking: bool) -> None:
         def remove() -> None:
             self._backend.dag.rdd_unpersisted(rdd_id)
-            self._backend.send_to_all_executors(b"RemoveRdd", {"rdd_id": rdd_id})
+            self._backend.remove_rdd(rdd_id)
 
         future = self._backend.call(remove)
         if blocking:
@@ -579,7 +578,7 @@ class SparkContext:
     def _callsite(self) -> str:
         """Where the user's code called us: the first frame outside sparkbook."""
         frame = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
             frame = frame.f_back
         if frame is None:
             return "<unknown>"
@@ -594,7 +593,7 @@ class SparkContext:
 
     def _executor_pids(self) -> dict[str, int]:
         endpoints = list(self._backend.executors.items())  # a snapshot: another thread edits it
-        return {eid: int(e.info.get("pid", 0)) for eid, e in endpoints}
+        return {eid: e.info.pid for eid, e in endpoints}
 
     def _kill_executor(self, executor_id: str) -> None:
         self._backend.call(self._backend.kill_executor, executor_id).result()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sparkbook import messages as m
 from sparkbook import serializers
 from sparkbook.broadcast import collecting_broadcasts
 from sparkbook.driver.listener import (
@@ -301,13 +302,13 @@ class DAGScheduler:
                 return dep.shuffle_id, missing[0]
         return None
 
-    def task_succeeded(self, task: Task, executor_id: str, body: dict,
+    def task_succeeded(self, task: Task, executor_id: str, update: m.StatusUpdate,
                        result: list[bytes]) -> None:
         stage = self.stages.get(task.stage_id)
         if stage is None:
             return
-        if body.get("accumulators"):
-            self.apply_accumulators(body["accumulators"])
+        if update.accumulators:
+            self.apply_accumulators(update.accumulators)
         if isinstance(task, ResultTask):
             job = stage.job
             if job is None or job.job_id not in self.jobs or job.finished[task.output_index]:
@@ -323,7 +324,7 @@ class DAGScheduler:
         # A ShuffleMapTask: record where its output lives (its executor is alive: the task
         # scheduler drops updates from lost executors).
         self.map_outputs.register_map_output(stage.shuffle_dep.shuffle_id, task.partition,
-                                             MapStatus(executor_id, body["sizes"]))
+                                             MapStatus(executor_id, update.sizes))
         stage.pending.discard(task.partition)
         if stage in self.running and not stage.pending:
             self._stage_done(stage)
@@ -378,19 +379,18 @@ class DAGScheduler:
         for stage in failed:
             self._submit_stage(stage)
 
-    def task_set_aborted(self, stage_id: int, reason: str, error: dict | None) -> None:
+    def task_set_aborted(self, stage_id: int, reason: str, failure: m.ExceptionFailure | None,
+                         executor_id: str) -> None:
         stage = self.stages.get(stage_id)
         if stage is None:
             return
         exc: BaseException
-        if error is not None and error.get("reason") == "Exception":
+        if failure is not None:
             exc = PythonException(
                 f"Job aborted due to stage failure: {reason}, most recent failure: "
-                f"{error['type']}: {error['message']}\n\n"
-                f"Remote traceback (executor {error.get('executor_id')}):\n"
-                f"{error['traceback']}",
-                error["type"], error["message"], error["traceback"],
-                str(error.get("executor_id", "")))
+                f"{failure.message}\n\n"
+                f"Remote traceback (executor {executor_id}):\n{failure.traceback}",
+                failure.type, failure.description, failure.traceback, executor_id)
         else:
             exc = SparkException(f"Job aborted due to stage failure: {reason}")
         self._abort_stage(stage, reason, exc)

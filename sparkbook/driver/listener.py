@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from sparkbook.messages import ExecutorInfo
 from sparkbook.metrics import ExecutorMetrics, TaskMetrics
 
 log = logging.getLogger("sparkbook.listener")
@@ -123,7 +124,7 @@ class TaskEnd(SparkListenerEvent):
 class ExecutorAdded(SparkListenerEvent):
     executor_id: str
     time: float
-    info: dict
+    info: ExecutorInfo
 
 
 @dataclass

@@ -15,8 +15,7 @@ import sys
 import tempfile
 
 from sparkbook import wire
-
-READY = "SPARKBOOK_MANAGER_READY"
+from sparkbook.messages import HASH_SEED, MANAGER_READY
 
 
 class LocalCluster:
@@ -32,7 +31,7 @@ class LocalCluster:
                self.work_dir, "--heartbeat-timeout", str(heartbeat_timeout), "--watch-stdin"]
         # Executors import what the driver can import (cloudpickle ships modules by name).
         path = [os.path.abspath(p or os.curdir) for p in sys.path]
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=os.pathsep.join(path))
+        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED, PYTHONPATH=os.pathsep.join(path))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env, start_new_session=True)
         line = self._read_ready_line(timeout)
@@ -43,7 +42,7 @@ class LocalCluster:
     def _read_ready_line(self, timeout: float) -> str:
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith(READY):
+        if not line.startswith(MANAGER_READY):
             self.stop()
             raise RuntimeError(f"the local cluster manager did not start in {timeout:.0f} s"
                                f" (exit code {self.proc.poll()})")

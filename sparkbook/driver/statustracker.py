@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from sparkbook.driver.listener import (
@@ -162,8 +162,8 @@ class AppStatusStore(SparkListener):
 
     def on_executor_added(self, event: ExecutorAdded) -> None:
         with self.lock:
-            self.executors[event.executor_id] = dict(event.info, alive=True,
-                                                     added_time=event.time)
+            self.executors[event.executor_id] = dict(asdict(event.info),
+                                                     alive=True, added_time=event.time)
 
     def on_executor_removed(self, event: ExecutorRemoved) -> None:
         with self.lock:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sparkbook import messages as m
 from sparkbook.driver.listener import LiveListenerBus, TaskEnd, TaskInfo, TaskStart
 from sparkbook.driver.task import Task, TaskSet
 from sparkbook.driver.tasksetmanager import TaskSetManager
@@ -58,8 +59,8 @@ class TaskSchedulerImpl:
             return
         for manager in list(self.managers):
             for task_id in manager.executor_lost(executor_id):
-                self._ended(task_id, "ExecutorLostFailure", f"executor {executor_id} lost: "
-                            f"{reason}", TaskMetrics(), count=False)
+                self._ended(task_id, m.ExecutorLostFailure(executor_id, False, reason),
+                            TaskMetrics())
         self.dag.executor_lost(executor_id)
 
     def is_alive(self, executor_id: str) -> bool:
@@ -74,18 +75,18 @@ class TaskSchedulerImpl:
         self.managers.append(TaskSetManager(task_set, self.max_failures, self.locality_wait,
                                             self.clock()))
         self._offer_all = True
-        self.managers.sort(key=lambda m: (m.task_set.priority, m.stage_id))
+        self.managers.sort(key=lambda t: (t.task_set.priority, t.stage_id))
 
     def cancel_stage(self, stage_id: int) -> None:
         """Stop scheduling the stage and ask its executors to kill its running tasks."""
-        for manager in [m for m in self.managers if m.stage_id == stage_id]:
+        for manager in [t for t in self.managers if t.stage_id == stage_id]:
             manager.zombie = True
             for task_id, (_, executor_id) in manager.running.items():
                 self.kill_requests.append((task_id, executor_id))
 
     def stage_finished(self, stage_id: int) -> None:
         self.finished_stages.append(stage_id)
-        for manager in [m for m in self.managers if m.stage_id == stage_id]:
+        for manager in [t for t in self.managers if t.stage_id == stage_id]:
             manager.zombie = True
             self._drop_if_idle(manager)
 
@@ -95,7 +96,7 @@ class TaskSchedulerImpl:
                 self.managers.remove(manager)
 
     def has_pending(self) -> bool:
-        return any(m.has_pending() for m in self.managers)
+        return any(t.has_pending() for t in self.managers)
 
     def resource_offers(self, executor_ids: list[str] | None = None) -> list[Launch]:
         """Fill free cores (of the given executors, or all) with pending tasks."""
@@ -108,7 +109,7 @@ class TaskSchedulerImpl:
             ids = ids[self._rotate:] + ids[:self._rotate]
         live = len(self.free_cores)
         launches: list[Launch] = []
-        active = [m for m in self.managers if m.has_pending()]
+        active = [t for t in self.managers if t.has_pending()]
         progress = True
         while progress and active:
             progress = False
@@ -132,76 +133,70 @@ class TaskSchedulerImpl:
                     self.bus.post(TaskStart(task.stage_id, task.stage_attempt, info))
                     progress = True
                     break
-            active = [m for m in active if m.has_pending()]
+            active = [t for t in active if t.has_pending()]
         return launches
 
     # --- task endings ------------------------------------------------------------------------
 
-    def status_update(self, task_id: int, state: str, body: dict,
-                      result: list[bytes]) -> str | None:
+    def status_update(self, update: m.StatusUpdate, result: list[bytes] | None) -> str | None:
         """Handle a StatusUpdate; returns the executor whose core it freed, if any."""
+        task_id = update.task_id
         entry = self.by_task.get(task_id)
         if entry is None:
             return None
-        manager, _, info = entry
+        manager, index, info = entry
         executor_id = info.executor_id
         if executor_id not in self.free_cores:
             return None  # its executor was declared lost; the task already ran elsewhere
         self.free_cores[executor_id] += 1
-        metrics = TaskMetrics.from_dict(body.get("metrics", {}))
-        for rdd_id, partition, _size in body.get("block_updates", ()):
+        for rdd_id, partition, _size in update.block_updates:
             self.dag.block_updated(executor_id, rdd_id, partition, True)
-        for rdd_id, partition in body.get("dropped_blocks", ()):
+        for rdd_id, partition in update.dropped_blocks:
             self.dag.block_updated(executor_id, rdd_id, partition, False)
-        if state == "FINISHED":
-            task = manager.tasks[entry[1]]
+        reason = update.reason
+        if isinstance(reason, m.Success):
+            task = manager.tasks[index]
             first = manager.handle_success(task_id) is not None
-            self._post_end(task_id, "Success", None, metrics, body)
+            self._post_end(task_id, reason, update.metrics, update)
             if first:
-                self.dag.task_succeeded(task, executor_id, body, result)
+                self.dag.task_succeeded(task, executor_id, update, result)
             self._drop_if_idle(manager)
-        elif body.get("reason") == "FetchFailed":
-            task = manager.tasks[entry[1]]
+        elif isinstance(reason, m.FetchFailed):
+            task = manager.tasks[index]
             manager.running.pop(task_id, None)
             manager.zombie = True
-            self._post_end(task_id, "FetchFailed", body.get("message"), metrics, body)
-            self.dag.task_failed_fetch(task, body["executor_id"], body["shuffle_id"],
-                                       body["map_id"], body.get("message", ""))
+            self._post_end(task_id, reason, update.metrics, update)
+            self.dag.task_failed_fetch(task, reason.executor_id, reason.shuffle_id,
+                                       reason.map_id, reason.description)
             self._drop_if_idle(manager)
         else:
-            reason = "TaskKilled" if state == "KILLED" else "ExceptionFailure"
-            error = None if state == "KILLED" else dict(body, executor_id=executor_id)
-            message = body.get("message") if state == "KILLED" else (
-                f"{body.get('type')}: {body.get('message')}")
-            self._ended(task_id, reason, message, metrics, count=state != "KILLED",
-                        error=error)
+            self._ended(task_id, reason, update.metrics, update)
         return executor_id
 
     def fail_unlaunchable(self, launch: Launch, shuffle_id: int, map_id: int) -> None:
         """A reduce task whose input is already known to be missing fails as a fetch would."""
-        body = {"reason": "FetchFailed", "executor_id": "", "shuffle_id": shuffle_id,
-                "map_id": map_id, "message": f"missing map output {map_id} of shuffle "
-                                             f"{shuffle_id}"}
-        self.status_update(launch.task_id, "FAILED", body, None)
+        reason = m.FetchFailed("", shuffle_id, map_id,
+                               f"missing map output {map_id} of shuffle {shuffle_id}")
+        self.status_update(m.StatusUpdate(launch.task_id, launch.executor_id, reason), None)
 
-    def _ended(self, task_id: int, reason: str, message: str | None, metrics: TaskMetrics,
-               count: bool, error: dict | None = None) -> None:
-        manager, _, _ = self.by_task[task_id]
-        self._post_end(task_id, reason, message, metrics, error)
-        abort = manager.handle_failure(task_id, count)
+    def _ended(self, task_id: int, reason: m.TaskEndReason, metrics: TaskMetrics,
+               update: m.StatusUpdate | None = None) -> None:
+        manager, _, info = self.by_task[task_id]
+        self._post_end(task_id, reason, metrics, update)
+        abort = manager.handle_failure(task_id, reason.counts_towards_task_failures)
         self._offer_all = True  # the task is pending again, maybe for another executor
         if abort is not None:
-            self.dag.task_set_aborted(manager.stage_id, abort, error)
+            failure = reason if isinstance(reason, m.ExceptionFailure) else None
+            self.dag.task_set_aborted(manager.stage_id, abort, failure, info.executor_id)
             self.cancel_stage(manager.stage_id)
         self._drop_if_idle(manager)
 
-    def _post_end(self, task_id: int, reason: str, message: str | None,
-                  metrics: TaskMetrics, body: dict | None = None) -> None:
+    def _post_end(self, task_id: int, reason: m.TaskEndReason, metrics: TaskMetrics,
+                  update: m.StatusUpdate | None = None) -> None:
         manager, index, info = self.by_task.pop(task_id)
         info.finish_time = self.clock()
-        info.status = {"Success": "SUCCESS", "TaskKilled": "KILLED"}.get(reason, "FAILED")
+        info.status = {"Success": "SUCCESS", "TaskKilled": "KILLED"}.get(reason.name, "FAILED")
         task = manager.tasks[index]
-        body = body or {}
-        self.bus.post(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason, info,
-                              metrics, message, body.get("output", []),
-                              body.get("output_dropped", 0)))
+        output, dropped = (update.output, update.output_dropped) if update else ([], 0)
+        self.bus.post(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
+                              info, metrics, reason.message, output, dropped))

@@ -17,7 +17,6 @@ import functools
 import gc
 import logging
 import os
-import pickle
 import queue
 import shutil
 import signal
@@ -30,16 +29,16 @@ import psutil
 import zmq
 
 from sparkbook import broadcast, sparkfiles, wire
+from sparkbook import messages as m
 from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
-from sparkbook.executor.shuffle_client import FETCH_REPLY, FETCH_REQUEST, ShuffleClient
-from sparkbook.executor.task_runner import TaskOutcome, run_task
+from sparkbook.executor.shuffle_client import ShuffleClient
+from sparkbook.executor.task_runner import run_task
 from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.executor")
 
 HEARTBEAT_INTERVAL = 0.5
-HASH_PROBE = "sparkbook-hash-probe"
 
 
 class Executor:
@@ -60,8 +59,11 @@ class Executor:
         self.router = wire.Channel(wire.make_socket(self.zctx, zmq.ROUTER), key, "executor")
         port = self.router.socket.bind_to_random_port(f"tcp://{host}")
         self.address = f"tcp://{host}:{port}"
+        # The task thread hands each StatusUpdate over in a queue and wakes this thread
+        # through an inproc socket.
         self.results = self.zctx.socket(zmq.PULL)
         self.results.bind(f"inproc://results-{id(self)}")
+        self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.binaries: dict[tuple[str, object], bytes] = {}
         # Per application: added files received and not yet written (the socket thread
@@ -82,6 +84,27 @@ class Executor:
                                              daemon=True)
         broadcast._executor_source = lambda bid: self.blocks.get(("broadcast", bid))
         sparkfiles.SparkFiles._is_running_on_worker = True
+        self.manager_dispatch = m.Dispatcher("executor (from the manager)", {
+            m.RegisteredExecutor: self._registered,
+            m.RegisterExecutorFailed: self._registration_refused,
+            m.UnknownExecutor: self._reset,
+            m.ApplicationRemoved: lambda msg, env: self._forget_application(msg.app_id),
+            m.KillExecutor: lambda msg, env: os.kill(os.getpid(), signal.SIGKILL),
+            m.Shutdown: lambda msg, env: self._exit(0),
+        })
+        self.router_dispatch = m.Dispatcher("executor", {
+            m.LaunchTask: self._accept_task,
+            m.FetchShuffleBlocks: self._serve_fetch,
+            m.KillTask: lambda msg, env: self._kill_task(msg.task_id),
+            m.ExecutorLost: lambda msg, env: self.lost_peers.add(msg.executor_id),
+            m.RemoveRdd: lambda msg, env: self.blocks.remove_matching("rdd", msg.app_id,
+                                                                      msg.rdd_id),
+            m.RemoveShuffle: lambda msg, env: self.blocks.remove_matching(
+                "shuffle", msg.app_id, msg.shuffle_id),
+            m.RemoveBroadcast: self._remove_broadcast,
+            m.RemoveBinary: lambda msg, env: self.binaries.pop((msg.app_id, msg.binary_id),
+                                                               None),
+        })
 
     # --- the main (socket) thread ------------------------------------------------------
 
@@ -113,12 +136,10 @@ class Executor:
                 next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
 
     def _register(self) -> None:
-        self.manager.send(b"RegisterExecutor", {
-            "host": self.host, "address": self.address, "cores": 1,
-            "memory": self.blocks.memory_limit, "pid": os.getpid(),
-            "hostname": socket.gethostname(), "hash_probe": hash(HASH_PROBE),
-            "python": sys.version.split()[0],
-        })
+        self.manager.send(m.RegisterExecutor(
+            address=self.address, host=self.host, cores=1, memory=self.blocks.memory_limit,
+            pid=os.getpid(), hostname=socket.gethostname(), hash_probe=hash(m.HASH_PROBE),
+            python=sys.version.split()[0]))
 
     def _heartbeat(self) -> None:
         if self.executor_id is None:
@@ -131,8 +152,7 @@ class Executor:
             completed_tasks=self.counts["completed"], failed_tasks=self.counts["failed"],
             shuffle_read_bytes=self.shuffle_bytes["read"],
             shuffle_write_bytes=self.shuffle_bytes["write"], timestamp=time.time())
-        self.manager.send(b"Heartbeat", {"executor_id": self.executor_id,
-                                         "metrics": metrics.to_dict()})
+        self.manager.send(m.Heartbeat(self.executor_id, metrics))
 
     def _on_manager(self) -> None:
         try:
@@ -140,90 +160,71 @@ class Executor:
         except wire.AuthenticationError as exc:
             print(f"sparkbook executor: {exc}", file=sys.stderr, flush=True)
             self._exit(2)
-        if msg is None:
-            return
-        body = msg.body
-        if msg.type == b"RegisteredExecutor":
-            self.executor_id = body["executor_id"]
-            log.info("registered as executor %s at %s", self.executor_id, self.address)
-            self._heartbeat()
-        elif msg.type == b"RegisterExecutorFailed":
-            print(f"sparkbook executor: registration refused: {body['reason']}",
-                  file=sys.stderr, flush=True)
-            self._exit(3)
-        elif msg.type == b"UnknownExecutor":
-            # The manager declared us lost (we were silent too long): start afresh.
-            self.executor_id = None
-            self.blocks.clear()
-            self.binaries.clear()
-            self.incoming_files.clear()
-            self.python_includes.clear()
-            self._register()
-        elif msg.type == b"ApplicationRemoved":
-            self._forget_application(body["app_id"])
-        elif msg.type == b"KillExecutor":
-            os.kill(os.getpid(), signal.SIGKILL)
-        elif msg.type == b"Shutdown":
-            self._exit(0)
+        if msg is not None:
+            self.manager_dispatch(msg.message, msg)
+
+    def _registered(self, msg: m.RegisteredExecutor, envelope: wire.Envelope) -> None:
+        self.executor_id = msg.executor_id
+        log.info("registered as executor %s at %s", self.executor_id, self.address)
+        self._heartbeat()
+
+    def _registration_refused(self, msg: m.RegisterExecutorFailed,
+                              envelope: wire.Envelope) -> None:
+        print(f"sparkbook executor: registration refused: {msg.reason}", file=sys.stderr,
+              flush=True)
+        self._exit(3)
+
+    def _reset(self, msg: m.UnknownExecutor, envelope: wire.Envelope) -> None:
+        """The manager declared us lost (we were silent too long): start afresh."""
+        self.executor_id = None
+        self.blocks.clear()
+        self.binaries.clear()
+        self.incoming_files.clear()
+        self.python_includes.clear()
+        self._register()
 
     def _on_router(self) -> None:
         msg = self.router.recv()
-        if msg is None:
-            return
-        body = msg.body
-        if msg.type == b"LaunchTask":
-            self._accept_task(msg)
-        elif msg.type == FETCH_REQUEST:
-            self._serve_fetch(msg)
-        elif msg.type == b"KillTask":
-            self._kill_task(body["task_id"])
-        elif msg.type == b"ExecutorLost":
-            self.lost_peers.add(body["executor_id"])
-        elif msg.type == b"RemoveRdd":
-            self.blocks.remove_matching("rdd", body["app_id"], body["rdd_id"])
-        elif msg.type == b"RemoveShuffle":
-            self.blocks.remove_matching("shuffle", body["app_id"], body["shuffle_id"])
-        elif msg.type == b"RemoveBroadcast":
-            self.blocks.remove(("broadcast", body["bid"]))
-            broadcast.forget_executor_value(body["bid"])
-        elif msg.type == b"RemoveBinary":
-            self.binaries.pop((body["app_id"], body["binary_id"]), None)
+        if msg is not None:
+            self.router_dispatch(msg.message, msg)
 
-    def _accept_task(self, msg: wire.Message) -> None:
-        desc = msg.body
-        frames = msg.frames
+    def _remove_broadcast(self, msg: m.RemoveBroadcast, envelope: wire.Envelope) -> None:
+        self.blocks.remove(("broadcast", msg.bid))
+        broadcast.forget_executor_value(msg.bid)
+
+    def _accept_task(self, desc: m.LaunchTask, envelope: wire.Envelope) -> None:
+        frames = envelope.frames
         split_blob = frames[0].bytes
-        key = (desc["app_id"], desc["binary_id"])
+        key = (desc.app_id, desc.binary_id)
         i = 1
-        if desc.get("has_binary"):
+        if desc.has_binary:
             self.binaries[key] = frames[1].bytes
             i = 2
-        for (kind, name), frame in zip(desc.get("shipments", ()), frames[i:]):
+        for (kind, name), frame in zip(desc.shipments, frames[i:]):
             if kind == "broadcast":
                 self.blocks.put_broadcast(("broadcast", name), frame.bytes)
             else:
-                self.incoming_files.setdefault(desc["app_id"], collections.deque()).append(
+                self.incoming_files.setdefault(desc.app_id, collections.deque()).append(
                     (kind, name, frame.bytes))
         binary = self.binaries.get(key)
         self.counts["active"] += 1
-        self.tasks.put((msg.identity, desc, binary, split_blob))
+        self.tasks.put((envelope.identity, desc, binary, split_blob))
 
     def files_root(self, app_id: str) -> str:
         """The application's SparkFiles root: files added with SparkContext.addFile."""
         return os.path.join(self.blocks.local_dir, f"userFiles-{app_id}")
 
-    def _serve_fetch(self, msg: wire.Message) -> None:
-        body = msg.body
-        app, shuffle_id, reduce_id = body["app_id"], body["shuffle_id"], body["reduce_id"]
+    def _serve_fetch(self, msg: m.FetchShuffleBlocks, envelope: wire.Envelope) -> None:
+        app, shuffle_id, reduce_id = msg.app_id, msg.shuffle_id, msg.reduce_id
         frames, missing = [], None
-        for map_id in body["map_ids"]:
+        for map_id in msg.map_ids:
             blob = self.blocks.get_shuffle_bucket(("shuffle", app, shuffle_id, map_id), reduce_id)
             if blob is None:
                 missing = map_id
                 break
             frames.append(blob)
-        reply = {"shuffle_id": shuffle_id, "reduce_id": reduce_id, "missing": missing}
-        self._send(msg.identity, FETCH_REPLY, reply, [] if missing is not None else frames)
+        reply = m.ShuffleBlocks(shuffle_id, reduce_id, missing)
+        self._send(envelope.identity, reply, [] if missing is not None else frames)
 
     def _kill_task(self, task_id: int) -> None:
         self.killed.add(task_id)
@@ -234,26 +235,22 @@ class Executor:
                     ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
 
     def _on_result(self) -> None:
-        identity, state, body, *frames = self.results.recv_multipart(copy=False)
-        state = state.bytes.decode()
-        body = pickle.loads(body.buffer)
+        self.results.recv()
+        identity, update, frames = self.finished.get()
         self.counts["active"] -= 1
-        self.counts["completed" if state == "FINISHED" else "failed"] += 1
-        metrics = body.get("metrics", {})
-        self.shuffle_bytes["read"] += metrics.get("shuffle_read_bytes", 0)
-        self.shuffle_bytes["write"] += metrics.get("shuffle_write_bytes", 0)
-        body["state"] = state
-        body["executor_id"] = self.executor_id
-        dropped = [(b[2], b[3]) for b in self.blocks.take_dropped() if b[0] == "rdd"]
-        if dropped:
-            body["dropped_blocks"] = dropped
-        self._send(identity.bytes, b"StatusUpdate", body, frames)
+        self.counts["completed" if update.state == "FINISHED" else "failed"] += 1
+        self.shuffle_bytes["read"] += update.metrics.shuffle_read_bytes
+        self.shuffle_bytes["write"] += update.metrics.shuffle_write_bytes
+        update.executor_id = self.executor_id
+        update.dropped_blocks = [(b[2], b[3]) for b in self.blocks.take_dropped()
+                                 if b[0] == "rdd"]
+        self._send(identity, update, frames)
 
-    def _send(self, identity: bytes, msg_type: bytes, body: dict, frames: list) -> None:
+    def _send(self, identity: bytes, message: m.Message, frames: list) -> None:
         try:
-            self.router.send(msg_type, body, frames, to=identity)
+            self.router.send(message, frames, to=identity)
         except zmq.ZMQError as exc:  # the driver or peer has gone; nothing to deliver to
-            log.info("could not deliver %s to %r: %s", msg_type, identity, exc)
+            log.info("could not deliver %s to %r: %s", type(message).__name__, identity, exc)
 
     def _forget_application(self, app_id: str) -> None:
         for kind in ("rdd", "shuffle"):
@@ -282,29 +279,28 @@ class Executor:
                                self.fetch_timeout)
         while True:
             identity, desc, binary, split_blob = self.tasks.get()
-            task_id = desc["task_id"]
-            outcome = TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed"})
+            task_id = desc.task_id
+            update = m.StatusUpdate(task_id, "", m.TaskKilled("killed"))
+            frames: list = []
             try:
                 if binary is None:
-                    outcome = TaskOutcome("FAILED", {
-                        "reason": "Exception", "type": "RuntimeError", "traceback": "",
-                        "message": "executor has no binary for this stage", "exception": None})
+                    update.reason = m.ExceptionFailure(
+                        "RuntimeError", "executor has no binary for this stage", "")
                 elif task_id not in self.killed:
                     with self._running_lock:
                         self.running = task_id
-                    outcome = run_task(desc, binary, split_blob, self.executor_id,
-                                       self.blocks, client,
-                                       functools.partial(self._enter_application,
-                                                         desc["app_id"]))
+                    update, frames = run_task(desc, binary, split_blob, self.executor_id,
+                                              self.blocks, client,
+                                              functools.partial(self._enter_application,
+                                                                desc.app_id))
             except TaskKilledError:
                 pass  # a kill that landed just after the task's own handlers
             try:
                 self._task_done(task_id)
             except TaskKilledError:
                 self._task_done(task_id)
-            outcome.body["task_id"] = task_id
-            push.send_multipart([identity, outcome.state.encode(),
-                                 pickle.dumps(outcome.body, 5), *outcome.frames], copy=False)
+            self.finished.put((identity, update, frames))
+            push.send(b"")
 
     def _enter_application(self, app_id: str) -> None:
         """Before a task (on the task thread): write the files its application added since

@@ -8,11 +8,9 @@ from collections.abc import Callable
 
 import zmq
 
+from sparkbook import messages as m
 from sparkbook import wire
 from sparkbook.errors import FetchFailedError
-
-FETCH_REQUEST = b"FetchShuffleBlocks"
-FETCH_REPLY = b"ShuffleBlocks"
 
 
 class ShuffleClient:
@@ -30,23 +28,20 @@ class ShuffleClient:
               map_ids: list[int], reduce_id: int) -> list[bytes]:
         """The bucket ``reduce_id`` of each listed map output held by one executor."""
         channel = self._channel(address)
-        body = {"app_id": app_id, "shuffle_id": shuffle_id, "map_ids": map_ids,
-                "reduce_id": reduce_id}
-        channel.send(FETCH_REQUEST, body)
+        channel.send(m.FetchShuffleBlocks(app_id, shuffle_id, map_ids, reduce_id))
         deadline = time.monotonic() + self._timeout
         while True:
             if channel.socket.poll(100):
-                msg = channel.recv()
-                if msg is None or msg.type != FETCH_REPLY:
+                envelope = channel.recv()
+                reply = envelope.message if envelope is not None else None
+                if not isinstance(reply, m.ShuffleBlocks):
                     continue
-                if msg.body.get("shuffle_id") != shuffle_id or msg.body.get(
-                        "reduce_id") != reduce_id:
+                if reply.shuffle_id != shuffle_id or reply.reduce_id != reduce_id:
                     continue  # a late reply to an earlier, abandoned request
-                missing = msg.body.get("missing")
-                if missing is not None:
-                    raise FetchFailedError(executor_id, shuffle_id, missing,
+                if reply.missing is not None:
+                    raise FetchFailedError(executor_id, shuffle_id, reply.missing,
                                            "the executor no longer has this map output")
-                return [f.bytes for f in msg.frames]
+                return [f.bytes for f in envelope.frames]
             if self._is_lost(executor_id):
                 self._drop(address)
                 raise FetchFailedError(executor_id, shuffle_id, map_ids[0], "executor lost")

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
-import os
 import pickle
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import cloudpickle
 
-from sparkbook import accumulators, serializers
+from sparkbook import PACKAGE_DIR, accumulators, serializers
+from sparkbook import messages as m
 from sparkbook.errors import FetchFailedError, TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.shuffle_client import ShuffleClient
@@ -28,32 +27,21 @@ from sparkbook.shuffle import write_map_output
 from sparkbook.taskcontext import TaskContext
 from sparkbook.taskoutput import CapturedOutput
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@dataclass
-class TaskOutcome:
-    """What goes back to the driver in a StatusUpdate."""
-
-    state: str  # FINISHED | FAILED | KILLED
-    body: dict = field(default_factory=dict)
-    frames: list = field(default_factory=list)
-
 
 class ExecutorTaskContext(TaskContext):
     """TaskContext plus the executor services an RDD's compute() needs."""
 
-    def __init__(self, desc: dict, executor_id: str, blocks: BlockManager,
+    def __init__(self, desc: m.LaunchTask, executor_id: str, blocks: BlockManager,
                  shuffle_client: ShuffleClient) -> None:
-        super().__init__(desc["stage_id"], desc["stage_attempt"], desc["partition"],
-                         desc["attempt"], desc["task_id"], desc.get("properties") or {})
-        self.app_id = desc["app_id"]
+        super().__init__(desc.stage_id, desc.stage_attempt, desc.partition, desc.attempt,
+                         desc.task_id, desc.properties or {})
+        self.app_id = desc.app_id
         self.executor_id = executor_id
         self.metrics = TaskMetrics()
         self.block_updates: list[tuple[int, int, int]] = []
         self._blocks = blocks
         self._shuffle_client = shuffle_client
-        self._locations = desc.get("shuffle_locations") or {}
+        self._locations = desc.shuffle_locations or {}
 
     def get_or_compute(self, rdd, split) -> Iterator:
         """A persisted RDD's partition: read it from the block store, or compute and keep it."""
@@ -98,19 +86,20 @@ class ExecutorTaskContext(TaskContext):
                 yield records
 
 
-def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
+def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: str,
              blocks: BlockManager, shuffle_client: ShuffleClient,
-             prepare: Callable[[], None] = lambda: None) -> TaskOutcome:
-    """Run one task to completion and describe how it ended; ``prepare`` readies the
-    process for the task's application before its closures are unpickled."""
+             prepare: Callable[[], None] = lambda: None) -> tuple[m.StatusUpdate, list]:
+    """Run one task to completion: its StatusUpdate and result frames. ``prepare`` readies
+    the process for the task's application before its closures are unpickled."""
     started, cpu_started = time.perf_counter(), time.thread_time()
     context = ExecutorTaskContext(desc, executor_id, blocks, shuffle_client)
     metrics = context.metrics
     TaskContext._set(context)
     accumulators.start_task_registry()
-    outcome = TaskOutcome("FINISHED")
+    update = m.StatusUpdate(desc.task_id, executor_id, m.Success(), metrics)
+    frames: list = []
     # spark.python.profile: the task's profile goes back like an accumulator update.
-    profiler = cProfile.Profile() if desc.get("profile") else None
+    profiler = cProfile.Profile() if desc.profile else None
     # What the task prints goes back to the driver (only this thread writes while it runs).
     printed = CapturedOutput()
     redirect = contextlib.ExitStack()
@@ -124,9 +113,9 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
         split = pickle.loads(split_blob)
         metrics.executor_deserialize_time = time.perf_counter() - started
         records = rdd.iterator(split, context)
-        if desc["kind"] == "result":
-            outcome.frames = serializers.dumps_batches(action(records))
-            metrics.result_size = sum(map(len, outcome.frames))
+        if desc.kind == "result":
+            frames = serializers.dumps_batches(action(records))
+            metrics.result_size = sum(map(len, frames))
         else:
             buckets, written = write_map_output(records, action)
             blocks.put_shuffle_output(("shuffle", context.app_id, action.shuffle_id,
@@ -134,50 +123,40 @@ def run_task(desc: dict, binary: bytes, split_blob: bytes, executor_id: str,
             sizes = [len(b) for b in buckets]
             metrics.shuffle_write_bytes = sum(sizes)
             metrics.shuffle_write_records = written
-            outcome.body["sizes"] = sizes
+            update.sizes = sizes
     except FetchFailedError as exc:
-        outcome = TaskOutcome("FAILED", {"reason": "FetchFailed", "executor_id": exc.executor_id,
-                                         "shuffle_id": exc.shuffle_id, "map_id": exc.map_id,
-                                         "message": str(exc)})
+        update.reason = m.FetchFailed(exc.executor_id, exc.shuffle_id, exc.map_id, str(exc))
     except TaskKilledError:
-        outcome = TaskOutcome("KILLED", {"reason": "TaskKilled", "message": "killed by driver"})
+        update.reason = m.TaskKilled("killed by driver")
     except BaseException as exc:  # noqa: BLE001 - every user error goes back to the driver
-        outcome = TaskOutcome("FAILED", describe_exception(exc))
+        update.reason = describe_exception(exc)
     finally:
         redirect.close()
         if profiler is not None:
             profiler.disable()
         updates = accumulators.finish_task_registry()
         TaskContext._set(None)
-    if profiler is not None and outcome.state == "FINISHED":
+    succeeded = isinstance(update.reason, m.Success)
+    if profiler is not None and succeeded:
         profiler.create_stats()
         updates[(accumulators.PROFILE, rdd.rdd_id)] = profiler.stats
     metrics.executor_run_time = time.perf_counter() - started
     metrics.executor_cpu_time = time.thread_time() - cpu_started
-    outcome.body["metrics"] = metrics.to_dict()
-    outcome.body["block_updates"] = context.block_updates
-    lines, dropped = printed.finish()
-    if lines or dropped:
-        outcome.body["output"], outcome.body["output_dropped"] = lines, dropped
-    if outcome.state == "FINISHED" and updates:
-        outcome.body["accumulators"] = serializers.dumps(updates)
-    return outcome
+    update.block_updates = context.block_updates
+    update.output, update.output_dropped = printed.finish()
+    if succeeded and updates:
+        update.accumulators = serializers.dumps(updates)
+    return update, frames if succeeded else []
 
 
-def describe_exception(exc: BaseException) -> dict:
+def describe_exception(exc: BaseException) -> m.ExceptionFailure:
     """The remote exception's type, message and a traceback of the user's frames."""
     frames = traceback.extract_tb(exc.__traceback__)
     # Show the user's frames; sparkbook's own only when the error arose inside them.
-    frames = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR)] or frames
+    frames = [f for f in frames if not f.filename.startswith(PACKAGE_DIR)] or frames
     text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))
-    try:
-        pickled = serializers.dumps(exc)
-        pickle.loads(pickled)
-    except Exception:
-        pickled = None
     kind = type(exc)
     name = kind.__qualname__ if kind.__module__ == "builtins" else (
         f"{kind.__module__}.{kind.__qualname__}")
-    return {"reason": "Exception", "type": name, "message": str(exc), "traceback": text,
-            "exception": pickled}
+    return m.ExceptionFailure(name, str(exc), text)

@@ -8,36 +8,34 @@ live executors, is told of each new one, and is told at once when one is lost.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sparkbook import messages as m
+from sparkbook.metrics import ExecutorMetrics
 
 
 @dataclass
 class Send:
-    """Deliver ``type``/``body`` to the peer whose socket identity is ``to``."""
+    """Deliver ``message`` to the peer whose socket identity is ``to``."""
 
     to: bytes
-    type: bytes
-    body: dict
+    message: m.Message
 
 
 @dataclass
-class ExecutorInfo:
-    executor_id: str
-    identity: bytes
-    address: str
-    host: str
-    hostname: str
-    cores: int
-    memory: int
-    pid: int
-    last_heartbeat: float
-    metrics: dict = field(default_factory=dict)
+class ExecutorEntry:
+    """A registered executor: what drivers are told of it, and its liveness."""
 
-    def public(self) -> dict:
-        return {"executor_id": self.executor_id, "address": self.address, "host": self.host,
-                "hostname": self.hostname, "cores": self.cores, "memory": self.memory,
-                "pid": self.pid}
+    info: m.ExecutorInfo
+    identity: bytes
+    last_heartbeat: float
+    metrics: ExecutorMetrics | None = None
+
+    @property
+    def executor_id(self) -> str:
+        return self.info.executor_id
 
 
 @dataclass
@@ -59,7 +57,7 @@ class Registry:
         self.heartbeat_timeout = heartbeat_timeout
         self.app_timeout = app_timeout
         self.hash_probe = hash_probe
-        self.executors: dict[str, ExecutorInfo] = {}
+        self.executors: dict[str, ExecutorEntry] = {}
         self.apps: dict[str, ApplicationInfo] = {}
         self.lost: dict[str, str] = {}
         self._executor_ids = itertools.count()
@@ -68,64 +66,70 @@ class Registry:
 
     # --- executors ----------------------------------------------------------------------
 
-    def register_executor(self, identity: bytes, info: dict, now: float) -> list[Send]:
-        if self.hash_probe is not None and info.get("hash_probe") != self.hash_probe:
-            return [Send(identity, b"RegisterExecutorFailed", {"reason": (
-                "this executor hashes strings differently from the cluster; start it with "
-                "the same PYTHONHASHSEED as the manager (sparkbook sets 0)")})]
-        executor_id = str(next(self._executor_ids))
-        ex = ExecutorInfo(executor_id, identity, info["address"], info.get("host", ""),
-                          info.get("hostname", ""), int(info.get("cores", 1)),
-                          int(info.get("memory", 0)), int(info.get("pid", 0)), now)
-        self.executors[executor_id] = ex
-        sends = [Send(identity, b"RegisteredExecutor", {"executor_id": executor_id})]
-        sends += [Send(app.identity, b"ExecutorAdded", ex.public()) for app in self.apps.values()]
-        return sends
+    # Message handlers: (message, sender's identity, now) -> what to send.
 
-    def heartbeat(self, identity: bytes, executor_id: str, metrics: dict,
-                  now: float) -> list[Send]:
-        ex = self.executors.get(executor_id)
+    def register_executor(self, msg: m.RegisterExecutor, identity: bytes,
+                          now: float) -> list[Send]:
+        if self.hash_probe is not None and msg.hash_probe != self.hash_probe:
+            return [Send(identity, m.RegisterExecutorFailed(
+                "this executor hashes strings differently from the cluster; start it with "
+                f"the same PYTHONHASHSEED as the manager (sparkbook sets {m.HASH_SEED})"))]
+        executor_id = str(next(self._executor_ids))
+        info = m.ExecutorInfo(executor_id, msg.address, msg.host, msg.hostname, msg.cores,
+                              msg.memory, msg.pid)
+        self.executors[executor_id] = ExecutorEntry(info, identity, now)
+        return [Send(identity, m.RegisteredExecutor(executor_id)),
+                *self._to_apps(m.ExecutorAdded(info))]
+
+    def heartbeat(self, msg: m.Heartbeat, identity: bytes, now: float) -> list[Send]:
+        ex = self.executors.get(msg.executor_id)
         if ex is None or ex.identity != identity:
-            return [Send(identity, b"UnknownExecutor", {"executor_id": executor_id})]
+            return [Send(identity, m.UnknownExecutor(msg.executor_id))]
         ex.last_heartbeat = now
-        ex.metrics = metrics
-        body = {"executor_id": executor_id, "metrics": metrics}
-        return [Send(app.identity, b"ExecutorMetrics", body) for app in self.apps.values()]
+        ex.metrics = msg.metrics
+        return self._to_apps(m.ExecutorMetricsUpdate(msg.executor_id, msg.metrics))
 
     def remove_executor(self, executor_id: str, reason: str) -> list[Send]:
-        ex = self.executors.pop(executor_id, None)
-        if ex is None:
+        if self.executors.pop(executor_id, None) is None:
             return []
         self.lost[executor_id] = reason
-        body = {"executor_id": executor_id, "reason": reason}
-        return [Send(app.identity, b"ExecutorRemoved", body) for app in self.apps.values()]
+        return self._to_apps(m.ExecutorRemoved(executor_id, reason))
 
-    def kill_executor(self, executor_id: str) -> list[Send]:
-        ex = self.executors.get(executor_id)
-        return [] if ex is None else [Send(ex.identity, b"KillExecutor", {})]
+    def kill_executor(self, msg: m.KillExecutor, identity: bytes, now: float) -> list[Send]:
+        ex = self.executors.get(msg.executor_id)
+        return [] if ex is None else [Send(ex.identity, m.KillExecutor())]
+
+    def _to_apps(self, message: m.Message) -> list[Send]:
+        return [Send(app.identity, message) for app in self.apps.values()]
 
     # --- applications -------------------------------------------------------------------
 
-    def register_app(self, identity: bytes, info: dict, now: float) -> list[Send]:
+    def register_app(self, msg: m.RegisterApplication, identity: bytes,
+                     now: float) -> list[Send]:
         app_id = f"app-{self._start:.0f}-{next(self._app_ids):04d}"
-        self.apps[app_id] = ApplicationInfo(app_id, identity, info.get("name", ""),
-                                            info.get("user", ""), int(info.get("pid", 0)),
+        self.apps[app_id] = ApplicationInfo(app_id, identity, msg.name, msg.user, msg.pid,
                                             now, now)
-        executors = [ex.public() for ex in self.executors.values()]
-        return [Send(identity, b"RegisteredApplication",
-                     {"app_id": app_id, "executors": executors})]
+        executors = [ex.info for ex in self.executors.values()]
+        return [Send(identity, m.RegisteredApplication(app_id, executors))]
 
-    def app_heartbeat(self, identity: bytes, app_id: str, now: float) -> list[Send]:
-        app = self.apps.get(app_id)
+    def app_heartbeat(self, msg: m.AppHeartbeat, identity: bytes, now: float) -> list[Send]:
+        app = self.apps.get(msg.app_id)
         if app is None or app.identity != identity:
-            return [Send(identity, b"UnknownApplication", {"app_id": app_id})]
+            return [Send(identity, m.UnknownApplication(msg.app_id))]
         app.last_heartbeat = now
         return []
+
+    def unregister_app(self, msg: m.UnregisterApplication, identity: bytes,
+                       now: float) -> list[Send]:
+        return self.remove_app(msg.app_id)
+
+    def cluster_status(self, msg: m.ClusterStatus, identity: bytes, now: float) -> list[Send]:
+        return [Send(identity, self.status())]
 
     def remove_app(self, app_id: str) -> list[Send]:
         if self.apps.pop(app_id, None) is None:
             return []
-        return [Send(ex.identity, b"ApplicationRemoved", {"app_id": app_id})
+        return [Send(ex.identity, m.ApplicationRemoved(app_id))
                 for ex in self.executors.values()]
 
     # --- time ---------------------------------------------------------------------------
@@ -143,10 +147,9 @@ class Registry:
                 sends += self.remove_app(app.app_id)
         return sends
 
-    def status(self) -> dict:
-        return {
-            "executors": [dict(ex.public(), metrics=ex.metrics) for ex in self.executors.values()],
-            "applications": [{"app_id": a.app_id, "name": a.name, "user": a.user, "pid": a.pid}
-                             for a in self.apps.values()],
-            "lost": dict(self.lost),
-        }
+    def status(self) -> m.ClusterStatusReply:
+        executors = [dict(dataclasses.asdict(ex.info), metrics=ex.metrics)
+                     for ex in self.executors.values()]
+        apps = [{"app_id": a.app_id, "name": a.name, "user": a.user, "pid": a.pid}
+                for a in self.apps.values()]
+        return m.ClusterStatusReply(executors, apps, dict(self.lost))

@@ -17,14 +17,13 @@ import time
 
 import zmq
 
+from sparkbook import messages as m
 from sparkbook import wire
 from sparkbook.manager.registry import Registry, Send
 
 log = logging.getLogger("sparkbook.manager")
 
-READY = "SPARKBOOK_MANAGER_READY"
 TICK = 0.1
-HASH_PROBE = "sparkbook-hash-probe"
 
 
 class ExecutorLauncher:
@@ -44,7 +43,7 @@ class ExecutorLauncher:
     def launch(self) -> None:
         self._serial += 1
         local_dir = os.path.join(self.work_dir, f"executor-{self._serial}")
-        env = dict(os.environ, PYTHONHASHSEED="0")
+        env = dict(os.environ, PYTHONHASHSEED=m.HASH_SEED)
         cmd = [sys.executable, "-m", "sparkbook", "executor", "--manager", self.master_url,
                "--cluster-file", self.cluster_file, "--memory", self.memory,
                "--local-dir", local_dir, "--watch-stdin"]
@@ -88,10 +87,17 @@ class ManagerServer:
             port = sock.bind_to_random_port(f"tcp://{host}")
         self.cluster = _cluster_file_for(f"tcp://{host}:{port}", cluster_file)
         self.channel = wire.Channel(sock, self.cluster.key, "manager")
-        self.registry = Registry(heartbeat_timeout, hash(HASH_PROBE), start_time=time.time())
+        self.registry = Registry(heartbeat_timeout, hash(m.HASH_PROBE), start_time=time.time())
         self.watch_stdin = watch_stdin
         self.launcher: ExecutorLauncher | None = None
         self._stopping = False
+        reg = self.registry
+        self.dispatch = m.Dispatcher("manager", {
+            m.RegisterExecutor: reg.register_executor, m.Heartbeat: reg.heartbeat,
+            m.RegisterApplication: reg.register_app, m.AppHeartbeat: reg.app_heartbeat,
+            m.UnregisterApplication: reg.unregister_app, m.KillExecutor: reg.kill_executor,
+            m.ClusterStatus: reg.cluster_status,
+        })
 
     def serve(self) -> None:
         poller = zmq.Poller()
@@ -110,7 +116,7 @@ class ManagerServer:
             if self.launcher is not None:
                 for pid in self.launcher.reap():
                     for ex in list(self.registry.executors.values()):
-                        if ex.pid == pid:
+                        if ex.info.pid == pid:
                             self._deliver(self.registry.remove_executor(
                                 ex.executor_id, "executor process exited (executor lost)"))
         self.stop()
@@ -121,39 +127,20 @@ class ManagerServer:
             self.launcher.stop()
             self.launcher = None
         for ex in self.registry.executors.values():
-            self._deliver([Send(ex.identity, b"Shutdown", {})])
+            self._deliver([Send(ex.identity, m.Shutdown())])
 
     def _on_message(self) -> None:
-        msg = self.channel.recv()
-        if msg is None:
-            return
-        body, who, now = msg.body, msg.identity, time.monotonic()
-        reg = self.registry
-        if msg.type == b"Heartbeat":
-            sends = reg.heartbeat(who, body["executor_id"], body["metrics"], now)
-        elif msg.type == b"RegisterExecutor":
-            sends = reg.register_executor(who, body, now)
-        elif msg.type == b"RegisterApplication":
-            sends = reg.register_app(who, body, now)
-        elif msg.type == b"AppHeartbeat":
-            sends = reg.app_heartbeat(who, body["app_id"], now)
-        elif msg.type == b"UnregisterApplication":
-            sends = reg.remove_app(body["app_id"])
-        elif msg.type == b"KillExecutor":
-            sends = reg.kill_executor(body["executor_id"])
-        elif msg.type == b"ClusterStatus":
-            sends = [Send(who, b"ClusterStatusReply", reg.status())]
-        else:
-            log.warning("unknown message type %r", msg.type)
-            return
-        self._deliver(sends)
+        envelope = self.channel.recv()
+        if envelope is not None:
+            sends = self.dispatch(envelope.message, envelope.identity, time.monotonic())
+            self._deliver(sends or [])
 
     def _deliver(self, sends: list[Send]) -> None:
         for send in sends:
             try:
-                self.channel.send(send.type, send.body, to=send.to)
+                self.channel.send(send.message, to=send.to)
             except zmq.ZMQError as exc:
-                log.info("could not deliver %s: %s", send.type, exc)
+                log.info("could not deliver %s: %s", type(send.message).__name__, exc)
 
 
 def _cluster_file_for(address: str, path: str | None) -> wire.ClusterFile:
@@ -179,7 +166,7 @@ def manager_main(host: str, port: int, cluster_file: str | None, heartbeat_timeo
     cluster = server.cluster
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: setattr(server, "_stopping", True))
-    print(f"{READY} {cluster.master_url} {cluster.path}", flush=True)
+    print(f"{m.MANAGER_READY} {cluster.master_url} {cluster.path}", flush=True)
     if local_executors:
         server.launcher = ExecutorLauncher(local_executors, cluster.master_url,
                                            str(cluster.path), executor_memory,

@@ -1,0 +1,408 @@
+"""Every message of docs/protocol.md as a type, and how a task ended (``TaskEndReason``).
+
+A message travels as its class name (the envelope's type) and a pickled dict of its
+fields; ``decode`` rebuilds it and refuses a type or a body that does not fit, so role
+code reads attributes, never string keys. Each role dispatches with a table from message
+type to handler (``Dispatcher``).
+
+Also here: the constants every process of a cluster must agree on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sparkbook.metrics import ExecutorMetrics, TaskMetrics
+
+log = logging.getLogger("sparkbook.messages")
+
+# Every process of a cluster hashes strings alike (PySpark's choice of seed); the manager
+# checks an executor's hash of HASH_PROBE at registration.
+HASH_SEED = "0"
+HASH_PROBE = "sparkbook-hash-probe"
+# The line a manager prints on stdout once it listens: READY master-url cluster-file.
+MANAGER_READY = "SPARKBOOK_MANAGER_READY"
+
+MESSAGE_TYPES: dict[bytes, type[Message]] = {}
+
+
+class MalformedMessage(ValueError):
+    """A verified frame whose type or body is not a message of this protocol."""
+
+
+@dataclass
+class Message:
+    """A message of the protocol; subclasses are registered by their class name."""
+
+    wire_type: ClassVar[bytes] = b""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.wire_type = cls.__name__.encode()
+        MESSAGE_TYPES[cls.wire_type] = cls
+
+    def encode(self) -> dict:
+        return dict(self.__dict__)
+
+
+def decode(wire_type: bytes, body: object) -> Message:
+    """The message of ``wire_type`` with ``body``'s fields, or MalformedMessage."""
+    cls = MESSAGE_TYPES.get(wire_type)
+    if cls is None:
+        raise MalformedMessage(f"unknown message type {wire_type[:40]!r}")
+    if not isinstance(body, dict):
+        raise MalformedMessage(f"{cls.__name__}: body is a {type(body).__name__}, not fields")
+    try:
+        return cls(**body)
+    except TypeError as exc:
+        raise MalformedMessage(f"{cls.__name__}: {exc}") from None
+
+
+class Dispatcher:
+    """A table from message type to handler, for one role's socket.
+
+    ``dispatch(msg, *context)`` calls ``handler(msg, *context)`` and returns what it
+    returns. A message with no handler here is dropped, logged and counted: a peer's
+    stray message must not stop the role.
+    """
+
+    def __init__(self, name: str, handlers: dict[type[Message], Callable[..., Any]]) -> None:
+        self.name = name
+        self.handlers = handlers
+        self.dropped = 0
+
+    def __call__(self, msg: Message, *context: Any) -> Any:
+        handler = self.handlers.get(type(msg))
+        if handler is None:
+            self.dropped += 1
+            log.warning("%s: dropped %s: not handled here", self.name, type(msg).__name__)
+            return None
+        return handler(msg, *context)
+
+
+# --- records carried inside messages -------------------------------------------------------
+
+
+@dataclass
+class ExecutorInfo:
+    """What drivers and the manager know of an executor."""
+
+    executor_id: str
+    address: str
+    host: str = ""
+    hostname: str = ""
+    cores: int = 1
+    memory: int = 0
+    pid: int = 0
+
+
+# --- how a task ended (Spark's TaskEndReason) ----------------------------------------------
+
+
+@dataclass
+class TaskEndReason:
+    """Why a task ended; ``counts_towards_task_failures`` as Spark's
+    ``countTowardsTaskFailures``: only those failures bring a task set nearer its abort."""
+
+    state: ClassVar[str] = "FAILED"  # Spark's TaskState: FINISHED, FAILED or KILLED
+    counts_towards_task_failures: ClassVar[bool] = True
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def message(self) -> str | None:
+        return None
+
+
+@dataclass
+class Success(TaskEndReason):
+    state: ClassVar[str] = "FINISHED"
+    counts_towards_task_failures: ClassVar[bool] = False
+
+
+@dataclass
+class ExceptionFailure(TaskEndReason):
+    """User code raised: the remote type, message and traceback."""
+
+    type: str
+    description: str
+    traceback: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.type}: {self.description}"
+
+
+@dataclass
+class FetchFailed(TaskEndReason):
+    """A reduce task could not read map output ``map_id`` of ``shuffle_id``; the map stage
+    runs again, so this never counts towards the task's failures."""
+
+    counts_towards_task_failures: ClassVar[bool] = False
+    executor_id: str
+    shuffle_id: int
+    map_id: int
+    description: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.description
+
+
+@dataclass
+class TaskKilled(TaskEndReason):
+    state: ClassVar[str] = "KILLED"
+    counts_towards_task_failures: ClassVar[bool] = False
+    description: str = "killed"
+
+    @property
+    def message(self) -> str:
+        return self.description
+
+
+@dataclass
+class ExecutorLostFailure(TaskEndReason):
+    """The task's executor was lost; it counts only when the task itself caused the loss."""
+
+    executor_id: str
+    exit_caused_by_app: bool = False
+    description: str = ""
+
+    @property
+    def counts_towards_task_failures(self) -> bool:  # type: ignore[override]
+        return self.exit_caused_by_app
+
+    @property
+    def message(self) -> str:
+        return f"executor {self.executor_id} lost: {self.description}"
+
+
+# --- executor -> manager -------------------------------------------------------------------
+
+
+@dataclass
+class RegisterExecutor(Message):
+    address: str
+    host: str
+    cores: int
+    memory: int
+    pid: int
+    hostname: str
+    hash_probe: int
+    python: str
+
+
+@dataclass
+class Heartbeat(Message):
+    executor_id: str
+    metrics: ExecutorMetrics
+
+
+# --- manager -> executor -------------------------------------------------------------------
+
+
+@dataclass
+class RegisteredExecutor(Message):
+    executor_id: str
+
+
+@dataclass
+class RegisterExecutorFailed(Message):
+    reason: str
+
+
+@dataclass
+class UnknownExecutor(Message):
+    """The manager declared this executor lost: it clears its state and registers again."""
+
+    executor_id: str
+
+
+@dataclass
+class ApplicationRemoved(Message):
+    app_id: str
+
+
+@dataclass
+class KillExecutor(Message):
+    """Driver -> manager: SIGKILL that executor; manager -> executor: SIGKILL yourself."""
+
+    executor_id: str = ""
+
+
+@dataclass
+class Shutdown(Message):
+    pass
+
+
+# --- driver -> manager ---------------------------------------------------------------------
+
+
+@dataclass
+class RegisterApplication(Message):
+    name: str
+    user: str
+    pid: int
+
+
+@dataclass
+class AppHeartbeat(Message):
+    app_id: str
+
+
+@dataclass
+class UnregisterApplication(Message):
+    app_id: str
+
+
+@dataclass
+class ClusterStatus(Message):
+    pass
+
+
+# --- manager -> driver ---------------------------------------------------------------------
+
+
+@dataclass
+class RegisteredApplication(Message):
+    app_id: str
+    executors: list[ExecutorInfo]
+
+
+@dataclass
+class UnknownApplication(Message):
+    app_id: str
+
+
+@dataclass
+class ExecutorAdded(Message):
+    executor: ExecutorInfo
+
+
+@dataclass
+class ExecutorRemoved(Message):
+    executor_id: str
+    reason: str
+
+
+@dataclass
+class ExecutorMetricsUpdate(Message):
+    """The manager relays every executor heartbeat's metrics to every driver."""
+
+    executor_id: str
+    metrics: ExecutorMetrics
+
+
+@dataclass
+class ClusterStatusReply(Message):
+    executors: list[dict]
+    applications: list[dict]
+    lost: dict[str, str]
+
+
+# --- driver -> executor --------------------------------------------------------------------
+
+
+@dataclass
+class LaunchTask(Message):
+    """Spark's TaskDescription. Frames: the pickled partition, the stage binary when
+    ``has_binary``, then one frame per shipment (broadcasts and added files)."""
+
+    app_id: str
+    task_id: int
+    stage_id: int
+    stage_attempt: int
+    partition: int
+    attempt: int
+    kind: str  # "shuffle_map" or "result"
+    binary_id: tuple[int, int]
+    has_binary: bool
+    shipments: list[tuple[str, str]]
+    shuffle_locations: dict[int, list[tuple[str, str, list[int]]]]
+    properties: dict
+    profile: bool = False
+
+
+@dataclass
+class KillTask(Message):
+    task_id: int
+
+
+@dataclass
+class ExecutorLost(Message):
+    """A peer executor is gone: fetches from it fail at once."""
+
+    executor_id: str
+
+
+@dataclass
+class RemoveRdd(Message):
+    app_id: str
+    rdd_id: int
+
+
+@dataclass
+class RemoveShuffle(Message):
+    app_id: str
+    shuffle_id: int
+
+
+@dataclass
+class RemoveBroadcast(Message):
+    app_id: str
+    bid: str
+
+
+@dataclass
+class RemoveBinary(Message):
+    app_id: str
+    binary_id: tuple[int, int]
+
+
+# --- executor -> driver --------------------------------------------------------------------
+
+
+@dataclass
+class StatusUpdate(Message):
+    """How a task ended, with what it did. Frames: a result task's pickled result in
+    batches."""
+
+    task_id: int
+    executor_id: str
+    reason: TaskEndReason
+    metrics: TaskMetrics = field(default_factory=TaskMetrics)
+    block_updates: list[tuple[int, int, int]] = field(default_factory=list)
+    dropped_blocks: list[tuple[int, int]] = field(default_factory=list)
+    accumulators: bytes | None = None  # successful tasks: pickled {accumulator id: value}
+    sizes: list[int] | None = None  # map tasks: bytes per reduce partition
+    output: list[str] = field(default_factory=list)  # what the task printed (capped)
+    output_dropped: int = 0
+
+    @property
+    def state(self) -> str:
+        return self.reason.state
+
+
+# --- executor <-> executor -----------------------------------------------------------------
+
+
+@dataclass
+class FetchShuffleBlocks(Message):
+    app_id: str
+    shuffle_id: int
+    map_ids: list[int]
+    reduce_id: int
+
+
+@dataclass
+class ShuffleBlocks(Message):
+    """One frame per requested map id, unless ``missing`` names one the executor lacks."""
+
+    shuffle_id: int
+    reduce_id: int
+    missing: int | None = None
