@@ -11,6 +11,8 @@ Also here: the constants every process of a cluster must agree on.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -61,26 +63,66 @@ def decode(wire_type: bytes, body: object) -> Message:
         raise MalformedMessage(f"{cls.__name__}: {exc}") from None
 
 
+class DropCounter:
+    """Counts dropped messages by reason. The first drop of a burst is logged at once,
+    the rest in one line per ``interval`` seconds, so a flood of hostile frames cannot
+    flood the log."""
+
+    def __init__(self, name: str, logger: logging.Logger, interval: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.by_reason: Counter[str] = Counter()
+        self._log = logger
+        self._interval = interval
+        self._clock = clock
+        self._unlogged: Counter[str] = Counter()
+        self._next_line = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+    def drop(self, reason: str, detail: str = "", exc_info: bool = False) -> None:
+        self.by_reason[reason] += 1
+        now = self._clock()
+        if now < self._next_line:
+            self._unlogged[reason] += 1
+            return
+        since = (f" (and {sum(self._unlogged.values())} more since the last line: "
+                 f"{dict(self._unlogged)})") if self._unlogged else ""
+        self._log.warning("%s: dropped a message: %s%s%s", self.name, reason,
+                          f": {detail}" if detail else "", since, exc_info=exc_info)
+        self._unlogged.clear()
+        self._next_line = now + self._interval
+
+
 class Dispatcher:
     """A table from message type to handler, for one role's socket.
 
     ``dispatch(msg, *context)`` calls ``handler(msg, *context)`` and returns what it
-    returns. A message with no handler here is dropped, logged and counted: a peer's
-    stray message must not stop the role.
+    returns. A message with no handler here, or whose handler raises (a body whose fields
+    are of the wrong kind), is dropped, logged and counted: a peer's bad message must not
+    stop the role.
     """
 
     def __init__(self, name: str, handlers: dict[type[Message], Callable[..., Any]]) -> None:
-        self.name = name
         self.handlers = handlers
-        self.dropped = 0
+        self.drops = DropCounter(name, log)
+
+    @property
+    def dropped(self) -> int:
+        return self.drops.total
 
     def __call__(self, msg: Message, *context: Any) -> Any:
         handler = self.handlers.get(type(msg))
         if handler is None:
-            self.dropped += 1
-            log.warning("%s: dropped %s: not handled here", self.name, type(msg).__name__)
+            self.drops.drop("not handled here", type(msg).__name__)
             return None
-        return handler(msg, *context)
+        try:
+            return handler(msg, *context)
+        except Exception:  # noqa: BLE001 - logged with its traceback, counted
+            self.drops.drop("its handler failed", type(msg).__name__, exc_info=True)
+            return None
 
 
 # --- records carried inside messages -------------------------------------------------------

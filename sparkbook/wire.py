@@ -35,7 +35,7 @@ from pathlib import Path
 
 import zmq
 
-from sparkbook.messages import MalformedMessage, Message, decode
+from sparkbook.messages import DropCounter, Message, decode
 
 MAGIC = b"SB1"
 AUTH_FAILED = b"SB1-AUTH-FAILED"
@@ -114,7 +114,11 @@ class Channel:
         self._session = secrets.token_bytes(16)
         self._seq = 0
         self._auth_replies: dict[bytes, float] = {}
-        self.dropped = 0
+        self.drops = DropCounter(name or "wire", log)
+
+    @property
+    def dropped(self) -> int:
+        return self.drops.total
 
     def send(self, message: Message, frames: list | tuple = (), to: bytes | None = None) -> None:
         self._seq += 1
@@ -148,17 +152,19 @@ class Channel:
             return self._drop(identity, "replayed or stale message")
         try:
             message = decode(envelope[_HEADER_END:], pickle.loads(parts[1].buffer))
-        except (MalformedMessage, pickle.UnpicklingError, AttributeError, ImportError,
-                EOFError) as exc:
-            return self._drop(identity, f"malformed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - signed, yet not a message that fits
+            return self._drop(identity, "malformed", str(exc))
         return Envelope(message, parts[2:], identity)
 
-    def _drop(self, identity: bytes | None, why: str, reply: bool = False) -> None:
-        self.dropped += 1
-        log.warning("%s: dropped a message from %r: %s", self.name or "wire", identity, why)
+    def _drop(self, identity: bytes | None, reason: str, detail: str = "",
+              reply: bool = False) -> None:
+        self.drops.drop(reason, f"from {identity!r}" + (f": {detail}" if detail else ""))
         if reply and self.router and identity is not None:
             now = time.monotonic()
             if now - self._auth_replies.get(identity, 0.0) > 1.0:
+                if len(self._auth_replies) > 1024:  # many forged identities: forget old ones
+                    self._auth_replies = {i: t for i, t in self._auth_replies.items()
+                                          if now - t <= 1.0}
                 self._auth_replies[identity] = now
                 try:
                     self.socket.send_multipart([identity, AUTH_FAILED], zmq.NOBLOCK)

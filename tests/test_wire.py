@@ -207,3 +207,32 @@ def test_a_driver_with_the_wrong_secret_gets_a_clear_error_not_a_hang(tmp_path):
     finally:
         manager.terminate()
         manager.wait(10)
+
+
+def test_a_flood_of_dropped_frames_writes_one_log_line_per_interval_and_counts_them_all():
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("sparkbook.test-drops")
+    logger.addHandler(Collect())
+    clock = [0.0]
+    drops = m.DropCounter("executor", logger, interval=10.0, clock=lambda: clock[0])
+    for i in range(200_000):
+        clock[0] = i * 1e-4  # 200k frames in 20 s
+        drops.drop("bad signature" if i % 2 else "malformed", "from b'x'")
+    assert drops.total == 200_000 and drops.by_reason["malformed"] == 100_000
+    assert len(records) == 2  # at 0 s and at 10 s
+    assert "more since the last line" in records[1] and "'bad signature': 50000" in records[1]
+
+
+def test_a_handler_that_fails_on_a_bad_field_drops_the_message_and_the_role_goes_on(caplog):
+    handled = []
+    dispatch = m.Dispatcher("manager", {m.KillTask: lambda msg: handled.append(msg.task_id + 1)})
+    with caplog.at_level(logging.WARNING, logger="sparkbook.messages"):
+        dispatch(m.KillTask("not a number"))
+    dispatch(m.KillTask(1))
+    assert handled == [2] and dispatch.dropped == 1
+    assert "its handler failed" in caplog.text and "TypeError" in caplog.text
