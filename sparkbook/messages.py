@@ -14,7 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from sparkbook.metrics import ExecutorMetrics, TaskMetrics
@@ -50,13 +50,36 @@ class Message:
         return dict(self.__dict__)
 
 
+# Field annotations that decode checks (records are added below their classes).
+_CHECKED: dict[str, tuple[type, ...]] = {"int": (int,), "str": (str,), "bool": (bool,),
+                                         "float": (int, float), "bytes": (bytes,)}
+_FIELD_CHECKS: dict[type, list[tuple[str, tuple[type, ...]]]] = {}
+
+
+def _field_checks(cls: type) -> list[tuple[str, tuple[type, ...]]]:
+    """(field, accepted types) for the fields of a checked type, ``X | None`` included."""
+    checks = _FIELD_CHECKS.get(cls)
+    if checks is None:
+        checks = []
+        for f in fields(cls):
+            kind, _, none = str(f.type).partition(" | ")
+            if kind in _CHECKED and none in ("", "None"):
+                checks.append((f.name, _CHECKED[kind] + ((type(None),) if none else ())))
+        _FIELD_CHECKS[cls] = checks
+    return checks
+
+
 def decode(wire_type: bytes, body: object) -> Message:
-    """The message of ``wire_type`` with ``body``'s fields, or MalformedMessage."""
+    """The message of ``wire_type`` with ``body``'s fields, or MalformedMessage (an unknown
+    type, a missing or extra field, or a field of the wrong type)."""
     cls = MESSAGE_TYPES.get(wire_type)
     if cls is None:
         raise MalformedMessage(f"unknown message type {wire_type[:40]!r}")
     if not isinstance(body, dict):
         raise MalformedMessage(f"{cls.__name__}: body is a {type(body).__name__}, not fields")
+    for name, kinds in _field_checks(cls):
+        if name in body and not isinstance(body[name], kinds):
+            raise MalformedMessage(f"{cls.__name__}.{name} is a {type(body[name]).__name__}")
     try:
         return cls(**body)
     except TypeError as exc:
@@ -222,6 +245,10 @@ class ExecutorLostFailure(TaskEndReason):
     @property
     def message(self) -> str:
         return f"executor {self.executor_id} lost: {self.description}"
+
+
+_CHECKED.update({cls.__name__: (cls,) for cls in (ExecutorInfo, TaskEndReason, ExecutorMetrics,
+                                                  TaskMetrics)})
 
 
 # --- executor -> manager -------------------------------------------------------------------

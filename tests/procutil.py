@@ -28,6 +28,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -330,3 +331,22 @@ def driver_script(directory: Path, body: str, name: str = "driver.py") -> Path:
 
 def python_cmd(script: Path, *args: str) -> list[str]:
     return [sys.executable, str(script), *args]
+
+
+@dataclass
+class Manager:
+    child: Child
+    url: str
+    port: int
+    cluster_file: Path
+
+
+def start_manager(reaper: Reaper, cluster_file: Path, *args: str,
+                  timeout: float = 20.0) -> Manager:
+    """``sparkbook manager --port 0``: wait for its ready line and read the URL from it."""
+    child = reaper.child(sparkbook_cmd("manager", "--port", "0", "--cluster-file",
+                                       str(cluster_file), *args), child_env())
+    line = child.expect(READY, timeout)
+    _, url, path = line.split()
+    assert path == str(cluster_file)
+    return Manager(child, url, int(url.rsplit(":", 1)[1]), cluster_file)

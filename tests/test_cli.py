@@ -20,7 +20,6 @@ import signal
 import stat
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -28,6 +27,7 @@ import pytest
 from procutil import (
     READY,
     Child,
+    Manager,
     Reaper,
     child_env,
     describe_processes,
@@ -39,6 +39,7 @@ from procutil import (
     python_cmd,
     sigint_default,
     sparkbook_cmd,
+    start_manager,
     survivors,
     wait_until,
 )
@@ -68,24 +69,6 @@ except Exception as exc:
 else:
     report("joined")
 """
-
-
-@dataclass
-class Manager:
-    child: Child
-    url: str
-    port: int
-    cluster_file: Path
-
-
-def start_manager(reaper: Reaper, cluster_file: Path, *args: str) -> Manager:
-    """``sparkbook manager --port 0``: wait for its ready line and read the URL from it."""
-    child = reaper.child(sparkbook_cmd("manager", "--port", "0", "--cluster-file",
-                                       str(cluster_file), *args), child_env())
-    line = child.expect(READY, START_TIMEOUT)
-    _, url, path = line.split()
-    assert path == str(cluster_file)
-    return Manager(child, url, int(url.rsplit(":", 1)[1]), cluster_file)
 
 
 def write_foreign_cluster_file(path: Path, address: str) -> None:
