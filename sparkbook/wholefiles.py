@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sparkbook.files import list_input_files
-from sparkbook.rdd import RDD, FilePartition, Partition
+from sparkbook.rdd.rdd import RDD, FilePartition, Partition
 
 FILES_MAX_PARTITION_BYTES = 128 * 1024 * 1024  # spark.files.maxPartitionBytes
 FILES_OPEN_COST_IN_BYTES = 4 * 1024 * 1024  # spark.files.openCostInBytes

@@ -36,7 +36,7 @@ from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
 from sparkbook.driver.taskoutput import TaskOutputPrinter
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.files import local_path
-from sparkbook.rdd import (
+from sparkbook.rdd.rdd import (
     RDD,
     HadoopRDD,
     ParallelCollectionRDD,

@@ -33,7 +33,7 @@ from sparkbook.driver.listener import (
 from sparkbook.driver.mapoutputtracker import MapOutputTracker, MapStatus
 from sparkbook.driver.task import ResultTask, ShuffleMapTask, Task, TaskSet
 from sparkbook.errors import PythonException, SparkException
-from sparkbook.rdd import RDD, NarrowDependency, shipping_lineage
+from sparkbook.rdd.rdd import RDD, NarrowDependency, shipping_lineage
 from sparkbook.shuffle import ShuffleDependency
 
 log = logging.getLogger("sparkbook.dagscheduler")
