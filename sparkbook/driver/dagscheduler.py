@@ -33,8 +33,8 @@ from sparkbook.driver.listener import (
 from sparkbook.driver.mapoutputtracker import MapOutputTracker, MapStatus
 from sparkbook.driver.task import ResultTask, ShuffleMapTask, Task, TaskSet
 from sparkbook.errors import PythonException, SparkException
-from sparkbook.rdd.rdd import RDD, NarrowDependency, shipping_lineage
-from sparkbook.shuffle import ShuffleDependency
+from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
+from sparkbook.rdd.rdd import RDD, shipping_lineage
 
 log = logging.getLogger("sparkbook.dagscheduler")
 

@@ -22,8 +22,8 @@ from sparkbook import messages as m
 from sparkbook.errors import FetchFailedError, TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.shuffle_client import ShuffleClient
+from sparkbook.executor.shuffle_writer import write_map_output
 from sparkbook.metrics import TaskMetrics
-from sparkbook.shuffle import write_map_output
 from sparkbook.taskcontext import TaskContext
 from sparkbook.taskoutput import CapturedOutput
 

@@ -49,13 +49,21 @@ from sparkbook.files import (
 )
 from sparkbook.histogram import bucket_counts, even_buckets, explicit_buckets, is_comparable
 from sparkbook.partitioner import Partitioner, portable_hash
+from sparkbook.rdd.dependency import (
+    Aggregator,
+    CartesianDependency,
+    CoalesceDependency,
+    Dependency,
+    NarrowDependency,
+    RangeDependency,
+    ShuffleDependency,
+)
 from sparkbook.sampling import (
     BernoulliSampler,
     RangeSampler,
     StratifiedSampler,
     fraction_for_sample_size,
 )
-from sparkbook.shuffle import Aggregator, ShuffleDependency
 from sparkbook.statcounter import StatCounter
 from sparkbook.storagelevel import StorageLevel
 
@@ -107,42 +115,6 @@ class Partition:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.index})"
-
-
-class Dependency:
-    """The lineage edge from an RDD to one parent."""
-
-    def __init__(self, rdd: RDD) -> None:
-        self.rdd = rdd
-
-
-class NarrowDependency(Dependency):
-    """Each child partition reads a few parent partitions; no shuffle."""
-
-    def parents_of(self, index: int) -> list[int]:
-        return [index]
-
-
-class RangeDependency(NarrowDependency):
-    """A union: child partitions [out_start, out_start+length) are the parent's [0, length)."""
-
-    def __init__(self, rdd: RDD, out_start: int, length: int) -> None:
-        super().__init__(rdd)
-        self.out_start = out_start
-        self.length = length
-
-    def parents_of(self, index: int) -> list[int]:
-        inside = self.out_start <= index < self.out_start + self.length
-        return [index - self.out_start] if inside else []
-
-
-class CoalesceDependency(NarrowDependency):
-    def __init__(self, rdd: RDD, groups: list[list[int]]) -> None:
-        super().__init__(rdd)
-        self.groups = groups
-
-    def parents_of(self, index: int) -> list[int]:
-        return self.groups[index]
 
 
 class ResultIterable:
@@ -1329,18 +1301,6 @@ class ZippedPartitionsRDD(RDD):
             if not a:
                 return
             yield from zip(a, b)
-
-
-class CartesianDependency(NarrowDependency):
-    """Cartesian partition i reads the left parent's i // n and the right's i % n."""
-
-    def __init__(self, rdd: RDD, right_count: int, side: int) -> None:
-        super().__init__(rdd)
-        self.right_count = right_count
-        self.side = side
-
-    def parents_of(self, index: int) -> list[int]:
-        return [divmod(index, self.right_count)[self.side]]
 
 
 class CartesianRDD(RDD):
