@@ -18,7 +18,7 @@ from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.listener import LiveListenerBus, SparkListener
 from sparkbook.driver.taskscheduler import Launch, TaskSchedulerImpl
 from sparkbook.errors import PythonException
-from sparkbook.rdd.rdd import ParallelCollectionRDD, slice_collection
+from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection
 
 pytestmark = pytest.mark.sparkbook_only
 

@@ -36,14 +36,9 @@ from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
 from sparkbook.driver.taskoutput import TaskOutputPrinter
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.files import local_path
-from sparkbook.rdd.rdd import (
-    RDD,
-    HadoopRDD,
-    ParallelCollectionRDD,
-    PickleFileRDD,
-    slice_collection,
-    union_of,
-)
+from sparkbook.rdd import RDD
+from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection, union_of
+from sparkbook.rdd.rdd import HadoopRDD, PickleFileRDD
 from sparkbook.wholefiles import BinaryFileRDD, WholeTextFileRDD
 
 log = logging.getLogger("sparkbook.context")
