@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import zipfile
 
-from sparkbook.files import local_path
+from sparkbook.rdd.input import local_path
 
 __all__ = ["SparkFiles"]
 

@@ -706,7 +706,7 @@ class TestPickleFiles:
 
     @pytest.mark.sparkbook_only
     def test_load_pickle_file_reads_what_save_as_pickle_file_wrote(self, sc, tmp_path):
-        from sparkbook.files import load_pickle_file
+        from sparkbook.rdd.input import load_pickle_file
 
         data = [("k", i, {"v": [i, None]}) for i in range(25)]
         for batch_size in (1, 4, 0):

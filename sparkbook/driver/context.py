@@ -35,11 +35,15 @@ from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
 from sparkbook.driver.taskoutput import TaskOutputPrinter
 from sparkbook.errors import PySparkRuntimeError, SparkException
-from sparkbook.files import local_path
 from sparkbook.rdd import RDD
+from sparkbook.rdd.input import (
+    BinaryFileRDD,
+    HadoopRDD,
+    PickleFileRDD,
+    WholeTextFileRDD,
+    local_path,
+)
 from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection, union_of
-from sparkbook.rdd.rdd import HadoopRDD, PickleFileRDD
-from sparkbook.wholefiles import BinaryFileRDD, WholeTextFileRDD
 
 log = logging.getLogger("sparkbook.context")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from sparkbook.errors import SparkException
-from sparkbook.files import local_path
+from sparkbook.rdd.input import local_path
 from sparkbook.sparkfiles import file_uri, install, is_python_package, snapshot
 
 Shipment = tuple[str, str]  # (kind, name): kind is file, pyfile, dir or archive

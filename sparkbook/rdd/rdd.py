@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import warnings
-import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import reduce as _reduce
@@ -36,23 +35,11 @@ from typing import Any
 
 from sparkbook.approx import BoundedFloat, HyperLogLog, precision_for
 from sparkbook.errors import PySparkRuntimeError, SparkException
-from sparkbook.files import (
-    FileSplit,
-    compute_splits,
-    iter_lines,
-    list_input_files,
-    local_path,
-    part_file,
-    read_pickle_part,
-    read_split_bytes,
-    write_pickle_part,
-)
 from sparkbook.histogram import bucket_counts, even_buckets, explicit_buckets, is_comparable
 from sparkbook.partitioner import Partitioner, portable_hash
 from sparkbook.rdd.dependency import (
     Aggregator,
     Dependency,
-    NarrowDependency,
     ShuffleDependency,
 )
 from sparkbook.sampling import (
@@ -79,10 +66,6 @@ DRIVER_ONLY = (
 
 # The RDDs the scheduler is shipping right now: only those may be pickled.
 _shipping = threading.local()
-
-# RDDs marked for checkpointing and not yet written: while there are none, an action
-# need not look through its lineage for them.
-_pending_checkpoints: weakref.WeakSet = weakref.WeakSet()
 
 
 class shipping_lineage:  # noqa: N801 - used as a context manager
@@ -178,6 +161,8 @@ class RDD:
     def __reduce_ex__(self, protocol: Any) -> Any:
         if self._checkpoint_rdd is None:
             return super().__reduce_ex__(protocol)
+        from sparkbook.rdd.checkpoint import CheckpointedRDD
+
         # A checkpointed RDD's lineage is cut: executors get a CheckpointedRDD, which reads
         # the checkpoint under this RDD's id and storage level (so cached blocks are found).
         self._check_shipping()
@@ -261,15 +246,18 @@ class RDD:
         """Mark for saving to the checkpoint directory: the first action that computes this
         RDD writes it there (in a job of its own), and from then on it is read from those
         files, its lineage cut. Persist it first to save computing it twice."""
+        from sparkbook.rdd.checkpoint import pending_checkpoints
         if getattr(self._driver(), "_checkpoint_dir", None) is None:
             raise SparkException("Checkpoint directory has not been set in the SparkContext")
         if self._checkpoint_mark is None:
             self._checkpoint_mark = "reliable"
-            _pending_checkpoints.add(self)
+            pending_checkpoints.add(self)
 
     def localCheckpoint(self) -> None:
         """Mark for checkpointing in the executors' block stores: faster than checkpoint(),
         but an executor that is lost takes its partitions with it (the lineage is cut)."""
+        from sparkbook.rdd.checkpoint import pending_checkpoints
+
         if self._checkpoint_rdd is not None:
             return
         level = self._storage_level
@@ -280,7 +268,7 @@ class RDD:
             StorageLevel(True, level.useMemory, level.useOffHeap, level.deserialized,
                          level.replication))
         self._checkpoint_mark = "local"
-        _pending_checkpoints.add(self)
+        pending_checkpoints.add(self)
 
     def isCheckpointed(self) -> bool:
         """Whether this RDD has been checkpointed (reliably or locally) by an action."""
@@ -292,43 +280,9 @@ class RDD:
 
     def getCheckpointFile(self) -> str | None:
         """The directory this RDD was checkpointed to (None before, or when local)."""
+        from sparkbook.rdd.checkpoint import ReliableCheckpointRDD
         reader = self._checkpoint_rdd
         return "file:" + reader.path if isinstance(reader, ReliableCheckpointRDD) else None
-
-    def _checkpoint_lineage(self) -> None:
-        """After a job: write the checkpoints its lineage marked, not looking past a marked
-        or checkpointed RDD (Spark's doCheckpoint)."""
-        stack, seen = [self], set()
-        while stack:
-            rdd = stack.pop()
-            if rdd.rdd_id in seen or rdd._checkpoint_rdd is not None:
-                continue
-            seen.add(rdd.rdd_id)
-            if rdd._checkpoint_mark is None:
-                stack.extend(dep.rdd for dep in rdd.deps)
-            else:
-                rdd._write_checkpoint()
-
-    def _write_checkpoint(self) -> None:
-        ctx = self._driver()
-        n = self.getNumPartitions()
-        reader: RDD
-        if self._checkpoint_mark == "local":
-            if ctx._cached_partition_count(self.rdd_id) < n:
-                # The job did not compute every partition (take, lookup): cache the rest.
-                ctx._run_job(self, _count_iterator, None, "localCheckpoint")
-            reader = LocalCheckpointRDD(ctx, self.rdd_id, n)
-        else:
-            directory = os.path.join(local_path(ctx._checkpoint_dir), f"rdd-{self.rdd_id}")
-            os.makedirs(directory, exist_ok=True)
-            # Run the job directly, not through _run: it must not look for checkpoints.
-            ctx._run_job(self._write_parts(directory, _write_pickle_batches), _count_iterator,
-                         None, "checkpoint")
-            reader = ReliableCheckpointRDD(ctx, directory)
-        self._partitions = reader.partitions()
-        self._checkpoint_rdd = reader
-        self.deps = [NarrowDependency(reader)]
-        _pending_checkpoints.discard(self)
 
     def toDebugString(self) -> bytes:
         """The lineage, one RDD a line, with ``+-`` where a shuffle starts a new stage."""
@@ -500,7 +454,7 @@ class RDD:
         """Pairs (x, index of x in the whole RDD); a job counts the partitions first."""
         starts = [0]
         if self.getNumPartitions() > 1:
-            counts = self._run(_count_iterator, op="zipWithIndex")
+            counts = self._run(count_iterator, op="zipWithIndex")
             starts.extend(itertools.accumulate(counts[:-1]))
         return self.mapPartitionsWithIndex(lambda i, it: zip(it, itertools.count(starts[i])))
 
@@ -708,16 +662,17 @@ class RDD:
              op: str = "") -> list:
         """Run ``func`` on each partition's iterator; one result per partition. Then write
         the checkpoints marked in the lineage, as Spark does after every job."""
+        from sparkbook.rdd.checkpoint import pending_checkpoints, write_marked_checkpoints
         results = self._driver()._run_job(self, func, partitions, op)
-        if _pending_checkpoints:
-            self._checkpoint_lineage()
+        if pending_checkpoints:
+            write_marked_checkpoints(self)
         return results
 
     def collect(self) -> list:
         return list(itertools.chain.from_iterable(self._run(list, op="collect")))
 
     def count(self) -> int:
-        return sum(self._run(_count_iterator, op="count"))
+        return sum(self._run(count_iterator, op="count"))
 
     def foreach(self, f: Callable[[Any], None]) -> None:
         def run(it: Iterable) -> None:
@@ -960,7 +915,7 @@ class RDD:
 
     def countApprox(self, timeout: int, confidence: float = 0.95) -> int:
         """The count (exact: see sumApprox)."""
-        counts = self.mapPartitions(lambda it: [float(_count_iterator(it))])
+        counts = self.mapPartitions(lambda it: [float(count_iterator(it))])
         return int(counts.sumApprox(timeout, confidence))
 
     def countApproxDistinct(self, relativeSD: float = 0.05) -> int:
@@ -1011,6 +966,8 @@ class RDD:
 
     def _write_parts(self, directory: str, write_part: Callable[[str, Iterator], Any]) -> RDD:
         """The RDD whose job writes partition i with ``write_part(part file i, records)``."""
+        from sparkbook.rdd.input import part_file
+
         def write(index: int, it: Iterator) -> Iterator:
             write_part(part_file(directory, index), it)
             return iter(())
@@ -1019,11 +976,12 @@ class RDD:
 
     def _save(self, path: str, write_part: Callable[[str, Iterator], Any], op: str) -> None:
         """One part file a partition in a new directory, then ``_SUCCESS``."""
+        from sparkbook.rdd.input import local_path
         directory = local_path(path)
         if os.path.exists(directory):
             raise FileExistsError(f"Output directory file:{directory} already exists")
         os.makedirs(directory)
-        self._write_parts(directory, write_part)._run(_count_iterator, op=op)
+        self._write_parts(directory, write_part)._run(count_iterator, op=op)
         open(os.path.join(directory, "_SUCCESS"), "w").close()
 
     def saveAsTextFile(self, path: str, compressionCodecClass: str | None = None) -> None:
@@ -1035,11 +993,12 @@ class RDD:
     def saveAsPickleFile(self, path: str, batchSize: int = 10) -> None:
         """Save as pickled batches of ``batchSize`` elements (0: sparkbook picks 1024), one
         ``part-NNNNN`` file a partition; ``SparkContext.pickleFile`` reads them back."""
+        from sparkbook.rdd.input import write_pickle_part
         size = batchSize or 1024
         self._save(path, lambda f, it: write_pickle_part(f, it, size), "saveAsPickleFile")
 
 
-def _count_iterator(it: Iterable) -> int:
+def count_iterator(it: Iterable) -> int:
     # deque(maxlen=1) drains in C; the last enumerate index is the count.
     last = deque(enumerate(it, 1), maxlen=1)
     return last[0][0] if last else 0
@@ -1102,10 +1061,6 @@ def _write_text_lines(path: str, records: Iterable) -> None:
             f.write("\n")
 
 
-def _write_pickle_batches(path: str, records: Iterable) -> None:
-    write_pickle_part(path, records, 1024)
-
-
 def _pipe_through(command: str, env: dict[str, str], check_code: bool,
                   records: Iterable) -> Iterator[str]:
     """``records`` through ``command``: written by this (the task's) thread, so upstream
@@ -1133,102 +1088,3 @@ def _pipe_through(command: str, env: dict[str, str], check_code: bool,
         raise PySparkRuntimeError(f"[PIPE_FUNCTION_EXITED] Pipe function `{command}` exited "
                                   f"with error code {proc.returncode}.")
     return (line.rstrip(b"\n").decode("utf-8") for line in lines)
-
-
-class FilePartition(Partition):
-    """A partition that reads a byte range of a file (a whole part file: all of it)."""
-
-    __slots__ = ("split",)
-
-    def __init__(self, index: int, split: FileSplit) -> None:
-        super().__init__(index)
-        self.split = split
-
-    def __getstate__(self) -> tuple:
-        return (self.index, self.split)
-
-    def __setstate__(self, state: tuple) -> None:
-        self.index, self.split = state
-
-
-class HadoopRDD(RDD):
-    """Lines of text files, split into byte ranges the way Hadoop's TextInputFormat does."""
-
-    def __init__(self, ctx, path: str, min_partitions: int, use_unicode: bool = True) -> None:
-        super().__init__(ctx, [], "textFile")
-        self.path = path
-        self.use_unicode = use_unicode
-        self.min_partitions = min_partitions
-
-    def _get_partitions(self) -> list[Partition]:
-        splits = compute_splits(list_input_files(self.path), self.min_partitions)
-        return [FilePartition(i, s) for i, s in enumerate(splits)]
-
-    def compute(self, split: FilePartition, context) -> Iterator:
-        data = read_split_bytes(split.split)
-        context.metrics.input_bytes += len(data)
-        return iter_lines(data, self.use_unicode)
-
-    def __repr__(self) -> str:
-        return f"{self.path} {super().__repr__()}"
-
-
-class PickleFileRDD(RDD):
-    """The elements of a pickle file (``saveAsPickleFile``'s directory): a partition a part
-    file, listed when the partitions are first needed."""
-
-    def __init__(self, ctx, path: str, op: str = "pickleFile") -> None:
-        super().__init__(ctx, [], op)
-        self.path = local_path(path)
-
-    def _get_partitions(self) -> list[Partition]:
-        return [FilePartition(i, FileSplit(f, 0, os.path.getsize(f)))
-                for i, f in enumerate(list_input_files(self.path))]
-
-    def compute(self, split: FilePartition, context) -> Iterator:
-        context.metrics.input_bytes += split.split.length
-        return read_pickle_part(split.split.path)
-
-
-class ReliableCheckpointRDD(PickleFileRDD):
-    """A checkpointed RDD's partitions, read back from the files its checkpoint wrote."""
-
-    def __init__(self, ctx, path: str) -> None:
-        super().__init__(ctx, path, "checkpoint")
-
-
-class LocalCheckpointRDD(RDD):
-    """A locally checkpointed RDD's partitions live only in the block stores: reaching
-    compute means a block was lost, and there is no lineage left to rebuild it."""
-
-    def __init__(self, ctx, checkpointed_id: int, num_partitions: int) -> None:
-        super().__init__(ctx, [], "localCheckpoint")
-        self.checkpointed_id = checkpointed_id
-        self._partitions = [Partition(i) for i in range(num_partitions)]
-
-    def compute(self, split: Partition, context) -> Iterator:
-        raise SparkException(
-            f"[CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND] Checkpoint block "
-            f"rdd_{self.checkpointed_id}_{split.index} not found!\n"
-            "Either the executor that originally checkpointed this partition is no longer "
-            "alive, or the original RDD is unpersisted.\n"
-            "If this problem persists, you may consider using `rdd.checkpoint()` instead, "
-            "which is slower than local checkpointing but more fault-tolerant.")
-
-
-class CheckpointedRDD(RDD):
-    """What a checkpointed RDD is on an executor: the same id and storage level, so its
-    cached blocks are still found, with partitions read from its checkpoint."""
-
-    op, callsite, _name, partitioner = "checkpoint", "", None, None  # for repr() only
-
-    def __init__(self, rdd_id: int, storage_level: StorageLevel, reader: RDD) -> None:
-        # Built on the executor, where only what computing a partition reads is needed.
-        self.ctx = None
-        self.deps = []
-        self.rdd_id = rdd_id
-        self._storage_level = storage_level
-        self.reader = reader
-
-    def compute(self, split: Partition, context) -> Iterator:
-        return self.reader.iterator(split, context)
