@@ -33,16 +33,12 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import reduce as _reduce
 from typing import Any
 
-from sparkbook.approx import BoundedFloat, HyperLogLog, precision_for
 from sparkbook.errors import PySparkRuntimeError, SparkException
-from sparkbook.histogram import bucket_counts, even_buckets, explicit_buckets, is_comparable
 from sparkbook.partitioner import Partitioner, portable_hash
-from sparkbook.rdd.dependency import (
-    Aggregator,
-    Dependency,
-    ShuffleDependency,
-)
-from sparkbook.sampling import (
+from sparkbook.rdd.approx import BoundedFloat, HyperLogLog, precision_for
+from sparkbook.rdd.dependency import Aggregator, Dependency, ShuffleDependency
+from sparkbook.rdd.histogram import bucket_counts, even_buckets, explicit_buckets, is_comparable
+from sparkbook.rdd.sampling import (
     BernoulliSampler,
     RangeSampler,
     StratifiedSampler,
