@@ -33,7 +33,7 @@ from sparkbook.driver.local_cluster import LocalCluster
 from sparkbook.driver.profiler import INCORRECT_CONF_FOR_PROFILE, ProfilerCollector
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
-from sparkbook.driver.taskoutput import TaskOutputPrinter
+from sparkbook.driver.taskoutputprinter import TaskOutputPrinter
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.rdd import RDD
 from sparkbook.rdd.input import (

@@ -21,11 +21,11 @@ from sparkbook import PACKAGE_DIR, accumulators, serializers
 from sparkbook import messages as m
 from sparkbook.errors import FetchFailedError, TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
+from sparkbook.executor.captured_output import CapturedOutput
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.shuffle_writer import write_map_output
 from sparkbook.metrics import TaskMetrics
 from sparkbook.taskcontext import TaskContext
-from sparkbook.taskoutput import CapturedOutput
 
 
 class ExecutorTaskContext(TaskContext):
