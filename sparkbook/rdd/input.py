@@ -21,6 +21,7 @@ import os
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sparkbook.rdd.rdd import RDD, Partition
 
@@ -123,7 +124,7 @@ def _end_of_first_line(data: bytes) -> int:
     return i + 2 if data[i:i + 2] == b"\r\n" else i + 1
 
 
-def _read_through_terminator(f) -> bytes:
+def _read_through_terminator(f: BinaryIO) -> bytes:
     """From the file's position up to and including the next line terminator."""
     parts = []
     while chunk := f.read(8192):
@@ -296,10 +297,10 @@ class WholeFileRDD(RDD):
     def max_split_size(self, sizes: list[int]) -> int:
         raise NotImplementedError
 
-    def value(self, data: bytes):
+    def value(self, data: bytes) -> str | bytes:
         raise NotImplementedError
 
-    def key(self, uri: str):
+    def key(self, uri: str) -> str | bytes:
         return uri
 
     def _get_partitions(self) -> list[Partition]:
@@ -330,11 +331,11 @@ class WholeTextFileRDD(WholeFileRDD):
     def max_split_size(self, sizes: list[int]) -> int:
         return math.ceil(sum(sizes) / (self.min_partitions or 1))
 
-    def value(self, data: bytes):
+    def value(self, data: bytes) -> str | bytes:
         text = data.decode("utf-8", errors="replace")
         return text if self.use_unicode else text.encode("utf-8")
 
-    def key(self, uri: str):
+    def key(self, uri: str) -> str | bytes:
         return uri if self.use_unicode else uri.encode("utf-8")
 
 
@@ -352,5 +353,5 @@ class BinaryFileRDD(WholeFileRDD):
         return min(FILES_MAX_PARTITION_BYTES, max(FILES_OPEN_COST_IN_BYTES,
                                                   total // parallelism))
 
-    def value(self, data: bytes):
+    def value(self, data: bytes) -> str | bytes:
         return data

@@ -10,6 +10,9 @@ through the driver's ``SparkContext.runJob``.
 The same objects run on the executors: a stage's RDDs are cloudpickled without their
 ``SparkContext`` and their partition lists, and each task carries the one partition it
 computes (a parallelized slice, a file split, a shuffle partition, ...).
+
+The kinds of RDD the methods build (``sparkbook.rdd.kinds``, ``.input``, ``.checkpoint``)
+subclass RDD, so each method imports the kind it builds when it is called.
 """
 
 from __future__ import annotations
@@ -46,8 +49,6 @@ from sparkbook.rdd.sampling import (
 )
 from sparkbook.statcounter import StatCounter
 from sparkbook.storagelevel import StorageLevel
-
-# The RDD kinds subclass RDD: the methods that build one import its module when called.
 
 __all__ = ["RDD", "Partition", "ResultIterable"]
 
@@ -995,6 +996,7 @@ class RDD:
 
 
 def count_iterator(it: Iterable) -> int:
+    """How many elements ``it`` yields (it is consumed)."""
     # deque(maxlen=1) drains in C; the last enumerate index is the count.
     last = deque(enumerate(it, 1), maxlen=1)
     return last[0][0] if last else 0
