@@ -12,7 +12,7 @@ The same objects run on the executors: a stage's RDDs are cloudpickled without t
 computes (a parallelized slice, a file split, a shuffle partition, ...).
 
 The kinds of RDD the methods build (``sparkbook.rdd.kinds``, ``.input``, ``.checkpoint``)
-subclass RDD, so each method imports the kind it builds when it is called.
+subclass RDD, so they are imported at the end of this module.
 """
 
 from __future__ import annotations
@@ -158,7 +158,6 @@ class RDD:
     def __reduce_ex__(self, protocol: Any) -> Any:
         if self._checkpoint_rdd is None:
             return super().__reduce_ex__(protocol)
-        from sparkbook.rdd.checkpoint import CheckpointedRDD
 
         # A checkpointed RDD's lineage is cut: executors get a CheckpointedRDD, which reads
         # the checkpoint under this RDD's id and storage level (so cached blocks are found).
@@ -243,7 +242,6 @@ class RDD:
         """Mark for saving to the checkpoint directory: the first action that computes this
         RDD writes it there (in a job of its own), and from then on it is read from those
         files, its lineage cut. Persist it first to save computing it twice."""
-        from sparkbook.rdd.checkpoint import pending_checkpoints
         if getattr(self._driver(), "_checkpoint_dir", None) is None:
             raise SparkException("Checkpoint directory has not been set in the SparkContext")
         if self._checkpoint_mark is None:
@@ -253,7 +251,6 @@ class RDD:
     def localCheckpoint(self) -> None:
         """Mark for checkpointing in the executors' block stores: faster than checkpoint(),
         but an executor that is lost takes its partitions with it (the lineage is cut)."""
-        from sparkbook.rdd.checkpoint import pending_checkpoints
 
         if self._checkpoint_rdd is not None:
             return
@@ -277,7 +274,6 @@ class RDD:
 
     def getCheckpointFile(self) -> str | None:
         """The directory this RDD was checkpointed to (None before, or when local)."""
-        from sparkbook.rdd.checkpoint import ReliableCheckpointRDD
         reader = self._checkpoint_rdd
         return "file:" + reader.path if isinstance(reader, ReliableCheckpointRDD) else None
 
@@ -316,7 +312,6 @@ class RDD:
 
     def mapPartitionsWithIndex(self, f: Callable[[int, Iterable], Iterable],
                                preservesPartitioning: bool = False) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, f, preservesPartitioning, "mapPartitionsWithIndex")
 
     def mapPartitionsWithSplit(self, f: Callable[[int, Iterable], Iterable],
@@ -328,51 +323,40 @@ class RDD:
 
     def mapPartitions(self, f: Callable[[Iterable], Iterable],
                       preservesPartitioning: bool = False) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: f(it), preservesPartitioning,
                                 "mapPartitions")
 
     def map(self, f: Callable, preservesPartitioning: bool = False) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: map(f, it), preservesPartitioning, "map")
 
     def flatMap(self, f: Callable, preservesPartitioning: bool = False) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: itertools.chain.from_iterable(map(f, it)),
                                 preservesPartitioning, "flatMap")
 
     def filter(self, f: Callable) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: filter(f, it), True, "filter")
 
     def glom(self) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: iter([list(it)]), False, "glom")
 
     def mapValues(self, f: Callable) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: ((k, f(v)) for k, v in it), True,
                                 "mapValues")
 
     def flatMapValues(self, f: Callable) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: ((k, x) for k, v in it for x in f(v)),
                                 True, "flatMapValues")
 
     def keyBy(self, f: Callable) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: ((f(x), x) for x in it), False, "keyBy")
 
     def keys(self) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: map(_first_of_pair, it), False, "keys")
 
     def values(self) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         return MapPartitionsRDD(self, lambda _, it: map(_second_of_pair, it), False, "values")
 
     def union(self, other: RDD) -> RDD:
-        from sparkbook.rdd.kinds import union_of
         return union_of(self._driver(), [self, other])
 
     def __add__(self, other: RDD) -> RDD:
@@ -382,7 +366,6 @@ class RDD:
 
     def coalesce(self, numPartitions: int, shuffle: bool = False) -> RDD:
         """Fewer partitions: without ``shuffle`` neighbouring partitions are merged in place."""
-        from sparkbook.rdd.kinds import CoalescedRDD
         if not numPartitions > 0:
             raise ValueError("Number of partitions must be positive.")
         if shuffle:
@@ -394,7 +377,6 @@ class RDD:
         return self.coalesce(numPartitions, shuffle=True)
 
     def _round_robin_shuffle(self, n: int) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD, ShuffledRDD
 
         def distribute(index: int, it: Iterable) -> Iterator:
             start = random.Random(index).randrange(n)
@@ -408,7 +390,6 @@ class RDD:
 
     def sample(self, withReplacement: bool, fraction: float, seed: int | None = None) -> RDD:
         """A random sample; a given seed gives the same sample as PySpark's."""
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         if not fraction >= 0.0:
             raise ValueError("Fraction must be nonnegative.")
         sampler = BernoulliSampler(withReplacement, fraction, seed)
@@ -416,7 +397,6 @@ class RDD:
 
     def randomSplit(self, weights: list[float], seed: int | None = None) -> list[RDD]:
         """Split into RDDs holding about the given proportions; each element in exactly one."""
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         if not all(w >= 0 for w in weights):
             raise ValueError("Weights must be nonnegative")
         total = float(sum(weights))
@@ -433,7 +413,6 @@ class RDD:
                     ) -> RDD:
         """A sample of (key, value) pairs taking each key's own fraction (a KeyError in the
         task for a key missing from ``fractions``)."""
-        from sparkbook.rdd.kinds import MapPartitionsRDD
         for fraction in fractions.values():
             assert fraction >= 0.0, f"Negative fraction value: {fraction}"
         sampler = StratifiedSampler(withReplacement, fractions, seed)
@@ -442,7 +421,6 @@ class RDD:
     def zip(self, other: RDD) -> RDD:
         """Pairs (x, y) of the i-th elements of each partition of both RDDs, which must have
         the same number of partitions and of elements in each partition."""
-        from sparkbook.rdd.kinds import ZippedPartitionsRDD
         if self.getNumPartitions() != other.getNumPartitions():
             raise ValueError("Can only zip with RDD which has the same number of partitions")
         return ZippedPartitionsRDD(self, other)
@@ -462,7 +440,6 @@ class RDD:
 
     def cartesian(self, other: RDD) -> RDD:
         """Every pair (x, y); partition i * other's count + j pairs partition i with j."""
-        from sparkbook.rdd.kinds import CartesianRDD
         return CartesianRDD(self, other)
 
     def pipe(self, command: str, env: dict[str, str] | None = None,
@@ -483,7 +460,6 @@ class RDD:
     def partitionBy(self, numPartitions: int | None,
                     partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:
         """Place each (key, value) in partition ``partitionFunc(key) % numPartitions``."""
-        from sparkbook.rdd.kinds import ShuffledRDD
         if numPartitions is None:
             numPartitions = self._defaultReducePartitions()
         partitioner = Partitioner(numPartitions, partitionFunc)
@@ -500,7 +476,6 @@ class RDD:
 
     def _combine_by_key(self, aggregator: Aggregator, numPartitions: int | None,
                         partitionFunc: Callable, map_side_combine: bool, op: str) -> RDD:
-        from sparkbook.rdd.kinds import MapPartitionsRDD, ShuffledRDD
         if numPartitions is None:
             numPartitions = self._defaultReducePartitions()
         partitioner = Partitioner(numPartitions, partitionFunc)
@@ -612,29 +587,24 @@ class RDD:
         return Partitioner(numPartitions, portable_hash)
 
     def _cogrouped(self, others: list[RDD], numPartitions: int | None) -> RDD:
-        from sparkbook.rdd.kinds import CoGroupedRDD
         return CoGroupedRDD([self, *others], self._cogroup_partitioner(others, numPartitions))
 
     def join(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """Pairs (k, (v, w)) for every v of k here and every w of k in ``other``."""
-        from sparkbook.rdd.kinds import HashJoinRDD
         return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions))
 
     def leftOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """join, plus (k, (v, None)) for each v whose key ``other`` lacks."""
-        from sparkbook.rdd.kinds import HashJoinRDD
         return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
                            "leftOuterJoin")
 
     def rightOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """join, plus (k, (None, w)) for each w of ``other`` whose key this RDD lacks."""
-        from sparkbook.rdd.kinds import HashJoinRDD
         return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
                            "rightOuterJoin")
 
     def fullOuterJoin(self, other: RDD, numPartitions: int | None = None) -> RDD:
         """join, plus the unmatched pairs of both sides with None for the missing value."""
-        from sparkbook.rdd.kinds import HashJoinRDD
         return HashJoinRDD(self, other, self._cogroup_partitioner([other], numPartitions),
                            "fullOuterJoin")
 
@@ -659,7 +629,6 @@ class RDD:
              op: str = "") -> list:
         """Run ``func`` on each partition's iterator; one result per partition. Then write
         the checkpoints marked in the lineage, as Spark does after every job."""
-        from sparkbook.rdd.checkpoint import pending_checkpoints, write_marked_checkpoints
         results = self._driver()._run_job(self, func, partitions, op)
         if pending_checkpoints:
             write_marked_checkpoints(self)
@@ -963,7 +932,6 @@ class RDD:
 
     def _write_parts(self, directory: str, write_part: Callable[[str, Iterator], Any]) -> RDD:
         """The RDD whose job writes partition i with ``write_part(part file i, records)``."""
-        from sparkbook.rdd.input import part_file
 
         def write(index: int, it: Iterator) -> Iterator:
             write_part(part_file(directory, index), it)
@@ -973,7 +941,6 @@ class RDD:
 
     def _save(self, path: str, write_part: Callable[[str, Iterator], Any], op: str) -> None:
         """One part file a partition in a new directory, then ``_SUCCESS``."""
-        from sparkbook.rdd.input import local_path
         directory = local_path(path)
         if os.path.exists(directory):
             raise FileExistsError(f"Output directory file:{directory} already exists")
@@ -990,7 +957,6 @@ class RDD:
     def saveAsPickleFile(self, path: str, batchSize: int = 10) -> None:
         """Save as pickled batches of ``batchSize`` elements (0: sparkbook picks 1024), one
         ``part-NNNNN`` file a partition; ``SparkContext.pickleFile`` reads them back."""
-        from sparkbook.rdd.input import write_pickle_part
         size = batchSize or 1024
         self._save(path, lambda f, it: write_pickle_part(f, it, size), "saveAsPickleFile")
 
@@ -1086,3 +1052,24 @@ def _pipe_through(command: str, env: dict[str, str], check_code: bool,
         raise PySparkRuntimeError(f"[PIPE_FUNCTION_EXITED] Pipe function `{command}` exited "
                                   f"with error code {proc.returncode}.")
     return (line.rstrip(b"\n").decode("utf-8") for line in lines)
+
+
+# The kinds of RDD subclass RDD, so they are imported once it exists (the package imports
+# this module first, whichever of its modules is asked for).
+from sparkbook.rdd.checkpoint import (  # noqa: E402
+    CheckpointedRDD,
+    ReliableCheckpointRDD,
+    pending_checkpoints,
+    write_marked_checkpoints,
+)
+from sparkbook.rdd.input import local_path, part_file, write_pickle_part  # noqa: E402
+from sparkbook.rdd.kinds import (  # noqa: E402
+    CartesianRDD,
+    CoalescedRDD,
+    CoGroupedRDD,
+    HashJoinRDD,
+    MapPartitionsRDD,
+    ShuffledRDD,
+    ZippedPartitionsRDD,
+    union_of,
+)
