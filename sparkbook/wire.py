@@ -2,21 +2,24 @@
 
 Every message, after the identity frame a ROUTER socket adds, is::
 
-    0  envelope      b"SB1" | signature (32) | header (32) | type (ASCII)
-    1  body          pickle (protocol 5) of a small control body
+    0  envelope      b"SB1" | signature (32) | header (32) | route | type (ASCII)
+    1  body          pickle (protocol 5) of the message's fields
     2.. frames       raw payload frames (task binaries, partitions, results, shuffle blocks)
 
 The header is the session id (16 bytes), a sequence number (u64) and the send time (f64);
-the signature is HMAC-SHA256 over header + type, the body and every payload frame, each
-prefixed by its 8-byte length.
+the route names the sender and the receiver (each a length byte and the name: a ROUTER
+by the address its peers connect to, a DEALER by its socket identity); the signature is
+HMAC-SHA256 over header + route + type, the body and every payload frame, each prefixed
+by its 8-byte length.
 
 A receiver checks the signature in constant time before anything is unpickled, then
-rejects replays: a sequence number not above the last one seen from that session, or a
-send time outside ``REPLAY_WINDOW`` seconds of its own clock. Rejected messages are
-dropped and logged. A ROUTER answers a bad signature with the single unsigned frame
-``AUTH_FAILED`` so that a peer holding the wrong secret fails fast with
-``AuthenticationError`` instead of waiting forever. The messages each role sends are
-listed in docs/protocol.md.
+that the route names it and the peer the frame came from (so a frame meant for one
+executor is refused by another), then rejects replays: a sequence number not above the
+last one seen from that session, or a send time outside ``REPLAY_WINDOW`` seconds of its
+own clock. Rejected messages are dropped, counted and logged. A ROUTER answers a bad
+signature with the single unsigned frame ``AUTH_FAILED`` so that a peer holding the wrong
+secret fails fast with ``AuthenticationError`` instead of waiting forever. The messages
+each role sends are listed in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -102,13 +105,37 @@ class ReplayGuard:
         return True
 
 
-class Channel:
-    """A ZeroMQ socket that signs what it sends and verifies what it receives."""
+def _route(sender: bytes, receiver: bytes) -> bytes:
+    return bytes([len(sender)]) + sender + bytes([len(receiver)]) + receiver
 
-    def __init__(self, socket: zmq.Socket, key: bytes, name: str = "") -> None:
+
+def _split_route(rest: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(sender, receiver, type) from what follows the header, or None if it is cut short."""
+    n = rest[0] if rest else 0
+    m = rest[1 + n] if len(rest) > 1 + n else None
+    if m is None or len(rest) < 2 + n + m:
+        return None
+    return rest[1:1 + n], rest[2 + n:2 + n + m], rest[2 + n + m:]
+
+
+class Channel:
+    """A ZeroMQ socket that signs what it sends and verifies what it receives.
+
+    ``local`` is this end's name in routes (a ROUTER's address as its peers write it; a
+    DEALER's socket identity, read from the socket), ``peer`` the name of the ROUTER a
+    DEALER talks to. A channel that knows them refuses frames routed elsewhere."""
+
+    def __init__(self, socket: zmq.Socket, key: bytes, name: str = "",
+                 local: str | bytes | None = None, peer: str | bytes | None = None) -> None:
         self.socket = socket
         self.router = socket.type == zmq.ROUTER
         self.name = name
+        if local is None and not self.router:
+            local = socket.getsockopt(zmq.IDENTITY)
+            if not local:
+                raise ValueError("a DEALER's routes name its identity: make it with make_socket")
+        self.local = local.encode() if isinstance(local, str) else local
+        self.peer = peer.encode() if isinstance(peer, str) else peer
         self._signer = Signer(key)
         self._guard = ReplayGuard()
         self._session = secrets.token_bytes(16)
@@ -121,9 +148,16 @@ class Channel:
         return self.drops.total
 
     def send(self, message: Message, frames: list | tuple = (), to: bytes | None = None) -> None:
+        self._send_signed(message.wire_type, pickle.dumps(message.encode(), PICKLE_PROTOCOL),
+                          frames, to)
+
+    def _send_signed(self, wire_type: bytes, body: bytes, frames: list | tuple = (),
+                     to: bytes | None = None) -> None:
         self._seq += 1
-        head = HEADER.pack(self._session, self._seq, time.time()) + message.wire_type
-        signed = [head, pickle.dumps(message.encode(), PICKLE_PROTOCOL), *frames]
+        receiver = (to if self.router else self.peer) or b""
+        head = (HEADER.pack(self._session, self._seq, time.time())
+                + _route(self.local or b"", receiver) + wire_type)
+        signed = [head, body, *frames]
         parts = [MAGIC + self._signer.digest(signed) + head, *signed[1:]]
         if self.router:
             parts.insert(0, to)
@@ -147,11 +181,20 @@ class Channel:
         signed = [head, *(p.buffer for p in parts[1:])]
         if not self._signer.verify(envelope[len(MAGIC):_SIG_END], signed):
             return self._drop(identity, "bad signature", reply=True)
+        route = _split_route(envelope[_HEADER_END:])
+        if route is None:
+            return self._drop(identity, "malformed", "route cut short")
+        sender, receiver, wire_type = route
+        if self.local is not None and receiver != self.local:
+            return self._drop(identity, "addressed to another receiver", repr(receiver))
+        expected_sender = identity if self.router else self.peer
+        if expected_sender is not None and sender != expected_sender:
+            return self._drop(identity, "sent by another peer", repr(sender))
         session, seq, sent_at = HEADER.unpack(envelope[_SIG_END:_HEADER_END])
         if not self._guard.accept(session, seq, sent_at, time.time()):
             return self._drop(identity, "replayed or stale message")
         try:
-            message = decode(envelope[_HEADER_END:], pickle.loads(parts[1].buffer))
+            message = decode(wire_type, pickle.loads(parts[1].buffer))
         except Exception as exc:  # noqa: BLE001 - signed, yet not a message that fits
             return self._drop(identity, "malformed", str(exc))
         return Envelope(message, parts[2:], identity)
@@ -174,11 +217,14 @@ class Channel:
 
 
 def make_socket(ctx: zmq.Context, kind: int, identity: bytes | None = None) -> zmq.Socket:
-    """A socket set up the way every sparkbook socket is: no lingering, no silent drops."""
+    """A socket set up the way every sparkbook socket is: no lingering, no silent drops,
+    and a DEALER with an identity it knows (routes name it)."""
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
+    if identity is None and kind == zmq.DEALER:
+        identity = b"D" + secrets.token_bytes(15)  # a leading zero byte is ZeroMQ's own
     if identity is not None:
         sock.setsockopt(zmq.IDENTITY, identity)
     if kind == zmq.ROUTER:

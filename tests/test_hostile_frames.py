@@ -4,7 +4,6 @@ them, and go on serving (a peer's bug or a hostile cluster member must not stop 
 from __future__ import annotations
 
 import pickle
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +22,6 @@ sc = SparkContext(sys.argv[1], "after-hostile-frames")
 report("counted", n=sc.parallelize(range(1000), 4).map(lambda x: x * 2).sum())
 sc.stop()
 """
-
-
-def send_signed(channel: wire.Channel, wire_type: bytes, body: object,
-                frames: tuple = ()) -> None:
-    """Sign a body as a cluster member would, whatever its shape."""
-    # A session of its own, so that the channel's own sequence numbers stay valid.
-    head = wire.HEADER.pack(secrets.token_bytes(16), 1, time.time()) + wire_type
-    signed = [head, pickle.dumps(body), *frames]
-    channel.socket.send_multipart([wire.MAGIC + channel._signer.digest(signed) + head,
-                                   *signed[1:]])
 
 
 @pytest.fixture
@@ -79,7 +68,7 @@ def test_signed_frames_of_the_wrong_shape_are_dropped_and_the_cluster_still_runs
         (executor, b"Heartbeat", {"executor_id": "0", "metrics": "junk"}),
     ]
     for channel, wire_type, body in hostile:
-        send_signed(channel, wire_type, body)
+        channel._send_signed(wire_type, pickle.dumps(body))  # signed as a member would
     # Well-formed fields, but a LaunchTask without the frames it promises: its handler
     # fails, and the dispatch table drops it.
     executor.send(m.LaunchTask("app-x", 1, 0, 0, 0, 0, "result", (0, 0), True, [], {}, {}))

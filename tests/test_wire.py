@@ -59,14 +59,6 @@ def test_a_signed_message_arrives_with_its_type_fields_and_frames(pair):
     assert recv(client).message == m.RegisteredExecutor("3")
 
 
-def _send_raw(channel: wire.Channel, wire_type: bytes, body: object) -> None:
-    """Sign and send a body that no message class built (what a buggy peer might send)."""
-    head = wire.HEADER.pack(b"r" * 16, int(time.time() * 1e6), time.time()) + wire_type
-    signed = [head, pickle.dumps(body)]
-    channel.socket.send_multipart([wire.MAGIC + channel._signer.digest(signed) + head,
-                                   signed[1]])
-
-
 @pytest.mark.parametrize("wire_type, body", [
     (b"NoSuchMessage", {}),
     (b"KillTask", {"task": 7}),  # a field it does not have
@@ -78,7 +70,7 @@ def test_a_signed_message_of_the_wrong_shape_is_dropped_and_counted(pair, caplog
     router, dealer = pair
     server, client = wire.Channel(router, KEY), wire.Channel(dealer, KEY)
     with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
-        _send_raw(client, wire_type, body)
+        client._send_signed(wire_type, pickle.dumps(body))
         assert recv(server) is None
     assert server.dropped == 1 and "malformed" in caplog.text
     client.send(m.KillTask(8))  # the channel still works
@@ -236,3 +228,57 @@ def test_a_handler_that_fails_on_a_bad_field_drops_the_message_and_the_role_goes
     dispatch(m.KillTask(1))
     assert handled == [2] and dispatch.dropped == 1
     assert "its handler failed" in caplog.text and "TypeError" in caplog.text
+
+
+def _router(ctx: zmq.Context) -> tuple[zmq.Socket, str]:
+    sock = wire.make_socket(ctx, zmq.ROUTER)
+    return sock, f"tcp://127.0.0.1:{sock.bind_to_random_port('tcp://127.0.0.1')}"
+
+
+def _dealer(ctx: zmq.Context, address: str, identity: bytes) -> zmq.Socket:
+    sock = wire.make_socket(ctx, zmq.DEALER, identity=identity)
+    sock.connect(address)
+    return sock
+
+
+def test_a_frame_meant_for_one_executor_is_refused_by_another(caplog):
+    """Replay protection is per receiver: the route, signed, names who a frame is for."""
+    ctx = zmq.Context()
+    try:
+        (a_sock, a_addr), (b_sock, b_addr) = _router(ctx), _router(ctx)
+        a, b = wire.Channel(a_sock, KEY, local=a_addr), wire.Channel(b_sock, KEY, local=b_addr)
+        driver = wire.Channel(_dealer(ctx, a_addr, b"app-1"), KEY, peer=a_addr)
+        driver.send(m.KillTask(1))
+        assert a_sock.poll(2000)
+        captured = a_sock.recv_multipart()[1:]  # what an eavesdropper saw going to A
+        # Replayed to B under the same identity: B is not the receiver the route names.
+        replayer = _dealer(ctx, b_addr, b"app-1")
+        replayer.send_multipart(captured)
+        with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
+            assert recv(b) is None
+        assert "addressed to another receiver" in caplog.text
+        # A reply from A, replayed by B into the driver's connection to B: not B's frame.
+        a.send(m.KillTask(2), to=b"app-1")
+        assert recv(driver).message == m.KillTask(2)
+        to_b = wire.Channel(replayer, KEY, peer=b_addr)  # the driver's connection to B
+        to_b.send(m.KillTask(3))
+        assert recv(b).message == m.KillTask(3)
+        a.send(m.KillTask(4), to=b"app-1")
+        assert driver.socket.poll(2000)
+        reply = driver.socket.recv_multipart()
+        b_sock.send_multipart([b"app-1", *reply])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="sparkbook.wire"):
+            assert recv(to_b) is None
+        assert "sent by another peer" in caplog.text
+    finally:
+        ctx.destroy(0)
+
+
+def test_a_channel_refuses_a_dealer_whose_identity_it_cannot_name():
+    ctx = zmq.Context()
+    try:
+        with pytest.raises(ValueError, match="make_socket"):
+            wire.Channel(ctx.socket(zmq.DEALER), KEY)
+    finally:
+        ctx.destroy(0)
