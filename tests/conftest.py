@@ -144,7 +144,7 @@ def recorded(sc):
             self.removed.append(event)
 
     recorder = EventRecorder()
-    sc._bus.add_listener(recorder)
+    sc.addSparkListener(recorder)
     yield recorder
-    sc._bus.wait_until_empty()
-    sc._bus.remove_listener(recorder)
+    sc.waitForListeners()
+    sc.removeSparkListener(recorder)
