@@ -6,41 +6,16 @@ from __future__ import annotations
 import inspect
 import io
 import os
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from eventrecorder import EventRecorder
 
-from sparkbook import SparkListener
 from sparkbook.driver.callsite import register_callsite_namer, unregister_callsite_namer
 
 pytestmark = pytest.mark.sparkbook_only
-
-
-class Heard(SparkListener):
-    """Every job, task and executor event, and the thread each task end arrived on."""
-
-    def __init__(self) -> None:
-        self.jobs, self.ends, self.tasks, self.removed, self.added = [], [], [], [], []
-        self.threads: set[str] = set()
-
-    def on_job_start(self, event) -> None:
-        self.jobs.append(event)
-
-    def on_job_end(self, event) -> None:
-        self.ends.append(event)
-
-    def on_task_end(self, event) -> None:
-        self.tasks.append(event)
-        self.threads.add(threading.current_thread().name)
-
-    def on_executor_added(self, event) -> None:
-        self.added.append(event)
-
-    def on_executor_removed(self, event) -> None:
-        self.removed.append(event)
 
 
 def next_line() -> int:
@@ -63,7 +38,7 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
 
 
 def test_a_listener_hears_a_job_until_it_is_removed(sc):
-    heard = Heard()
+    heard = EventRecorder()
     sc.addSparkListener(heard)
     try:
         line = next_line()
@@ -71,9 +46,9 @@ def test_a_listener_hears_a_job_until_it_is_removed(sc):
         assert sc.waitForListeners()
         (job,) = heard.jobs
         assert job.call_site == f"test_driver_surface.py:{line}"
-        assert [e.job_id for e in heard.ends] == [job.job_id] and heard.ends[0].succeeded
+        assert [e.job_id for e in heard.job_ends] == [job.job_id] and heard.job_ends[0].succeeded
         assert sorted(t.task_info.index for t in heard.tasks) == [0, 1, 2, 3, 4]
-        assert heard.threads == {"sparkbook-listener-bus"}  # delivered on the bus's thread
+        assert heard.task_threads == {"sparkbook-listener-bus"}  # delivered on the bus's thread
     finally:
         sc.removeSparkListener(heard)
     sc.parallelize(range(10), 5).count()
@@ -82,7 +57,7 @@ def test_a_listener_hears_a_job_until_it_is_removed(sc):
 
 
 def test_a_synchronous_listener_hears_each_event_on_the_scheduler_s_thread(sc):
-    heard = Heard()
+    heard = EventRecorder()
     sc.addSparkListener(heard, synchronous=True)
     try:
         sc.parallelize(range(4), 2).count()
@@ -90,12 +65,12 @@ def test_a_synchronous_listener_hears_each_event_on_the_scheduler_s_thread(sc):
         sc.removeSparkListener(heard)
     # No waitForListeners: a synchronous listener has heard every event by the time the
     # job's result is back.
-    assert len(heard.jobs) == 1 and len(heard.ends) == 1 and len(heard.tasks) == 2
-    assert heard.threads and "sparkbook-listener-bus" not in heard.threads
+    assert len(heard.jobs) == 1 and len(heard.job_ends) == 1 and len(heard.tasks) == 2
+    assert heard.task_threads and "sparkbook-listener-bus" not in heard.task_threads
 
 
 def test_the_status_store_is_what_the_status_tracker_reads(sc):
-    heard = Heard()
+    heard = EventRecorder()
     sc.addSparkListener(heard)
     try:
         sc.parallelize(range(100), 4).map(lambda x: (x % 3, x)).reduceByKey(max).count()
@@ -134,7 +109,7 @@ def test_the_cluster_view_lists_the_executor_processes_that_run_the_tasks(sc):
 
 def test_kill_executor_takes_one_away_and_the_manager_replaces_it(sc):
     wait_for(lambda: len(sc.cluster.executors()) == 2)
-    heard = Heard()
+    heard = EventRecorder()
     sc.addSparkListener(heard)
     try:
         before = sc.cluster.executor_pids()
@@ -162,7 +137,7 @@ def test_a_registered_call_site_namer_names_jobs_until_unregistered(sc):
     def namer(filename: str) -> str | None:
         return "the surface test" if filename == this_file else None
 
-    heard = Heard()
+    heard = EventRecorder()
     sc.addSparkListener(heard)
     register_callsite_namer(namer)
     register_callsite_namer(namer)  # once is enough
