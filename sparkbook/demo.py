@@ -37,9 +37,9 @@ def run_demo(master: str, megabytes: int) -> None:
         conf = SparkConf().set("spark.ui.showConsoleProgress", "true")
         started = time.perf_counter()
         with SparkContext(master, "sparkbook-demo", conf=conf) as sc:
+            pids = sc.cluster.executor_pids()
             print(f"sparkbook demo: {master}, application {sc.applicationId}, "
-                  f"{len(sc._executor_pids())} executors (pids "
-                  f"{sorted(sc._executor_pids().values())})")
+                  f"{len(pids)} executors (pids {sorted(pids.values())})")
             counts = (sc.textFile(path, 8)
                       .flatMap(str.split)
                       .map(lambda w: (w, 1))

@@ -125,26 +125,10 @@ def reaper():
 @pytest.fixture
 def recorded(sc):
     """What the driver's listener bus delivers while the test runs (sparkbook only)."""
-    from sparkbook import SparkListener
-
-    class EventRecorder(SparkListener):
-        def __init__(self) -> None:
-            self.jobs, self.tasks, self.metrics, self.removed = [], [], [], []
-
-        def on_job_start(self, event) -> None:
-            self.jobs.append(event)
-
-        def on_task_end(self, event) -> None:
-            self.tasks.append(event)
-
-        def on_executor_metrics_update(self, event) -> None:
-            self.metrics.append(event)
-
-        def on_executor_removed(self, event) -> None:
-            self.removed.append(event)
+    from eventrecorder import EventRecorder
 
     recorder = EventRecorder()
-    sc._bus.add_listener(recorder)
+    sc.addSparkListener(recorder)
     yield recorder
-    sc._bus.wait_until_empty()
-    sc._bus.remove_listener(recorder)
+    sc.waitForListeners()
+    sc.removeSparkListener(recorder)

@@ -36,7 +36,7 @@ def test_cancel_all_jobs_stops_running_tasks_within_a_second(sc):
     canceller.join()
     assert started.is_set() and time.monotonic() - begun < 5
     deadline = time.monotonic() + 5
-    while any(e.get("active_tasks") for e in sc._status.executors.values() if e.get("alive")):
+    while any(e.get("active_tasks") for e in sc.statusStore.executors.values() if e.get("alive")):
         assert time.monotonic() < deadline, "tasks still running on the executors"
         time.sleep(0.05)
     assert sc.parallelize(range(10), 2).sum() == 45

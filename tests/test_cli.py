@@ -52,8 +52,8 @@ START_TIMEOUT = 20.0
 # waits until two executors have registered, and runs one job.
 JOIN = """\
 sc = SparkContext(sys.argv[1], "cli-lesson")
-until(lambda: len(sc._executor_pids()) == 2)
-report("joined", executors=sc._executor_pids(), app_id=sc.applicationId,
+until(lambda: len(sc.cluster.executors()) == 2)
+report("joined", executors=sc.cluster.executor_pids(), app_id=sc.applicationId,
        total=sc.parallelize(range(100), 4).map(lambda x: x * 2).sum())
 sc.stop()
 """

@@ -289,7 +289,7 @@ def test_added_files_are_shipped_to_every_executor_process(sc, tmp_path):
     name = f"shipped-{uuid.uuid4().hex}.txt"
     (tmp_path / name).write_text("over the wire")
     sc.addFile(str(tmp_path / name))
-    executors = set(sc._executor_pids().values())
+    executors = set(sc.cluster.executor_pids().values())
 
     def where(_):
         time.sleep(0.05)  # long enough for both executors to take tasks

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.sparkbook_only
 
 def wait_for_executors(sc, count: int = 2, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while len(sc._executor_pids()) < count and time.monotonic() < deadline:
+    while len(sc.cluster.executors()) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(sc._executor_pids()) >= count
+    assert len(sc.cluster.executors()) >= count
 
 
 def explode_on_three(x: int) -> int:
@@ -40,7 +40,7 @@ def test_a_failing_task_is_retried_four_times_then_the_remote_error_reaches_the_
     assert "explode_on_three" in error.remote_traceback
     assert 'raise ValueError(f"boom at {x}")' in error.remote_traceback
     assert "failed 4 times" in str(error) and "ValueError: boom at 3" in str(error)
-    sc._bus.wait_until_empty()
+    sc.waitForListeners()
     failures = [e for e in recorded.tasks if e.reason == "ExceptionFailure"]
     assert len(failures) == 4
     assert {e.task_info.index for e in failures} == {1}
@@ -57,7 +57,7 @@ def test_a_retry_runs_on_another_executor(sc, recorded):
         return it
 
     assert sc.parallelize(range(6), 1).mapPartitions(fail_first_attempt).collect() == [*range(6)]
-    sc._bus.wait_until_empty()
+    sc.waitForListeners()
     failed = [e for e in recorded.tasks if e.reason == "ExceptionFailure"]
     succeeded = [e for e in recorded.tasks if e.reason == "Success"]
     assert len(failed) == 1 and len(succeeded) == 1
@@ -90,7 +90,7 @@ def test_an_unpicklable_closure_is_named_at_submit_time(sc, recorded):
     message = str(caught.value)
     assert "variable 'lock'" in message and "lock" in message.lower()
     assert "uses_lock" in message
-    sc._bus.wait_until_empty()
+    sc.waitForListeners()
     assert recorded.tasks == []  # nothing was sent to an executor
 
 
@@ -113,22 +113,22 @@ class KillOnTaskStart(SparkListener):
     def on_task_start(self, event) -> None:
         if self.victim is not None:
             return
-        with self.sc._status.lock:
-            stage = self.sc._status.stages.get(event.stage_id)
+        with self.sc.statusStore.lock:
+            stage = self.sc.statusStore.stages.get(event.stage_id)
         victim = self.pick(event, stage) if stage is not None else None
         if victim is not None:
             self.victim = victim
-            os.kill(self.sc._executor_pids()[victim], signal.SIGKILL)
+            os.kill(self.sc.cluster.executor_pids()[victim], signal.SIGKILL)
 
 
 @contextlib.contextmanager
 def killing_an_executor(sc, pick):
     killer = KillOnTaskStart(sc, pick)
-    sc._bus.add_listener(killer, synchronous=True)
+    sc.addSparkListener(killer, synchronous=True)
     try:
         yield killer
     finally:
-        sc._bus.remove_listener(killer)
+        sc.removeSparkListener(killer)
     assert killer.victim is not None, "the executor was never killed"
 
 
@@ -146,14 +146,14 @@ def test_an_executor_killed_during_the_reduce_stage_costs_a_retry_not_the_answer
         # Kill the executor NOT running this reduce task: the task must then fail to
         # fetch that executor's map outputs, and the map stage must run again.
         if stage.name.startswith("collect"):
-            return next(e for e in sc._executor_pids() if e != event.task_info.executor_id)
+            return next(e for e in sc.cluster.executor_pids() if e != event.task_info.executor_id)
         return None
 
     with killing_an_executor(sc, other_executor_once_reducing):
         result = dict(counts.collect())
     expected = {k: sum(x for x in range(4000) if x % 10 == k) for k in range(10)}
     assert result == expected
-    sc._bus.wait_until_empty()
+    sc.waitForListeners()
     assert recorded.removed, "the driver was told the executor was lost"
     assert "FetchFailed" in {e.reason for e in recorded.tasks}
     wait_for_executors(sc)
@@ -175,7 +175,7 @@ def test_an_executor_killed_mid_map_stage_reruns_its_tasks_elsewhere(sc, recorde
             .sum()
         )
     assert total == sum(range(3000))
-    sc._bus.wait_until_empty()
+    sc.waitForListeners()
     assert recorded.removed
     reasons = {e.reason for e in recorded.tasks}
     assert "Success" in reasons
@@ -186,7 +186,7 @@ def test_cached_partitions_lost_with_an_executor_are_recomputed_from_lineage(sc)
     wait_for_executors(sc)
     cached = sc.parallelize(range(1000), 4).map(lambda x: x * 3).cache()
     assert cached.count() == 1000
-    os.kill(sorted(sc._executor_pids().values())[0], signal.SIGKILL)
+    os.kill(sorted(sc.cluster.executor_pids().values())[0], signal.SIGKILL)
     assert cached.sum() == 3 * sum(range(1000))
     wait_for_executors(sc)
     assert cached.sum() == 3 * sum(range(1000))
@@ -194,7 +194,7 @@ def test_cached_partitions_lost_with_an_executor_are_recomputed_from_lineage(sc)
 
 def test_failed_jobs_leave_no_stage_marked_active(sc):
     tracker = sc.statusTracker()
-    before = set(sc._status.jobs)
+    before = set(sc.statusStore.jobs)
     lock = threading.Lock()
     with pytest.raises(ClosureSerializationError):
         sc.parallelize(range(4), 2).map(lambda x: lock and x).count()
@@ -202,7 +202,7 @@ def test_failed_jobs_leave_no_stage_marked_active(sc):
         sc.parallelize(range(4), 2).map(explode_on_three).map(lambda x: (x, x)) \
             .reduceByKey(add).count()
     assert tracker.getActiveStageIds() == [] and tracker.getActiveJobsIds() == []
-    these = sorted(set(sc._status.jobs) - before)
+    these = sorted(set(sc.statusStore.jobs) - before)
     assert [tracker.getJobInfo(j).status for j in these] == ["FAILED", "FAILED"]
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.sparkbook_only
 
 
 def settle(sc) -> None:
-    assert sc._bus.wait_until_empty()
+    assert sc.waitForListeners()
 
 
 def stage_metric(recorder, stage_id: int, name: str) -> int:
@@ -105,7 +105,7 @@ def test_the_console_progress_bar_draws_spark_s_format():
 
 def test_the_console_progress_bar_follows_a_running_stage(sc):
     out = io.StringIO()
-    bar = ConsoleProgressBar(sc._status, out)
+    bar = ConsoleProgressBar(sc.statusStore, out)
     try:
         sc.parallelize(range(8), 8).map(lambda x: time.sleep(0.25) or x).count()
     finally:

@@ -145,9 +145,10 @@ def test_interrupting_a_cell_cancels_its_job_and_the_cluster_stays_usable():
         kc.execute_interactive(
             "import time\n"
             "deadline = time.monotonic() + 3\n"
-            "while any(e.get('active_tasks') for e in sc._status.executors.values()) "
+            "while any(e.get('active_tasks') for e in sc.statusStore.executors.values()) "
             "and time.monotonic() < deadline: time.sleep(0.05)\n"
-            "print('active', sum(e.get('active_tasks', 0) for e in sc._status.executors.values()))",
+            "print('active', sum(e.get('active_tasks', 0)\n"
+            "                    for e in sc.statusStore.executors.values()))",
             timeout=30, output_hook=hook)
         kc.execute_interactive("%%spark\nsc.parallelize(range(10), 2).sum()", timeout=60,
                                output_hook=hook)
@@ -213,7 +214,7 @@ def test_connect_joins_a_standalone_cluster_and_config_applies_at_start(tmp_path
             "%spark config spark.app.name=joined-from-a-notebook",
             f"%spark connect {url} --cluster-file {cluster_file}",
             "%%spark\nimport time; time.sleep(0.5)\n"
-            "(sc.appName, len(sc._executor_pids()), sc.parallelize(range(10), 2).sum())",
+            "(sc.appName, len(sc.cluster.executors()), sc.parallelize(range(10), 2).sum())",
             "%spark stop"])
         assert "joined" in nb.cells[2].outputs[0]["text"]
         assert nb.cells[3].outputs[-1]["data"]["text/plain"] == \

@@ -45,9 +45,9 @@ START_TIMEOUT = 30.0
 # its cluster, so that the test has taken hold of the processes first.
 START_LOCAL = """\
 sc = SparkContext("local[2]", "processes-lesson")
-pids = sc._local_cluster.pids
+pids = sc.cluster.local_processes()
 report("started", manager=pids["manager"], executors=pids["executors"],
-       registered=sc._executor_pids(), python=sys.executable,
+       registered=sc.cluster.executor_pids(), python=sys.executable,
        total=sc.parallelize(range(100), 4).map(lambda x: x * 2).sum())
 """
 
@@ -149,9 +149,10 @@ def test_a_sigkilled_executor_is_replaced_and_jobs_still_work(
         reaper: Reaper, tmp_path: Path) -> None:
     driver, started = start_local_driver(reaper, tmp_path, """\
 victim = int(sys.stdin.readline())  # the test SIGKILLs this executor, then tells us its pid
-until(lambda: len(sc._executor_pids()) == 2 and victim not in sc._executor_pids().values())
-report("replaced", registered=sc._executor_pids(),
-       running=sc._local_cluster.pids["executors"],
+until(lambda: len(sc.cluster.executors()) == 2
+      and victim not in sc.cluster.executor_pids().values())
+report("replaced", registered=sc.cluster.executor_pids(),
+       running=sc.cluster.local_processes()["executors"],
        total=sc.parallelize(range(1000), 8).map(lambda x: x * x).sum())
 sys.stdin.readline()  # let the test look at the processes before they stop
 sc.stop()

@@ -723,16 +723,16 @@ class TestPickleFiles:
 def checkpoint_dir(sc, tmp_path):
     """A checkpoint directory set for this test (PySpark makes a UUID folder inside)."""
     path = str(tmp_path / "checkpoints")
-    if hasattr(sc, "setCheckpointDir"):
-        sc.setCheckpointDir(path)
-    else:  # a sparkbook tree without SparkContext.setCheckpointDir: what it would set
-        sc._checkpoint_dir = path
+    sc.setCheckpointDir(path)
     return path
 
 
 @pytest.fixture
 def no_checkpoint_dir(sc, engine):
-    """The session's context with its checkpoint directory unset for this test."""
+    """The session's context with its checkpoint directory unset for this test.
+
+    Neither engine can unset a checkpoint directory through its API (setCheckpointDir only
+    sets one), so this reaches each one's private field and puts it back afterwards."""
     if engine == "pyspark":
         jsc = sc._jsc.sc()
         setter = getattr(jsc, "checkpointDir_$eq")

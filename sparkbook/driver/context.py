@@ -23,12 +23,19 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sparkbook import PACKAGE_DIR, accumulators, serializers, sparkfiles, wire
+from sparkbook import accumulators, serializers, sparkfiles, wire
 from sparkbook.broadcast import Broadcast
 from sparkbook.conf import SparkConf
 from sparkbook.driver.backend import SchedulerBackend
+from sparkbook.driver.callsite import user_callsite
+from sparkbook.driver.cluster import ClusterView
 from sparkbook.driver.fileserver import FileServer, Shipment
-from sparkbook.driver.listener import ApplicationEnd, ApplicationStart, LiveListenerBus
+from sparkbook.driver.listener import (
+    ApplicationEnd,
+    ApplicationStart,
+    LiveListenerBus,
+    SparkListener,
+)
 from sparkbook.driver.local_cluster import LocalCluster
 from sparkbook.driver.profiler import INCORRECT_CONF_FOR_PROFILE, ProfilerCollector
 from sparkbook.driver.progress import ConsoleProgressBar
@@ -61,11 +68,6 @@ SPARK_5063 = (
     "variable, action, or transformation. SparkContext can only be used on the driver, "
     "not in code that it run on workers. For more information, see SPARK-5063."
 )
-
-
-# How a user knows a code file, when not by its name: the notebook extension adds one that
-# names a cell's code "cell 4", so that a job reads "collect at cell 4, line 3".
-CALLSITE_NAMERS: list[Callable[[str], str | None]] = []
 
 
 class JobWaiter:
@@ -575,27 +577,47 @@ class SparkContext:
             raise
 
     def _callsite(self) -> str:
-        """Where the user's code called us: the first frame outside sparkbook."""
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
-            frame = frame.f_back
-        if frame is None:
-            return "<unknown>"
-        filename = frame.f_code.co_filename
-        for namer in CALLSITE_NAMERS:
-            label = namer(filename)
-            if label:
-                return f"{label}, line {frame.f_lineno}"
-        return f"{os.path.basename(filename)}:{frame.f_lineno}"
+        return user_callsite()
 
-    # --- the cluster, for lessons and magics ----------------------------------------------
+    # --- listeners, status and the cluster: Spark's Scala names and sparkbook's own -------
 
-    def _executor_pids(self) -> dict[str, int]:
-        endpoints = list(self._backend.executors.items())  # a snapshot: another thread edits it
-        return {eid: e.info.pid for eid, e in endpoints}
+    def addSparkListener(self, listener: SparkListener, synchronous: bool = False) -> None:
+        """Deliver every later event to ``listener``: on the listener bus's thread, or with
+        ``synchronous`` on the scheduler's thread as each event is posted (keep it quick)."""
+        self._bus.add_listener(listener, synchronous)
 
-    def _kill_executor(self, executor_id: str) -> None:
-        self._backend.call(self._backend.kill_executor, executor_id).result()
+    def removeSparkListener(self, listener: SparkListener) -> None:
+        """Stop delivering events to ``listener`` (events already queued are dropped)."""
+        self._bus.remove_listener(listener)
+
+    def waitForListeners(self, timeout: float = 10.0) -> bool:
+        """Wait until every event posted so far has reached every listener (Spark's
+        ``listenerBus.waitUntilEmpty``); False if that took longer than ``timeout``."""
+        return self._bus.wait_until_empty(timeout)
+
+    @property
+    def statusStore(self) -> AppStatusStore:
+        """The live jobs, stages and executors the widgets show (read under its ``lock``)."""
+        return self._status
+
+    @property
+    def progressBar(self) -> ConsoleProgressBar | None:
+        """The console progress bar, when ``spark.ui.showConsoleProgress`` drew one."""
+        return self._progress
+
+    @property
+    def taskOutput(self) -> TaskOutputPrinter:
+        """The listener that prints on the driver what tasks print on the executors."""
+        return self._task_output
+
+    @property
+    def isStopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def cluster(self) -> ClusterView:
+        """The executors and processes of the cluster this context runs on."""
+        return ClusterView(self._backend, self._local_cluster)
 
 
 def _check_tag(tag: str) -> None:

@@ -54,7 +54,7 @@ class CellFeed(SparkListener):
         self.all_jobs = all_jobs
         self._last: dict | None = None
         self._stop = threading.Event()
-        sc._bus.add_listener(self)
+        sc.addSparkListener(self)
         self._thread = threading.Thread(target=self._run, name="sparkbook-widget", daemon=True)
         self._thread.start()
 
@@ -62,7 +62,7 @@ class CellFeed(SparkListener):
         self.job_ids.append(event.job_id)
 
     def snapshot(self) -> dict:
-        return take_snapshot(self.sc._status, list(self.job_ids), self.history)
+        return take_snapshot(self.sc.statusStore, list(self.job_ids), self.history)
 
     def push(self) -> dict:
         snap = self.snapshot()
@@ -82,9 +82,9 @@ class CellFeed(SparkListener):
         """Stop refreshing; the final state matches the listener's counts exactly."""
         self._stop.set()
         self._thread.join(2)
-        self.sc._bus.wait_until_empty()
+        self.sc.waitForListeners()
         if not self.all_jobs:
-            self.sc._bus.remove_listener(self)
+            self.sc.removeSparkListener(self)
         snap = self.push()
         self.view.status = status
         return snap

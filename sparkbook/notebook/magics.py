@@ -14,7 +14,7 @@ import shlex
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import HTML, display
 
-from sparkbook.driver.context import CALLSITE_NAMERS
+from sparkbook.driver.callsite import register_callsite_namer
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.notebook.session import NotebookSession
 from sparkbook.notebook.snapshot import ExecutorHistory, summary_html, take_snapshot
@@ -43,7 +43,7 @@ class SparkMagics(Magics):
         self.history = ExecutorHistory()
         self._watched = None  # the context whose listener bus feeds self.history
         self._panels: list = []
-        CALLSITE_NAMERS.append(self._cell_name)
+        register_callsite_namer(self._cell_name)
 
     def _cell_name(self, filename: str) -> str | None:
         """IPython's own record of which execution count compiled a code file."""
@@ -54,7 +54,7 @@ class SparkMagics(Magics):
 
     def _bind(self, sc) -> None:
         if self._watched is not sc:
-            sc._bus.add_listener(self.history)
+            sc.addSparkListener(self.history)
             self._watched = sc
         self.shell.user_ns["sc"] = sc
 
@@ -90,7 +90,7 @@ class SparkMagics(Magics):
         sc = self.session.start(opts.executors * opts.cores, opts.memory)
         self._bind(sc)
         print(f"sparkbook: {sc.master}, application {sc.applicationId}, "
-              f"{len(sc._executor_pids())} executors; `sc` is ready")
+              f"{len(sc.cluster.executors())} executors; `sc` is ready")
 
     def _cmd_connect(self, rest: list[str]):
         p = _parser("%spark connect")
@@ -100,7 +100,7 @@ class SparkMagics(Magics):
         sc = self.session.connect(opts.master, opts.cluster_file)
         self._bind(sc)
         print(f"sparkbook: joined {sc.master} as application {sc.applicationId}, "
-              f"{len(sc._executor_pids())} executors")
+              f"{len(sc.cluster.executors())} executors")
 
     def _cmd_stop(self, rest: list[str]):
         self.session.stop()
@@ -121,18 +121,15 @@ class SparkMagics(Magics):
         sc = self.session.active
         if sc is None or not rest:
             raise ValueError("usage: %spark kill-executor ID (with a running cluster)")
-        pids = sc._executor_pids()
-        if rest[0] not in pids:
-            raise ValueError(f"no executor {rest[0]!r}; executors: {sorted(pids)}")
-        sc._kill_executor(rest[0])
-        print(f"sparkbook: executor {rest[0]} (pid {pids[rest[0]]}) killed")
+        pid = sc.cluster.kill_executor(rest[0])
+        print(f"sparkbook: executor {rest[0]} (pid {pid}) killed")
 
     def _cmd_status(self, rest: list[str]):
         sc = self.session.active
         if sc is None:
             print("sparkbook: no cluster (start one with %spark start, or run a %%spark cell)")
             return
-        snap = take_snapshot(sc._status, sc.statusTracker().getActiveJobsIds(), self.history)
+        snap = take_snapshot(sc.statusStore, sc.statusTracker().getActiveJobsIds(), self.history)
         lines = [f"cluster: {sc.master}", f"application: {sc.applicationId} ({sc.appName})",
                  "executors:"]
         for ex in snap["executors"]:
@@ -171,7 +168,7 @@ class SparkMagics(Magics):
         sc = self.session.ensure()
         self._bind(sc)
         watcher = None if opts.quiet else self._watch(sc, " ".join(opts.name))
-        sc._task_output.begin_window(held=True)  # one cap on task output for the cell
+        sc.taskOutput.begin_window(held=True)  # one cap on task output for the cell
         status = "failed"
         try:
             value = self._run(cell)
@@ -183,17 +180,17 @@ class SparkMagics(Magics):
         finally:
             if watcher is not None:
                 watcher(status)
-            sc._bus.wait_until_empty()
-            dropped = sc._task_output.end_window()
+            sc.waitForListeners()
+            dropped = sc.taskOutput.end_window()
             if dropped:
                 print(f"[sparkbook] {dropped} more lines printed by tasks were not shown")
 
     def _watch(self, sc, title: str):
         """Show the cell's progress; returns what to call when the cell ends."""
         if not self._in_notebook():
-            if sc._progress is not None:
+            if sc.progressBar is not None:
                 return None
-            bar = ConsoleProgressBar(sc._status)
+            bar = ConsoleProgressBar(sc.statusStore)
             return lambda status: bar.stop()
         from sparkbook.notebook.jobview import CellFeed, JobsView
 

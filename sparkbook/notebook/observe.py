@@ -10,10 +10,11 @@ from sparkbook.notebook.snapshot import take_snapshot
 
 def recent_jobs(sc, n: int = 1) -> list[dict]:
     """The last ``n`` jobs, oldest first, each with its stages (as the widget shows them)."""
-    sc._bus.wait_until_empty()
-    with sc._status.lock:
-        ids = sorted(sc._status.jobs)[-n:] if n else []
-    snap = take_snapshot(sc._status, ids)
+    sc.waitForListeners()
+    store = sc.statusStore
+    with store.lock:
+        ids = sorted(store.jobs)[-n:] if n else []
+    snap = take_snapshot(store, ids)
     for job in snap["jobs"]:
         job["stages"] = [s for s in snap["stages"] if s["job_id"] == job["id"]]
     return snap["jobs"]
@@ -22,9 +23,10 @@ def recent_jobs(sc, n: int = 1) -> list[dict]:
 def cluster_processes(sc) -> list[dict]:
     """The driver, the cluster manager and the executors: role, pid, listening ports."""
     found = [("driver", psutil.Process().pid)]
-    if sc._local_cluster is not None:
-        found.append(("cluster manager", sc._local_cluster.proc.pid))
-    found += [(f"executor {eid}", pid) for eid, pid in sorted(sc._executor_pids().items())]
+    local = sc.cluster.local_processes()
+    if local is not None:
+        found.append(("cluster manager", local["manager"]))
+    found += [(f"executor {e.executor_id}", e.pid) for e in sc.cluster.executors()]
     rows = []
     for role, pid in found:
         proc = psutil.Process(pid)

@@ -14,7 +14,7 @@ class NotebookSession:
 
     @property
     def active(self):
-        return self.sc if self.sc is not None and not self.sc._stopped else None
+        return self.sc if self.sc is not None and not self.sc.isStopped else None
 
     def _conf(self) -> SparkConf:
         conf = SparkConf()

@@ -1,0 +1,61 @@
+"""ClusterView (``sc.cluster``): the executors a driver is using, and the processes behind them.
+
+What the architecture and fault-tolerance lessons look at: each executor's id, address and
+pid, the local cluster's manager process, and killing an executor on purpose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from sparkbook.messages import ExecutorInfo
+
+if TYPE_CHECKING:
+    from sparkbook.driver.backend import SchedulerBackend
+    from sparkbook.driver.local_cluster import LocalCluster
+
+
+def _id_order(executor_id: str) -> tuple[int, str]:
+    return len(executor_id), executor_id  # "2" before "10"
+
+
+class ClusterView:
+    """The driver's view of its cluster, live: each call reads the current executors."""
+
+    def __init__(self, backend: SchedulerBackend, local_cluster: LocalCluster | None) -> None:
+        self._backend = backend
+        self._local_cluster = local_cluster
+
+    def executors(self) -> list[ExecutorInfo]:
+        """The executors registered now, by id: id, address, host, hostname, cores, memory
+        (of its block store, in bytes) and pid."""
+        endpoints = list(self._backend.executors.values())  # a snapshot: another thread edits it
+        return sorted((dataclasses.replace(e.info) for e in endpoints),
+                      key=lambda info: _id_order(info.executor_id))
+
+    def executor_pids(self) -> dict[str, int]:
+        """Executor id -> process id, for the executors registered now."""
+        return {e.executor_id: e.pid for e in self.executors()}
+
+    def kill_executor(self, executor_id: str) -> int:
+        """Have the cluster manager kill an executor at once, as a crash would; its pid.
+
+        Returns once the request is sent: the driver hears of the loss as ``ExecutorRemoved``,
+        and a local cluster's manager then starts a replacement. Not for listeners that run
+        on the scheduler's thread (``addSparkListener(..., synchronous=True)``), which
+        would wait on themselves.
+        """
+        pids = self.executor_pids()
+        if executor_id not in pids:
+            known = sorted(pids, key=_id_order)
+            raise ValueError(f"no executor {executor_id!r}; executors: {known}")
+        self._backend.call(self._backend.kill_executor, executor_id).result()
+        return pids[executor_id]
+
+    def local_processes(self) -> dict | None:
+        """For ``local[N]``: ``{"manager": pid, "executors": [pids]}``, the manager this
+        context started and the executor processes it runs now (including any not yet
+        registered). None when the context joined a standalone cluster, whose manager is
+        another machine's or another program's."""
+        return None if self._local_cluster is None else self._local_cluster.pids
