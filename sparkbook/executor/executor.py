@@ -31,6 +31,7 @@ import zmq
 from sparkbook import broadcast, sparkfiles, wire
 from sparkbook import messages as m
 from sparkbook.errors import TaskKilledError
+from sparkbook.executor.blockid import BroadcastBlockId, RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.task_runner import run_task
@@ -82,7 +83,7 @@ class Executor:
         self.process.cpu_percent()
         self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
                                              daemon=True)
-        broadcast._executor_source = lambda bid: self.blocks.get(("broadcast", bid))
+        broadcast._executor_source = lambda bid: self.blocks.get(BroadcastBlockId(bid))
         sparkfiles.SparkFiles._is_running_on_worker = True
         self.manager_dispatch = m.Dispatcher("executor (from the manager)", {
             m.RegisteredExecutor: self._registered,
@@ -97,10 +98,10 @@ class Executor:
             m.FetchShuffleBlocks: self._serve_fetch,
             m.KillTask: lambda msg, env: self._kill_task(msg.task_id),
             m.ExecutorLost: lambda msg, env: self.lost_peers.add(msg.executor_id),
-            m.RemoveRdd: lambda msg, env: self.blocks.remove_matching("rdd", msg.app_id,
-                                                                      msg.rdd_id),
+            m.RemoveRdd: lambda msg, env: self.blocks.remove_matching(
+                RDDBlockId, msg.app_id, rdd_id=msg.rdd_id),
             m.RemoveShuffle: lambda msg, env: self.blocks.remove_matching(
-                "shuffle", msg.app_id, msg.shuffle_id),
+                ShuffleBlockId, msg.app_id, shuffle_id=msg.shuffle_id),
             m.RemoveBroadcast: self._remove_broadcast,
             m.RemoveBinary: lambda msg, env: self.binaries.pop((msg.app_id, msg.binary_id),
                                                                None),
@@ -189,7 +190,7 @@ class Executor:
             self.router_dispatch(msg.message, msg)
 
     def _remove_broadcast(self, msg: m.RemoveBroadcast, envelope: wire.Envelope) -> None:
-        self.blocks.remove(("broadcast", msg.bid))
+        self.blocks.remove(BroadcastBlockId(msg.bid))
         broadcast.forget_executor_value(msg.bid)
 
     def _accept_task(self, desc: m.LaunchTask, envelope: wire.Envelope) -> None:
@@ -202,7 +203,7 @@ class Executor:
             i = 2
         for (kind, name), frame in zip(desc.shipments, frames[i:]):
             if kind == "broadcast":
-                self.blocks.put_broadcast(("broadcast", name), frame.bytes)
+                self.blocks.put_broadcast(BroadcastBlockId(name), frame.bytes)
             else:
                 self.incoming_files.setdefault(desc.app_id, collections.deque()).append(
                     (kind, name, frame.bytes))
@@ -218,7 +219,8 @@ class Executor:
         app, shuffle_id, reduce_id = msg.app_id, msg.shuffle_id, msg.reduce_id
         frames, missing = [], None
         for map_id in msg.map_ids:
-            blob = self.blocks.get_shuffle_bucket(("shuffle", app, shuffle_id, map_id), reduce_id)
+            blob = self.blocks.get_shuffle_bucket(ShuffleBlockId(app, shuffle_id, map_id),
+                                                  reduce_id)
             if blob is None:
                 missing = map_id
                 break
@@ -236,14 +238,14 @@ class Executor:
 
     def _on_result(self) -> None:
         self.results.recv()
-        identity, update, frames = self.finished.get()
+        identity, app_id, update, frames = self.finished.get()
         self.counts["active"] -= 1
         self.counts["completed" if update.state == "FINISHED" else "failed"] += 1
         self.shuffle_bytes["read"] += update.metrics.shuffle_read_bytes
         self.shuffle_bytes["write"] += update.metrics.shuffle_write_bytes
         update.executor_id = self.executor_id
-        update.dropped_blocks = [(b[2], b[3]) for b in self.blocks.take_dropped()
-                                 if b[0] == "rdd"]
+        update.dropped_blocks = [(b.rdd_id, b.split_index)
+                                 for b in self.blocks.take_dropped(app_id)]
         self._send(identity, update, frames)
 
     def _send(self, identity: bytes, message: m.Message, frames: list) -> None:
@@ -253,7 +255,7 @@ class Executor:
             log.info("could not deliver %s to %r: %s", type(message).__name__, identity, exc)
 
     def _forget_application(self, app_id: str) -> None:
-        for kind in ("rdd", "shuffle"):
+        for kind in (RDDBlockId, ShuffleBlockId):
             self.blocks.remove_matching(kind, app_id)
         for key in [k for k in self.binaries if k[0] == app_id]:
             del self.binaries[key]
@@ -262,7 +264,7 @@ class Executor:
         shutil.rmtree(self.files_root(app_id), ignore_errors=True)
         for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
             broadcast.forget_executor_value(bid)
-            self.blocks.remove(("broadcast", bid))
+            self.blocks.remove(BroadcastBlockId(bid))
 
     def _exit(self, code: int) -> None:
         # Memory goes with the process; only the spill folder needs removing. No locks:
@@ -299,7 +301,7 @@ class Executor:
                 self._task_done(task_id)
             except TaskKilledError:
                 self._task_done(task_id)
-            self.finished.put((identity, update, frames))
+            self.finished.put((identity, desc.app_id, update, frames))
             push.send(b"")
 
     def _enter_application(self, app_id: str) -> None:
