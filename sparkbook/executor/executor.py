@@ -28,11 +28,12 @@ import time
 import psutil
 import zmq
 
-from sparkbook import broadcast, sparkfiles, wire
 from sparkbook import messages as m
+from sparkbook import sparkfiles, wire
 from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockid import BroadcastBlockId, RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
+from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.task_runner import run_task
 from sparkbook.metrics import ExecutorMetrics
@@ -53,7 +54,8 @@ class Executor:
         self.host = host
         self.watch_stdin = watch_stdin
         self.executor_id: str | None = None
-        self.blocks = BlockManager(memory, local_dir)
+        self.env = SparkEnv(BlockManager(memory, local_dir))
+        self.blocks = self.env.blocks
         self.zctx = zmq.Context.instance()
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
         self.manager.socket.connect(manager_address)
@@ -83,8 +85,7 @@ class Executor:
         self.process.cpu_percent()
         self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
                                              daemon=True)
-        broadcast._executor_source = lambda bid: self.blocks.get(BroadcastBlockId(bid))
-        sparkfiles.SparkFiles._is_running_on_worker = True
+        SparkEnv.set(self.env)
         self.manager_dispatch = m.Dispatcher("executor (from the manager)", {
             m.RegisteredExecutor: self._registered,
             m.RegisterExecutorFailed: self._registration_refused,
@@ -102,7 +103,7 @@ class Executor:
                 RDDBlockId, msg.app_id, rdd_id=msg.rdd_id),
             m.RemoveShuffle: lambda msg, env: self.blocks.remove_matching(
                 ShuffleBlockId, msg.app_id, shuffle_id=msg.shuffle_id),
-            m.RemoveBroadcast: self._remove_broadcast,
+            m.RemoveBroadcast: lambda msg, env: self.env.forget_broadcast(msg.bid),
             m.RemoveBinary: lambda msg, env: self.binaries.pop((msg.app_id, msg.binary_id),
                                                                None),
         })
@@ -178,7 +179,7 @@ class Executor:
     def _reset(self, msg: m.UnknownExecutor, envelope: wire.Envelope) -> None:
         """The manager declared us lost (we were silent too long): start afresh."""
         self.executor_id = None
-        self.blocks.clear()
+        self.env.clear()
         self.binaries.clear()
         self.incoming_files.clear()
         self.python_includes.clear()
@@ -188,10 +189,6 @@ class Executor:
         msg = self.router.recv()
         if msg is not None:
             self.router_dispatch(msg.message, msg)
-
-    def _remove_broadcast(self, msg: m.RemoveBroadcast, envelope: wire.Envelope) -> None:
-        self.blocks.remove(BroadcastBlockId(msg.bid))
-        broadcast.forget_executor_value(msg.bid)
 
     def _accept_task(self, desc: m.LaunchTask, envelope: wire.Envelope) -> None:
         frames = envelope.frames
@@ -210,10 +207,6 @@ class Executor:
         binary = self.binaries.get(key)
         self.counts["active"] += 1
         self.tasks.put((envelope.identity, desc, binary, split_blob))
-
-    def files_root(self, app_id: str) -> str:
-        """The application's SparkFiles root: files added with SparkContext.addFile."""
-        return os.path.join(self.blocks.local_dir, f"userFiles-{app_id}")
 
     def _serve_fetch(self, msg: m.FetchShuffleBlocks, envelope: wire.Envelope) -> None:
         app, shuffle_id, reduce_id = msg.app_id, msg.shuffle_id, msg.reduce_id
@@ -255,16 +248,11 @@ class Executor:
             log.info("could not deliver %s to %r: %s", type(message).__name__, identity, exc)
 
     def _forget_application(self, app_id: str) -> None:
-        for kind in (RDDBlockId, ShuffleBlockId):
-            self.blocks.remove_matching(kind, app_id)
+        self.env.forget_application(app_id)
         for key in [k for k in self.binaries if k[0] == app_id]:
             del self.binaries[key]
         self.incoming_files.pop(app_id, None)
         self.python_includes.pop(app_id, None)
-        shutil.rmtree(self.files_root(app_id), ignore_errors=True)
-        for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
-            broadcast.forget_executor_value(bid)
-            self.blocks.remove(BroadcastBlockId(bid))
 
     def _exit(self, code: int) -> None:
         # Memory goes with the process; only the spill folder needs removing. No locks:
@@ -307,7 +295,7 @@ class Executor:
     def _enter_application(self, app_id: str) -> None:
         """Before a task (on the task thread): write the files its application added since
         its last task, and make SparkFiles and sys.path show them."""
-        root = self.files_root(app_id)
+        root = self.env.files_root(app_id)
         incoming = self.incoming_files.get(app_id) or collections.deque()
         includes = self.python_includes.setdefault(app_id, [])
         fresh = bool(incoming)
