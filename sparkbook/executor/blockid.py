@@ -13,7 +13,6 @@ from dataclasses import dataclass
 class BlockId:
     """Any block; ``app_id`` is the application it belongs to."""
 
-    __slots__ = ()
     app_id: str
 
 

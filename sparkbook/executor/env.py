@@ -59,9 +59,9 @@ class SparkEnv:
         """Drop the application's blocks, broadcast values and SparkFiles folder."""
         self.blocks.remove_matching(BlockId, app_id)
         shutil.rmtree(self.files_root(app_id), ignore_errors=True)
-        for bid in [b for b in self._broadcast_values
-                    if BroadcastBlockId(b).app_id == app_id]:
-            del self._broadcast_values[bid]
+        for bid in list(self._broadcast_values):  # a copy: the task thread may add one
+            if BroadcastBlockId(bid).app_id == app_id:
+                self._broadcast_values.pop(bid, None)
 
     def clear(self) -> None:
         """Forget everything held (the manager had declared this executor lost)."""
