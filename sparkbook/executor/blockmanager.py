@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sparkbook.executor.blockid import BlockId, RDDBlockId, ShuffleBlockId
+from sparkbook.executor.blockid import BlockId, BroadcastBlockId, RDDBlockId, ShuffleBlockId
 from sparkbook.storagelevel import StorageLevel
 
 
@@ -55,7 +55,7 @@ class BlockManager:
         """A map task's buckets; these are never dropped, only spilled."""
         self._put(block_id, buckets, True, True)
 
-    def put_broadcast(self, block_id: BlockId, data: bytes) -> None:
+    def put_broadcast(self, block_id: BroadcastBlockId, data: bytes) -> None:
         self._put(block_id, [data], True, True)
 
     def _put(self, block_id: BlockId, parts: list, use_memory: bool, use_disk: bool) -> bool:
