@@ -3,25 +3,21 @@
 On the driver a ``Broadcast`` holds the value and its pickled bytes. Pickling one (when a
 stage's closures are shipped) leaves only its id behind and records that the stage uses
 it; the driver then sends the bytes along with the first task that each executor runs
-for that stage, unless the executor already has them. On the executor, ``value``
-unpickles the bytes once and keeps the result for every later task.
+for that stage, unless the executor already has them. On the executor, ``value`` asks the
+executor's ``SparkEnv``, which unpickles the bytes once and keeps the result for every
+later task.
 """
 
 from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Callable
 from typing import IO, Any
 
 from sparkbook import serializers
 from sparkbook.errors import SparkException
 
 _collecting = threading.local()
-
-# Set by the executor: how to find a broadcast's bytes by id.
-_executor_source: Callable[[str], bytes | None] | None = None
-_executor_values: dict[str, Any] = {}
 
 
 class collecting_broadcasts:  # noqa: N801 - used as a context manager
@@ -42,8 +38,9 @@ class Broadcast:
         self._sc = sc
         self._bid = bid
         self._destroyed_at: str | None = None  # where destroy() was called
+        self._loaded = sc is not None  # an executor's copy is loaded at its first use
+        self._value = value
         if sc is not None:
-            self._value = value
             self._blob = serializers.dumps(value)
 
     @property
@@ -61,16 +58,10 @@ class Broadcast:
     @property
     def value(self) -> Any:
         self._assert_valid()
-        if self._sc is not None:
-            return self._value
-        if self._bid in _executor_values:
-            return _executor_values[self._bid]
-        blob = _executor_source(self._bid) if _executor_source is not None else None
-        if blob is None:
-            raise SparkException(f"Broadcast({self._bid}) is not available on this executor "
-                                 "(it was unpersisted or destroyed)")
-        value = _executor_values[self._bid] = serializers.loads(blob)
-        return value
+        if not self._loaded:
+            self._value = _executor_value(self._bid)
+            self._loaded = True
+        return self._value
 
     def unpersist(self, blocking: bool = False) -> None:
         """Drop the executors' copies; the value is sent again if a later task uses it."""
@@ -123,5 +114,15 @@ def _broadcast_from_id(bid: str) -> Broadcast:
     return Broadcast(bid=bid)
 
 
-def forget_executor_value(bid: str) -> None:
-    _executor_values.pop(bid, None)
+def _executor_value(bid: str) -> Any:
+    """A broadcast's value inside a task, from the executor's SparkEnv."""
+    from sparkbook.executor.env import SparkEnv  # executor code, imported where it runs
+
+    env = SparkEnv.get()
+    if env is not None:
+        try:
+            return env.broadcast_value(bid)
+        except KeyError:
+            pass
+    raise SparkException(f"Broadcast({bid}) is not available on this executor (it was "
+                         "unpersisted or destroyed)")

@@ -32,7 +32,6 @@ class SparkFiles:
     """Resolves paths to files added through ``SparkContext.addFile``."""
 
     _root_directory: str | None = None
-    _is_running_on_worker = False
 
     def __init__(self) -> None:
         raise NotImplementedError("Do not construct SparkFiles objects")
@@ -46,8 +45,11 @@ class SparkFiles:
     def getRootDirectory(cls) -> str:
         """The folder that holds the files added through ``SparkContext.addFile``."""
         if cls._root_directory is None:
-            raise RuntimeError("SparkFiles needs an active SparkContext (on the driver) or a "
-                               "running task (on an executor)")
+            from sparkbook.executor.env import SparkEnv  # executor code, imported if needed
+
+            where = ("a running task" if SparkEnv.get() is not None
+                     else "an active SparkContext")
+            raise RuntimeError(f"SparkFiles needs {where}")
         return cls._root_directory
 
 

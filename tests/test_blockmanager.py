@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from sparkbook.executor.blockid import BlockId, BroadcastBlockId, RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.storagelevel import StorageLevel
 
@@ -17,8 +18,8 @@ def store(tmp_path) -> BlockManager:
     return BlockManager(memory_limit=1000, local_dir=str(tmp_path / "blocks"))
 
 
-def rdd_block(n: int) -> tuple:
-    return ("rdd", "app", 1, n)
+def rdd_block(n: int) -> RDDBlockId:
+    return RDDBlockId("app", 1, n)
 
 
 def test_blocks_live_in_memory_until_the_limit(store):
@@ -35,7 +36,9 @@ def test_memory_only_blocks_are_dropped_least_recently_used_first(store):
     store.put(rdd_block(2), b"c" * 400, StorageLevel.MEMORY_ONLY)
     assert store.get(rdd_block(1)) is None
     assert store.get(rdd_block(0)) == b"a" * 400
-    assert store.take_dropped() == [rdd_block(1)]  # the driver will be told
+    assert store.take_dropped("other") == []  # only the block's own driver is told
+    assert store.take_dropped("app") == [rdd_block(1)]
+    assert store.take_dropped("app") == []
 
 
 def test_memory_and_disk_blocks_spill_to_the_local_directory(store):
@@ -54,18 +57,51 @@ def test_a_block_larger_than_memory_goes_straight_to_disk_or_is_not_kept(store):
 
 
 def test_shuffle_outputs_spill_but_are_never_dropped_and_serve_single_buckets(store):
-    store.put_shuffle_output(("shuffle", "app", 0, 0), [b"r0" * 200, b"", b"r2" * 200])
-    store.put_shuffle_output(("shuffle", "app", 0, 1), [b"s0" * 200, b"s1" * 200, b""])
+    store.put_shuffle_output(ShuffleBlockId("app", 0, 0), [b"r0" * 200, b"", b"r2" * 200])
+    store.put_shuffle_output(ShuffleBlockId("app", 0, 1), [b"s0" * 200, b"s1" * 200, b""])
     assert store.disk_used > 0
-    assert store.get_shuffle_bucket(("shuffle", "app", 0, 0), 2) == b"r2" * 200
-    assert store.get_shuffle_bucket(("shuffle", "app", 0, 0), 1) == b""
-    assert store.get_shuffle_bucket(("shuffle", "app", 0, 1), 1) == b"s1" * 200
+    assert store.get_shuffle_bucket(ShuffleBlockId("app", 0, 0), 2) == b"r2" * 200
+    assert store.get_shuffle_bucket(ShuffleBlockId("app", 0, 0), 1) == b""
+    assert store.get_shuffle_bucket(ShuffleBlockId("app", 0, 1), 1) == b"s1" * 200
 
 
 def test_removing_an_application_s_blocks_frees_memory_and_disk(store):
     store.put(rdd_block(0), b"a" * 600, StorageLevel.MEMORY_AND_DISK)
     store.put(rdd_block(1), b"b" * 600, StorageLevel.MEMORY_AND_DISK)
-    store.put(("rdd", "other", 1, 0), b"c" * 10, StorageLevel.MEMORY_ONLY)
-    assert store.remove_matching("rdd", "app") == 2
+    store.put(RDDBlockId("other", 1, 0), b"c" * 10, StorageLevel.MEMORY_ONLY)
+    assert sorted(store.remove_matching(RDDBlockId, "app"), key=str) == [rdd_block(0),
+                                                                        rdd_block(1)]
     assert store.memory_used == 10 and store.disk_used == 0
     assert os.listdir(store.local_dir) == []
+
+
+def test_queries_match_block_ids_by_type_and_field(store):
+    store.put(RDDBlockId("app", 1, 0), b"a", StorageLevel.MEMORY_ONLY)
+    store.put(RDDBlockId("app", 2, 0), b"b", StorageLevel.MEMORY_ONLY)
+    store.put_shuffle_output(ShuffleBlockId("app", 1, 0), [b"s"])
+    store.put_broadcast(BroadcastBlockId("app:1"), b"v")
+    store.put_broadcast(BroadcastBlockId("app2:1"), b"w")  # another application's
+    assert store.remove_matching(RDDBlockId, "app", rdd_id=1) == [RDDBlockId("app", 1, 0)]
+    assert store.remove_matching(ShuffleBlockId, "app", shuffle_id=2) == []
+    assert store.contains(ShuffleBlockId("app", 1, 0))  # shuffle 1 is not RDD 1
+    assert sorted(map(str, store.remove_matching(BlockId, "app"))) == sorted(map(str, [
+        RDDBlockId("app", 2, 0), ShuffleBlockId("app", 1, 0), BroadcastBlockId("app:1")]))
+    assert store.contains(BroadcastBlockId("app2:1"))
+    with pytest.raises(TypeError, match="no field"):
+        store.remove_matching(RDDBlockId, "app", shuffle_id=1)
+
+
+def test_block_ids_are_values_that_name_their_application():
+    assert RDDBlockId("app", 1, 2) == RDDBlockId("app", 1, 2)
+    assert len({RDDBlockId("app", 1, 2), RDDBlockId("app", 1, 2)}) == 1
+    assert RDDBlockId("app", 1, 2) != ShuffleBlockId("app", 1, 2)
+    assert BroadcastBlockId("app-17-0001:3").app_id == "app-17-0001"
+    with pytest.raises(AttributeError):
+        RDDBlockId("app", 1, 2).rdd_id = 3  # frozen: safe as a dict key
+
+
+def test_removing_a_dropped_block_s_rdd_leaves_no_news_for_the_driver(store):
+    store.put(rdd_block(0), b"a" * 600, StorageLevel.MEMORY_ONLY)
+    store.put(rdd_block(1), b"b" * 600, StorageLevel.MEMORY_ONLY)  # drops block 0
+    store.remove_matching(RDDBlockId, "app", rdd_id=1)
+    assert store.take_dropped("app") == []

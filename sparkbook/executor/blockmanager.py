@@ -10,16 +10,15 @@ method holds the lock.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass
 
+from sparkbook.executor.blockid import BlockId, BroadcastBlockId, RDDBlockId, ShuffleBlockId
 from sparkbook.storagelevel import StorageLevel
-
-BlockId = tuple  # ("rdd", app, rdd_id, split) | ("shuffle", app, shuffle_id, map_id) | ...
 
 
 @dataclass
@@ -42,7 +41,7 @@ class BlockManager:
         self.bytes_spilled = 0
         self._memory: OrderedDict[BlockId, _Block] = OrderedDict()
         self._disk: dict[BlockId, _Block] = {}
-        self._dropped: list[BlockId] = []
+        self._dropped: list[RDDBlockId] = []
         self._lock = threading.Lock()
         self._serial = 0
 
@@ -52,11 +51,11 @@ class BlockManager:
         """Store one serialized block at ``level``; False when it could not be kept."""
         return self._put(block_id, [data], level.useMemory, level.useDisk)
 
-    def put_shuffle_output(self, block_id: BlockId, buckets: list[bytes]) -> None:
+    def put_shuffle_output(self, block_id: ShuffleBlockId, buckets: list[bytes]) -> None:
         """A map task's buckets; these are never dropped, only spilled."""
         self._put(block_id, buckets, True, True)
 
-    def put_broadcast(self, block_id: BlockId, data: bytes) -> None:
+    def put_broadcast(self, block_id: BroadcastBlockId, data: bytes) -> None:
         self._put(block_id, [data], True, True)
 
     def _put(self, block_id: BlockId, parts: list, use_memory: bool, use_disk: bool) -> bool:
@@ -81,7 +80,7 @@ class BlockManager:
             if victim.can_spill:
                 self.bytes_spilled += victim.size
                 self._write_to_disk(victim_id, victim)
-            else:
+            elif isinstance(victim_id, RDDBlockId):
                 self._dropped.append(victim_id)
 
     def _write_to_disk(self, block_id: BlockId, block: _Block) -> None:
@@ -102,7 +101,7 @@ class BlockManager:
         parts = self._get_parts(block_id, None)
         return None if parts is None else parts[0]
 
-    def get_shuffle_bucket(self, block_id: BlockId, reduce_id: int) -> bytes | None:
+    def get_shuffle_bucket(self, block_id: ShuffleBlockId, reduce_id: int) -> bytes | None:
         parts = self._get_parts(block_id, reduce_id)
         return None if parts is None else parts[0]
 
@@ -132,14 +131,26 @@ class BlockManager:
         with self._lock:
             self._remove_locked(block_id)
 
-    def remove_matching(self, *prefix: Hashable) -> int:
-        """Remove every block whose id starts with ``prefix``, e.g. ("rdd", app, 3)."""
-        n = len(prefix)
+    def remove_matching(self, kind: type[BlockId], app_id: str,
+                        **fields: object) -> list[BlockId]:
+        """Remove the application's blocks of type ``kind`` (``BlockId``: of every type)
+        whose fields equal ``fields``, e.g. ``(RDDBlockId, app, rdd_id=3)``; their ids."""
+        known = {f.name for f in dataclasses.fields(kind)} if kind is not BlockId else set()
+        if not fields.keys() <= known:
+            raise TypeError(f"{kind.__name__} has no field {sorted(fields.keys() - known)}")
+        wanted = tuple(fields.items())
+
+        def matches(b: BlockId) -> bool:
+            return isinstance(b, kind) and b.app_id == app_id and all(
+                getattr(b, name) == value for name, value in wanted)
+
         with self._lock:
-            victims = [b for b in [*self._memory, *self._disk] if b[:n] == prefix]
+            victims = [b for b in [*self._memory, *self._disk] if matches(b)]
             for block_id in victims:
                 self._remove_locked(block_id)
-        return len(victims)
+            # A dropped block that is gone for good is no news to its driver.
+            self._dropped = [b for b in self._dropped if not matches(b)]
+        return victims
 
     def _remove_locked(self, block_id: BlockId) -> None:
         block = self._memory.pop(block_id, None)
@@ -153,16 +164,20 @@ class BlockManager:
             except OSError:
                 pass
 
-    def take_dropped(self) -> list[BlockId]:
-        """The blocks dropped from memory since the last call (to tell their drivers)."""
+    def take_dropped(self, app_id: str) -> list[RDDBlockId]:
+        """The application's cached partitions dropped from memory since the last call (to
+        tell its driver, which alone can use the news)."""
         with self._lock:
-            dropped, self._dropped = self._dropped, []
+            dropped = [b for b in self._dropped if b.app_id == app_id]
+            if dropped:
+                self._dropped = [b for b in self._dropped if b.app_id != app_id]
         return dropped
 
     def clear(self) -> None:
         with self._lock:
             self._memory.clear()
             self._disk.clear()
+            self._dropped.clear()
             self.memory_used = self.disk_used = 0
         shutil.rmtree(self.local_dir, ignore_errors=True)
         os.makedirs(self.local_dir, exist_ok=True)

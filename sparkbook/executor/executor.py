@@ -1,6 +1,8 @@
 """The executor process: registers with the cluster manager, runs tasks, serves blocks.
 
-Two threads, so that task code can never silence the executor:
+This module owns the sockets and threads; what the executor knows and holds is kept by
+``ExecutorState`` (``state.py``), which each message becomes a call to. Two threads, so
+that task code can never silence the executor:
 
 * the main thread owns every socket: it registers and heartbeats to the manager (with
   CPU, memory and task counts), takes tasks from drivers, answers peers' shuffle fetches
@@ -11,7 +13,6 @@ Two threads, so that task code can never silence the executor:
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import functools
 import gc
@@ -28,13 +29,14 @@ import time
 import psutil
 import zmq
 
-from sparkbook import broadcast, sparkfiles, wire
 from sparkbook import messages as m
+from sparkbook import wire
 from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
+from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.shuffle_client import ShuffleClient
+from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
-from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.executor")
 
@@ -51,8 +53,8 @@ class Executor:
         self.key = key
         self.host = host
         self.watch_stdin = watch_stdin
-        self.executor_id: str | None = None
-        self.blocks = BlockManager(memory, local_dir)
+        self.env = SparkEnv(BlockManager(memory, local_dir))
+        self.blocks = self.env.blocks
         self.zctx = zmq.Context.instance()
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
         self.manager.socket.connect(manager_address)
@@ -65,45 +67,31 @@ class Executor:
         self.results.bind(f"inproc://results-{id(self)}")
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
-        self.binaries: dict[tuple[str, object], bytes] = {}
-        # Per application: added files received and not yet written (the socket thread
-        # queues them; the task thread writes them before the application's next task, so
-        # that disk writes never hold up heartbeats), and its .zip/.egg files for sys.path.
-        self.incoming_files: dict[str, collections.deque] = {}
-        self.python_includes: dict[str, list[str]] = {}
-        self.lost_peers: set[str] = set()
-        self.killed: set[int] = set()
-        self.running: int | None = None
-        self._running_lock = threading.Lock()
         self.fetch_timeout = fetch_timeout
-        self.counts = {"active": 0, "completed": 0, "failed": 0}
-        self.shuffle_bytes = {"read": 0, "write": 0}
         self.process = psutil.Process()
         self.process.cpu_percent()
         self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
                                              daemon=True)
-        broadcast._executor_source = lambda bid: self.blocks.get(("broadcast", bid))
-        sparkfiles.SparkFiles._is_running_on_worker = True
+        self.state = ExecutorState(self.env, self._interrupt_task)
+        SparkEnv.set(self.env)
+        state = self.state
         self.manager_dispatch = m.Dispatcher("executor (from the manager)", {
             m.RegisteredExecutor: self._registered,
             m.RegisterExecutorFailed: self._registration_refused,
             m.UnknownExecutor: self._reset,
-            m.ApplicationRemoved: lambda msg, env: self._forget_application(msg.app_id),
-            m.KillExecutor: lambda msg, env: os.kill(os.getpid(), signal.SIGKILL),
-            m.Shutdown: lambda msg, env: self._exit(0),
+            m.ApplicationRemoved: lambda msg, _: state.application_removed(msg.app_id),
+            m.KillExecutor: lambda msg, _: os.kill(os.getpid(), signal.SIGKILL),
+            m.Shutdown: lambda msg, _: self._exit(0),
         })
         self.router_dispatch = m.Dispatcher("executor", {
             m.LaunchTask: self._accept_task,
             m.FetchShuffleBlocks: self._serve_fetch,
-            m.KillTask: lambda msg, env: self._kill_task(msg.task_id),
-            m.ExecutorLost: lambda msg, env: self.lost_peers.add(msg.executor_id),
-            m.RemoveRdd: lambda msg, env: self.blocks.remove_matching("rdd", msg.app_id,
-                                                                      msg.rdd_id),
-            m.RemoveShuffle: lambda msg, env: self.blocks.remove_matching(
-                "shuffle", msg.app_id, msg.shuffle_id),
-            m.RemoveBroadcast: self._remove_broadcast,
-            m.RemoveBinary: lambda msg, env: self.binaries.pop((msg.app_id, msg.binary_id),
-                                                               None),
+            m.KillTask: lambda msg, _: state.kill_task(msg.task_id),
+            m.ExecutorLost: lambda msg, _: state.executor_lost(msg.executor_id),
+            m.RemoveRdd: lambda msg, _: state.remove_rdd(msg.app_id, msg.rdd_id),
+            m.RemoveShuffle: lambda msg, _: state.remove_shuffle(msg.app_id, msg.shuffle_id),
+            m.RemoveBroadcast: lambda msg, _: state.remove_broadcast(msg.bid),
+            m.RemoveBinary: lambda msg, _: state.remove_binary(msg.app_id, msg.binary_id),
         })
 
     # --- the main (socket) thread ------------------------------------------------------
@@ -142,17 +130,11 @@ class Executor:
             python=sys.version.split()[0]))
 
     def _heartbeat(self) -> None:
-        if self.executor_id is None:
+        if self.state.executor_id is None:
             return
-        mem = self.process.memory_info()
-        metrics = ExecutorMetrics(
-            cpu_percent=self.process.cpu_percent(), rss=mem.rss,
-            memory_used=self.blocks.memory_used, memory_limit=self.blocks.memory_limit,
-            disk_used=self.blocks.disk_used, active_tasks=self.counts["active"],
-            completed_tasks=self.counts["completed"], failed_tasks=self.counts["failed"],
-            shuffle_read_bytes=self.shuffle_bytes["read"],
-            shuffle_write_bytes=self.shuffle_bytes["write"], timestamp=time.time())
-        self.manager.send(m.Heartbeat(self.executor_id, metrics))
+        metrics = self.state.metrics(self.process.cpu_percent(),
+                                     self.process.memory_info().rss, time.time())
+        self.manager.send(m.Heartbeat(self.state.executor_id, metrics))
 
     def _on_manager(self) -> None:
         try:
@@ -164,8 +146,8 @@ class Executor:
             self.manager_dispatch(msg.message, msg)
 
     def _registered(self, msg: m.RegisteredExecutor, envelope: wire.Envelope) -> None:
-        self.executor_id = msg.executor_id
-        log.info("registered as executor %s at %s", self.executor_id, self.address)
+        self.state.registered(msg.executor_id)
+        log.info("registered as executor %s at %s", msg.executor_id, self.address)
         self._heartbeat()
 
     def _registration_refused(self, msg: m.RegisterExecutorFailed,
@@ -176,11 +158,7 @@ class Executor:
 
     def _reset(self, msg: m.UnknownExecutor, envelope: wire.Envelope) -> None:
         """The manager declared us lost (we were silent too long): start afresh."""
-        self.executor_id = None
-        self.blocks.clear()
-        self.binaries.clear()
-        self.incoming_files.clear()
-        self.python_includes.clear()
+        self.state.reset()
         self._register()
 
     def _on_router(self) -> None:
@@ -188,81 +166,28 @@ class Executor:
         if msg is not None:
             self.router_dispatch(msg.message, msg)
 
-    def _remove_broadcast(self, msg: m.RemoveBroadcast, envelope: wire.Envelope) -> None:
-        self.blocks.remove(("broadcast", msg.bid))
-        broadcast.forget_executor_value(msg.bid)
-
     def _accept_task(self, desc: m.LaunchTask, envelope: wire.Envelope) -> None:
-        frames = envelope.frames
-        split_blob = frames[0].bytes
-        key = (desc.app_id, desc.binary_id)
-        i = 1
-        if desc.has_binary:
-            self.binaries[key] = frames[1].bytes
-            i = 2
-        for (kind, name), frame in zip(desc.shipments, frames[i:]):
-            if kind == "broadcast":
-                self.blocks.put_broadcast(("broadcast", name), frame.bytes)
-            else:
-                self.incoming_files.setdefault(desc.app_id, collections.deque()).append(
-                    (kind, name, frame.bytes))
-        binary = self.binaries.get(key)
-        self.counts["active"] += 1
-        self.tasks.put((envelope.identity, desc, binary, split_blob))
-
-    def files_root(self, app_id: str) -> str:
-        """The application's SparkFiles root: files added with SparkContext.addFile."""
-        return os.path.join(self.blocks.local_dir, f"userFiles-{app_id}")
+        self.tasks.put(self.state.launch(desc, envelope.frames, envelope.identity))
 
     def _serve_fetch(self, msg: m.FetchShuffleBlocks, envelope: wire.Envelope) -> None:
-        app, shuffle_id, reduce_id = msg.app_id, msg.shuffle_id, msg.reduce_id
-        frames, missing = [], None
-        for map_id in msg.map_ids:
-            blob = self.blocks.get_shuffle_bucket(("shuffle", app, shuffle_id, map_id), reduce_id)
-            if blob is None:
-                missing = map_id
-                break
-            frames.append(blob)
-        reply = m.ShuffleBlocks(shuffle_id, reduce_id, missing)
-        self._send(envelope.identity, reply, [] if missing is not None else frames)
+        self._send(envelope.identity, *self.state.shuffle_blocks(msg))
 
-    def _kill_task(self, task_id: int) -> None:
-        self.killed.add(task_id)
-        with self._running_lock:
-            if self.running == task_id:
-                # Raise TaskKilledError inside the task's thread at its next bytecode.
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
+    def _interrupt_task(self) -> None:
+        # Raise TaskKilledError inside the task's thread at its next bytecode.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(self._task_thread.ident), ctypes.py_object(TaskKilledError))
 
     def _on_result(self) -> None:
         self.results.recv()
-        identity, update, frames = self.finished.get()
-        self.counts["active"] -= 1
-        self.counts["completed" if update.state == "FINISHED" else "failed"] += 1
-        self.shuffle_bytes["read"] += update.metrics.shuffle_read_bytes
-        self.shuffle_bytes["write"] += update.metrics.shuffle_write_bytes
-        update.executor_id = self.executor_id
-        update.dropped_blocks = [(b[2], b[3]) for b in self.blocks.take_dropped()
-                                 if b[0] == "rdd"]
-        self._send(identity, update, frames)
+        task, update, frames = self.finished.get()
+        update = self.state.task_finished(task.desc.app_id, update)
+        self._send(task.identity, update, frames)
 
     def _send(self, identity: bytes, message: m.Message, frames: list) -> None:
         try:
             self.router.send(message, frames, to=identity)
         except zmq.ZMQError as exc:  # the driver or peer has gone; nothing to deliver to
             log.info("could not deliver %s to %r: %s", type(message).__name__, identity, exc)
-
-    def _forget_application(self, app_id: str) -> None:
-        for kind in ("rdd", "shuffle"):
-            self.blocks.remove_matching(kind, app_id)
-        for key in [k for k in self.binaries if k[0] == app_id]:
-            del self.binaries[key]
-        self.incoming_files.pop(app_id, None)
-        self.python_includes.pop(app_id, None)
-        shutil.rmtree(self.files_root(app_id), ignore_errors=True)
-        for bid in [b for b in broadcast._executor_values if b.startswith(app_id + ":")]:
-            broadcast.forget_executor_value(bid)
-            self.blocks.remove(("broadcast", bid))
 
     def _exit(self, code: int) -> None:
         # Memory goes with the process; only the spill folder needs removing. No locks:
@@ -275,53 +200,33 @@ class Executor:
     def _task_loop(self) -> None:
         push = self.zctx.socket(zmq.PUSH)
         push.connect(f"inproc://results-{id(self)}")
-        client = ShuffleClient(self.zctx, self.key, self.lost_peers.__contains__,
-                               self.fetch_timeout)
+        state = self.state
+        client = ShuffleClient(self.zctx, self.key, state.is_lost, self.fetch_timeout)
         while True:
-            identity, desc, binary, split_blob = self.tasks.get()
-            task_id = desc.task_id
-            update = m.StatusUpdate(task_id, "", m.TaskKilled("killed"))
+            task = self.tasks.get()
+            desc = task.desc
+            update = m.StatusUpdate(desc.task_id, "", m.TaskKilled("killed"))
             frames: list = []
             try:
-                if binary is None:
+                if task.binary is None:
                     update.reason = m.ExceptionFailure(
                         "RuntimeError", "executor has no binary for this stage", "")
-                elif task_id not in self.killed:
-                    with self._running_lock:
-                        self.running = task_id
-                    update, frames = run_task(desc, binary, split_blob, self.executor_id,
+                elif state.start_task(desc.task_id):
+                    update, frames = run_task(desc, task.binary, task.split, state.executor_id,
                                               self.blocks, client,
-                                              functools.partial(self._enter_application,
+                                              functools.partial(state.enter_application,
                                                                 desc.app_id))
             except TaskKilledError:
                 pass  # a kill that landed just after the task's own handlers
             try:
-                self._task_done(task_id)
+                self._task_done(desc.task_id)
             except TaskKilledError:
-                self._task_done(task_id)
-            self.finished.put((identity, update, frames))
+                self._task_done(desc.task_id)
+            self.finished.put((task, update, frames))
             push.send(b"")
 
-    def _enter_application(self, app_id: str) -> None:
-        """Before a task (on the task thread): write the files its application added since
-        its last task, and make SparkFiles and sys.path show them."""
-        root = self.files_root(app_id)
-        incoming = self.incoming_files.get(app_id) or collections.deque()
-        includes = self.python_includes.setdefault(app_id, [])
-        fresh = bool(incoming)
-        while incoming:
-            kind, name, blob = incoming.popleft()
-            sparkfiles.install(root, kind, name, blob)
-            if kind == "pyfile" and name not in includes:
-                includes.append(name)
-        sparkfiles.activate(root, includes, fresh)
-
     def _task_done(self, task_id: int) -> None:
-        with self._running_lock:
-            self.running = None
-            kill_sent = task_id in self.killed
-            self.killed.discard(task_id)
-        if kill_sent:
+        if self.state.finish_task(task_id):
             # A kill requested as the task ended may not have fired yet: let it fire here,
             # where it is harmless (a loop's backward jump checks for it). Withdrawing it with
             # PyThreadState_SetAsyncExc(NULL) instead leaves the interpreter's eval breaker

@@ -20,6 +20,7 @@ import cloudpickle
 from sparkbook import PACKAGE_DIR, accumulators, serializers
 from sparkbook import messages as m
 from sparkbook.errors import FetchFailedError, TaskKilledError
+from sparkbook.executor.blockid import RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.captured_output import CapturedOutput
 from sparkbook.executor.shuffle_client import ShuffleClient
@@ -45,7 +46,7 @@ class ExecutorTaskContext(TaskContext):
 
     def get_or_compute(self, rdd, split) -> Iterator:
         """A persisted RDD's partition: read it from the block store, or compute and keep it."""
-        block_id = ("rdd", self.app_id, rdd.rdd_id, split.index)
+        block_id = RDDBlockId(self.app_id, rdd.rdd_id, split.index)
         data = self._blocks.get(block_id)
         if data is not None:
             self.metrics.cache_hits += 1
@@ -64,7 +65,7 @@ class ExecutorTaskContext(TaskContext):
             if executor_id == self.executor_id:
                 for map_id in map_ids:
                     blob = self._blocks.get_shuffle_bucket(
-                        ("shuffle", self.app_id, shuffle_id, map_id), reduce_id)
+                        ShuffleBlockId(self.app_id, shuffle_id, map_id), reduce_id)
                     if blob is None:
                         raise FetchFailedError(executor_id, shuffle_id, map_id,
                                                "map output missing from local block store")
@@ -118,8 +119,8 @@ def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: 
             metrics.result_size = sum(map(len, frames))
         else:
             buckets, written = write_map_output(records, action)
-            blocks.put_shuffle_output(("shuffle", context.app_id, action.shuffle_id,
-                                       split.index), buckets)
+            blocks.put_shuffle_output(ShuffleBlockId(context.app_id, action.shuffle_id,
+                                                     split.index), buckets)
             sizes = [len(b) for b in buckets]
             metrics.shuffle_write_bytes = sum(sizes)
             metrics.shuffle_write_records = written

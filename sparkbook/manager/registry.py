@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sparkbook import messages as m
@@ -64,9 +65,17 @@ class Registry:
         self._app_ids = itertools.count()
         self._start = start_time
 
-    # --- executors ----------------------------------------------------------------------
+    def handlers(self) -> dict[type[m.Message], Callable[[m.Message, bytes, float], list[Send]]]:
+        """The manager's dispatch table: message type -> handler(message, sender's socket
+        identity, now) -> what to send."""
+        return {
+            m.RegisterExecutor: self.register_executor, m.Heartbeat: self.heartbeat,
+            m.RegisterApplication: self.register_app, m.AppHeartbeat: self.app_heartbeat,
+            m.UnregisterApplication: self.unregister_app, m.KillExecutor: self.kill_executor,
+            m.ClusterStatus: self.cluster_status,
+        }
 
-    # Message handlers: (message, sender's identity, now) -> what to send.
+    # --- executors ----------------------------------------------------------------------
 
     def register_executor(self, msg: m.RegisterExecutor, identity: bytes,
                           now: float) -> list[Send]:
@@ -94,6 +103,18 @@ class Registry:
             return []
         self.lost[executor_id] = reason
         return self._to_apps(m.ExecutorRemoved(executor_id, reason))
+
+    def executor_process_exited(self, pid: int) -> list[Send]:
+        """A local executor's process exited: it is lost now, not at the heartbeat timeout."""
+        sends: list[Send] = []
+        for ex in [ex for ex in self.executors.values() if ex.info.pid == pid]:
+            sends += self.remove_executor(ex.executor_id,
+                                          "executor process exited (executor lost)")
+        return sends
+
+    def shutdown(self) -> list[Send]:
+        """The manager stops: every executor is told to exit."""
+        return [Send(ex.identity, m.Shutdown()) for ex in self.executors.values()]
 
     def kill_executor(self, msg: m.KillExecutor, identity: bytes, now: float) -> list[Send]:
         ex = self.executors.get(msg.executor_id)

@@ -91,13 +91,7 @@ class ManagerServer:
         self.watch_stdin = watch_stdin
         self.launcher: ExecutorLauncher | None = None
         self._stopping = False
-        reg = self.registry
-        self.dispatch = m.Dispatcher("manager", {
-            m.RegisterExecutor: reg.register_executor, m.Heartbeat: reg.heartbeat,
-            m.RegisterApplication: reg.register_app, m.AppHeartbeat: reg.app_heartbeat,
-            m.UnregisterApplication: reg.unregister_app, m.KillExecutor: reg.kill_executor,
-            m.ClusterStatus: reg.cluster_status,
-        })
+        self.dispatch = m.Dispatcher("manager", self.registry.handlers())
 
     def serve(self) -> None:
         poller = zmq.Poller()
@@ -115,10 +109,7 @@ class ManagerServer:
             self._deliver(self.registry.check_timeouts(now))
             if self.launcher is not None:
                 for pid in self.launcher.reap():
-                    for ex in list(self.registry.executors.values()):
-                        if ex.info.pid == pid:
-                            self._deliver(self.registry.remove_executor(
-                                ex.executor_id, "executor process exited (executor lost)"))
+                    self._deliver(self.registry.executor_process_exited(pid))
         self.stop()
 
     def stop(self) -> None:
@@ -126,8 +117,7 @@ class ManagerServer:
         if self.launcher is not None:
             self.launcher.stop()
             self.launcher = None
-        for ex in self.registry.executors.values():
-            self._deliver([Send(ex.identity, m.Shutdown())])
+        self._deliver(self.registry.shutdown())
 
     def _on_message(self) -> None:
         envelope = self.channel.recv()
