@@ -54,7 +54,8 @@ def _executor(args: argparse.Namespace) -> None:
     from sparkbook.executor.executor import executor_main
 
     local_dir = args.local_dir or tempfile.mkdtemp(prefix="sparkbook-executor-")
-    executor_main(address, cluster.key, memory, local_dir, args.host, args.watch_stdin)
+    executor_main(address, cluster.key, memory, local_dir, args.host, args.watch_stdin,
+                  manager_name=cluster.address)
 
 
 def _executor_group(args: argparse.Namespace, memory_each: int) -> None:

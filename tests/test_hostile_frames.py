@@ -34,7 +34,7 @@ def zctx() -> Iterator[zmq.Context]:
 def connect(zctx: zmq.Context, address: str, key: bytes) -> wire.Channel:
     sock = wire.make_socket(zctx, zmq.DEALER)
     sock.connect(address)
-    return wire.Channel(sock, key, address)
+    return wire.Channel(sock, key, address, peer=address)
 
 
 def cluster_status(manager: wire.Channel) -> m.ClusterStatusReply:

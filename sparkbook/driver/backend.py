@@ -57,8 +57,8 @@ class ExecutorEndpoint:
 class SchedulerBackend:
     """See the module docstring."""
 
-    def __init__(self, master_address: str, key: bytes, app_name: str, bus: LiveListenerBus,
-                 apply_accumulators: Callable[[bytes], None],
+    def __init__(self, master_address: str, manager_name: str, key: bytes, app_name: str,
+                 bus: LiveListenerBus, apply_accumulators: Callable[[bytes], None],
                  payload: Callable[[str, str], bytes], max_failures: int,
                  locality_wait: float, profile: bool = False) -> None:
         self.key = key
@@ -69,7 +69,9 @@ class SchedulerBackend:
         # Added files every executor gets, as (kind, name); see ``_launch``.
         self.app_files: set[tuple[str, str]] = set()
         self.zctx = zmq.Context()
-        self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
+        # Routes name the manager by its cluster file's address (see wire.Channel).
+        self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
+                                    peer=manager_name)
         self.manager.socket.connect(master_address)
         self.task_scheduler = TaskSchedulerImpl(bus, max_failures, locality_wait)
         self.dag = DAGScheduler(self.task_scheduler, bus, apply_accumulators)
@@ -214,7 +216,7 @@ class SchedulerBackend:
             return
         sock = wire.make_socket(self.zctx, zmq.DEALER, identity=self.app_id.encode())
         sock.connect(info.address)
-        channel = wire.Channel(sock, self.key, f"executor {executor_id}")
+        channel = wire.Channel(sock, self.key, f"executor {executor_id}", peer=info.address)
         endpoint = ExecutorEndpoint(executor_id, channel, info)
         self.executors[executor_id] = self._by_socket[sock] = endpoint
         self._poller.register(sock, zmq.POLLIN)

@@ -176,20 +176,22 @@ class SparkContext:
             memory = self._conf.get("spark.executor.memory", "1g")
             self._local_cluster = LocalCluster(self._local_executors, memory, heartbeat_timeout)
             cluster = self._local_cluster.cluster
+            manager_address = cluster.address
         elif self.master.startswith("sparkbook://"):
             self._local_executors = 0
             path = (self._conf.get("spark.sparkbook.clusterFile")
                     or os.environ.get("SPARKBOOK_CLUSTER_FILE")
                     or wire.default_cluster_file(self.master))
             cluster = wire.read_cluster_file(path)
-            cluster.address = wire.parse_master_url(self.master)
+            manager_address = wire.parse_master_url(self.master)
         else:
             raise ValueError(
                 f"Could not parse Master URL: '{self.master}' (sparkbook runs local, local[N], "
                 "local[*] and sparkbook://HOST:PORT; for an Apache Spark cluster use PySpark)")
         self._backend = SchedulerBackend(
-            cluster.address, cluster.key, self.appName, self._bus, self._apply_accumulators,
-            self._payload, self._conf.get_int("spark.task.maxFailures", 4),
+            manager_address, cluster.address, cluster.key, self.appName, self._bus,
+            self._apply_accumulators, self._payload,
+            self._conf.get_int("spark.task.maxFailures", 4),
             self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None)
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))

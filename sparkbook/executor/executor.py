@@ -48,7 +48,7 @@ class Executor:
 
     def __init__(self, manager_address: str, key: bytes, memory: int, local_dir: str,
                  host: str = "127.0.0.1", watch_stdin: bool = False,
-                 fetch_timeout: float = 30.0) -> None:
+                 fetch_timeout: float = 30.0, manager_name: str | None = None) -> None:
         self.manager_address = manager_address
         self.key = key
         self.host = host
@@ -56,11 +56,15 @@ class Executor:
         self.env = SparkEnv(BlockManager(memory, local_dir))
         self.blocks = self.env.blocks
         self.zctx = zmq.Context.instance()
-        self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager")
+        # Routes name the manager by the address in the cluster file, which may differ
+        # from the one this executor was told to connect to (another host name for it).
+        self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
+                                    peer=manager_name or manager_address)
         self.manager.socket.connect(manager_address)
-        self.router = wire.Channel(wire.make_socket(self.zctx, zmq.ROUTER), key, "executor")
-        port = self.router.socket.bind_to_random_port(f"tcp://{host}")
+        sock = wire.make_socket(self.zctx, zmq.ROUTER)
+        port = sock.bind_to_random_port(f"tcp://{host}")
         self.address = f"tcp://{host}:{port}"
+        self.router = wire.Channel(sock, key, "executor", local=self.address)
         # The task thread hands each StatusUpdate over in a queue and wakes this thread
         # through an inproc socket.
         self.results = self.zctx.socket(zmq.PULL)
@@ -240,7 +244,7 @@ class Executor:
 
 
 def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
-                  host: str, watch_stdin: bool) -> None:
+                  host: str, watch_stdin: bool, manager_name: str | None = None) -> None:
     """Entry point of ``sparkbook executor`` (one process)."""
     logging.basicConfig(level=os.environ.get("SPARKBOOK_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s executor %(levelname)s %(message)s")
@@ -248,7 +252,8 @@ def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
     # collector rescans them every few hundred allocations and halves the throughput.
     gc.freeze()
     gc.set_threshold(100_000, 20, 20)
-    executor = Executor(manager_address, key, memory, local_dir, host, watch_stdin)
+    executor = Executor(manager_address, key, memory, local_dir, host, watch_stdin,
+                        manager_name=manager_name)
     signal.signal(signal.SIGTERM, lambda *_: executor._exit(0))
     # An executor with a parent (a manager, an `executor --cores N`) is stopped by it;
     # a Ctrl-C meant for that parent's terminal must not kill it first.

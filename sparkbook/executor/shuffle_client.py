@@ -55,7 +55,8 @@ class ShuffleClient:
         if channel is None:
             sock = wire.make_socket(self._zctx, zmq.DEALER)
             sock.connect(address)
-            channel = self._peers[address] = wire.Channel(sock, self._key, f"fetch {address}")
+            channel = self._peers[address] = wire.Channel(sock, self._key, f"fetch {address}",
+                                                          peer=address)
         return channel
 
     def _drop(self, address: str) -> None:

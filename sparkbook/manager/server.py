@@ -86,7 +86,8 @@ class ManagerServer:
         else:
             port = sock.bind_to_random_port(f"tcp://{host}")
         self.cluster = _cluster_file_for(f"tcp://{host}:{port}", cluster_file)
-        self.channel = wire.Channel(sock, self.cluster.key, "manager")
+        self.channel = wire.Channel(sock, self.cluster.key, "manager",
+                                    local=self.cluster.address)
         self.registry = Registry(heartbeat_timeout, hash(m.HASH_PROBE), start_time=time.time())
         self.watch_stdin = watch_stdin
         self.launcher: ExecutorLauncher | None = None
