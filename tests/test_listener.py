@@ -133,3 +133,37 @@ def test_a_retried_stage_keeps_the_failures_of_its_earlier_attempt_in_sight():
     store.on_task_end(end(1, "Success"))
     stage = store.stages[0]
     assert (stage.attempt, stage.completed, stage.failed, stage.earlier_failed) == (1, 1, 0, 2)
+
+
+def test_the_status_store_keeps_only_the_retained_finished_jobs_stages_and_dead_executors():
+    from sparkbook.driver.listener import (
+        ExecutorAdded,
+        ExecutorRemoved,
+        JobEnd,
+        JobStart,
+        StageCompleted,
+        StageInfo,
+    )
+    from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
+    from sparkbook.messages import ExecutorInfo
+
+    store = AppStatusStore(retained_jobs=10, retained_stages=20, retained_dead_executors=3)
+    tracker = SparkStatusTracker(store)
+    running = StageInfo(0, 0, "running", 1, [])
+    store.on_job_start(JobStart(0, 0.0, [running], {}, "cell"))
+    for job in range(1, 1000):  # a notebook that runs for days: two stages a job
+        infos = [StageInfo(2 * job + i, 0, f"s{i}", 1, []) for i in range(2)]
+        store.on_job_start(JobStart(job, 0.0, infos, {}, "cell"))
+        for info in infos:
+            info.completion_time = 1.0
+            store.on_stage_completed(StageCompleted(info))
+        store.on_job_end(JobEnd(job, 1.0, True))
+    assert len(store.jobs) <= 11 and len(store.stages) <= 21
+    assert tracker.getJobInfo(999).status == "SUCCEEDED" and tracker.getJobInfo(1) is None
+    # What still runs is never forgotten.
+    assert tracker.getJobInfo(0).status == "RUNNING" and 0 in store.stages
+    for i in range(10):
+        store.on_executor_added(ExecutorAdded(str(i), 0.0, ExecutorInfo(str(i), "tcp://x")))
+        store.on_executor_removed(ExecutorRemoved(str(i), 1.0, "killed"))
+    store.on_executor_added(ExecutorAdded("live", 0.0, ExecutorInfo("live", "tcp://y")))
+    assert "live" in store.executors and len(store.executors) <= 4

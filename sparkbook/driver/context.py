@@ -162,7 +162,9 @@ class SparkContext:
         self._progress: ConsoleProgressBar | None = None
         self._backend: SchedulerBackend | None = None
         self._bus = LiveListenerBus()
-        self._status = AppStatusStore()
+        self._status = AppStatusStore(self._conf.get_int("spark.ui.retainedJobs", 1000),
+                                      self._conf.get_int("spark.ui.retainedStages", 1000),
+                                      self._conf.get_int("spark.ui.retainedDeadExecutors", 100))
         self._bus.add_listener(self._status, synchronous=True)
         self._task_output = TaskOutputPrinter()
         self._bus.add_listener(self._task_output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
@@ -73,13 +74,32 @@ class JobStatus:
 
 
 class AppStatusStore(SparkListener):
-    """Live state of jobs, stages and executors, updated as events are posted."""
+    """Live state of jobs, stages and executors, updated as events are posted.
 
-    def __init__(self) -> None:
+    Like Spark's UI it keeps at most ``retained_jobs`` finished jobs, ``retained_stages``
+    finished stages and ``retained_dead_executors`` removed executors
+    (``spark.ui.retainedJobs``, ``spark.ui.retainedStages``,
+    ``spark.ui.retainedDeadExecutors``), so that a notebook running for days does not
+    grow without bound; when over, the oldest tenth (or the excess) goes at once.
+    """
+
+    def __init__(self, retained_jobs: int = 1000, retained_stages: int = 1000,
+                 retained_dead_executors: int = 100) -> None:
         self.lock = threading.Lock()
         self.jobs: dict[int, JobStatus] = {}
         self.stages: dict[int, StageStatus] = {}
         self.executors: dict[str, dict] = {}
+        self.retained_jobs = retained_jobs
+        self.retained_stages = retained_stages
+        self.retained_dead_executors = retained_dead_executors
+
+    def _trim(self, table: dict, retained: int, finished: Callable[[object], bool]) -> None:
+        """Forget the oldest finished entries of ``table`` beyond ``retained`` (under lock)."""
+        done = [key for key, value in table.items() if finished(value)]
+        excess = len(done) - retained
+        if excess > 0:
+            for key in done[:max(excess, retained // 10)]:
+                del table[key]
 
     def on_job_start(self, event: JobStart) -> None:
         props = event.properties
@@ -103,6 +123,9 @@ class AppStatusStore(SparkListener):
                 stage = self.stages.get(stage_id)
                 if stage is not None and stage.status == "PENDING":
                     stage.status = "SKIPPED"
+            self._trim(self.jobs, self.retained_jobs, lambda j: j.status != "RUNNING")
+            self._trim(self.stages, self.retained_stages,
+                       lambda s: s.status in ("COMPLETE", "FAILED", "SKIPPED"))
 
     def on_stage_submitted(self, event: StageSubmitted) -> None:
         info = event.stage_info
@@ -169,6 +192,8 @@ class AppStatusStore(SparkListener):
         with self.lock:
             ex = self.executors.setdefault(event.executor_id, {})
             ex.update(alive=False, removed_reason=event.reason, removed_time=event.time)
+            self._trim(self.executors, self.retained_dead_executors,
+                       lambda e: not e.get("alive"))
 
     def on_executor_metrics_update(self, event: ExecutorMetricsUpdate) -> None:
         with self.lock:
