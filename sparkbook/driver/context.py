@@ -271,7 +271,7 @@ class SparkContext:
             return int(self._conf.get("spark.default.parallelism"))
         if self._local_cluster is not None:
             return self._local_executors
-        return max(sum(e.info.cores for e in self._backend.executors.values()), 2)
+        return max(sum(info.cores for info in self._backend.executor_infos()), 2)
 
     @property
     def defaultMinPartitions(self) -> int:
@@ -354,7 +354,7 @@ class SparkContext:
         self._cancel_jobs(lambda p: True, "as part of cancellation of all jobs")
 
     def _cancel_jobs(self, predicate: Callable[[dict], bool], reason: str) -> None:
-        self._backend.call(self._backend.dag.cancel_jobs, predicate, reason).result()
+        self._backend.cancel_jobs(predicate, reason).result()
 
     # --- job tags (Spark 3.5): a job carries every tag its thread has when it starts -------
 
@@ -417,7 +417,7 @@ class SparkContext:
 
     def _ship(self, shipment: Shipment | None) -> None:
         if shipment is not None:
-            self._backend.call(self._backend.add_app_file, shipment).result()
+            self._backend.add_file(shipment).result()
 
     def _payload(self, kind: str, name: str) -> bytes:
         """What the scheduler backend sends an executor: a broadcast or an added file."""
@@ -527,7 +527,7 @@ class SparkContext:
                 acc._value = acc.accum_param.addInPlace(acc._value, value)
 
     def _unpersist_broadcast(self, bid: str, blocking: bool) -> None:
-        future = self._backend.call(self._backend.forget_broadcast, bid)
+        future = self._backend.remove_broadcast(bid)
         if blocking:
             future.result()
 
@@ -535,16 +535,12 @@ class SparkContext:
         self._broadcasts.pop(bid, None)
 
     def _remove_rdd_blocks(self, rdd_id: int, blocking: bool) -> None:
-        def remove() -> None:
-            self._backend.dag.rdd_unpersisted(rdd_id)
-            self._backend.remove_rdd(rdd_id)
-
-        future = self._backend.call(remove)
+        future = self._backend.unpersist_rdd(rdd_id)
         if blocking:
             future.result()
 
     def _cached_partition_count(self, rdd_id: int) -> int:
-        return sum(1 for (rid, _) in list(self._backend.dag.cache_locs) if rid == rdd_id)
+        return self._backend.cached_partition_count(rdd_id)
 
     # --- running jobs --------------------------------------------------------------------
 
@@ -566,13 +562,12 @@ class SparkContext:
                                  f"Total number of partitions: {n}")
         waiter = JobWaiter(len(parts))
         props = dict(self._properties())
-        future = self._backend.call(self._backend.dag.submit_job, rdd, func, parts, waiter,
-                                    props, op, self._callsite())
-        job_id = future.result()
+        job_id = self._backend.submit_job(rdd, func, parts, waiter, props, op,
+                                          self._callsite())
         try:
             return waiter.collect(serializers.loads_batches)
         except KeyboardInterrupt:
-            self._backend.call(self._backend.dag.cancel_job, job_id, "by the user (interrupt)")
+            self._backend.cancel_job(job_id, "by the user (interrupt)")
             raise
 
     def _callsite(self) -> str:
@@ -592,11 +587,10 @@ class SparkContext:
     # --- the cluster, for lessons and magics ----------------------------------------------
 
     def _executor_pids(self) -> dict[str, int]:
-        endpoints = list(self._backend.executors.items())  # a snapshot: another thread edits it
-        return {eid: e.info.pid for eid, e in endpoints}
+        return {info.executor_id: info.pid for info in self._backend.executor_infos()}
 
     def _kill_executor(self, executor_id: str) -> None:
-        self._backend.call(self._backend.kill_executor, executor_id).result()
+        self._backend.kill_executor(executor_id).result()
 
 
 def _check_tag(tag: str) -> None:
