@@ -33,6 +33,7 @@ from sparkbook import messages as m
 from sparkbook import wire
 from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
+from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
 from sparkbook.metrics import ExecutorMetrics
 
@@ -75,7 +76,7 @@ class SchedulerBackend:
         self._dag = DAGScheduler(max_failures, locality_wait)  # the scheduler thread's only
         self.executors: dict[str, ExecutorEndpoint] = {}
         self._by_socket: dict[zmq.Socket, ExecutorEndpoint] = {}
-        self._waiters: dict[int, object] = {}  # job id -> its JobWaiter
+        self._waiters: dict[int, JobWaiter] = {}
         self._job_ids = itertools.count()
         self.app_id: str | None = None
         self.registered = threading.Event()
@@ -121,14 +122,15 @@ class SchedulerBackend:
             self.stop()
             raise error
 
-    def submit_job(self, rdd: object, func: Callable, partitions: list[int], waiter: object,
-                   properties: dict, op: str, callsite: str) -> int:
-        """Start a job; its results and ending go to ``waiter`` (``task_succeeded(index,
-        result)``, then ``job_succeeded()`` or ``job_failed(error)``). Returns its id."""
-        job_id = next(self._job_ids)
-        self._waiters[job_id] = waiter
-        self._post(ev.JobSubmitted(job_id, rdd, func, partitions, properties, op, callsite))
-        return job_id
+    def submit_job(self, rdd: object, func: Callable, partitions: list[int],
+                   properties: dict, op: str, callsite: str) -> JobWaiter:
+        """Start a job (as Spark's ``DAGScheduler.submitJob``); its results arrive in the
+        waiter returned, whose ``job_id`` cancels it."""
+        waiter = JobWaiter(next(self._job_ids), len(partitions))
+        self._waiters[waiter.job_id] = waiter
+        self._post(ev.JobSubmitted(waiter.job_id, rdd, func, partitions, properties, op,
+                                   callsite))
+        return waiter
 
     def cancel_job(self, job_id: int, reason: str) -> concurrent.futures.Future:
         return self._post(ev.CancelJob(job_id, reason))
@@ -246,9 +248,8 @@ class SchedulerBackend:
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                 log.exception("the scheduler failed on %r", command)
                 future.set_exception(exc)
-                waiter = self._waiters.pop(getattr(command, "job_id", None), None)
-                if waiter is not None and isinstance(command, ev.JobSubmitted):
-                    waiter.job_failed(exc)  # whoever waits for the job hears of it
+                if isinstance(command, ev.JobSubmitted) and command.job_id in self._waiters:
+                    self._waiters.pop(command.job_id).job_failed(exc)  # the caller hears
 
     def _shutdown(self) -> None:
         self._stopping = True

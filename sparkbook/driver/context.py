@@ -12,7 +12,6 @@ import getpass
 import itertools
 import logging
 import os
-import queue
 import re
 import shutil
 import sys
@@ -67,43 +66,6 @@ SPARK_5063 = (
 # How a user knows a code file, when not by its name: the notebook extension adds one that
 # names a cell's code "cell 4", so that a job reads "collect at cell 4, line 3".
 CALLSITE_NAMERS: list[Callable[[str], str | None]] = []
-
-
-class JobWaiter:
-    """Hands a job's per-partition results from the scheduler thread to the caller, who
-    decodes each one as it arrives, while the executors still work on the others."""
-
-    _DONE = object()
-
-    def __init__(self, num_partitions: int) -> None:
-        self.results: list = [None] * num_partitions
-        self.error: BaseException | None = None
-        self._arrivals: queue.SimpleQueue = queue.SimpleQueue()
-
-    def task_succeeded(self, index: int, result: list[bytes]) -> None:
-        self._arrivals.put((index, result))
-
-    def job_succeeded(self) -> None:
-        self._arrivals.put(self._DONE)
-
-    def job_failed(self, error: BaseException) -> None:
-        self.error = error
-        self._arrivals.put(self._DONE)
-
-    def collect(self, decode: Callable[[list[bytes]], Any]) -> list:
-        """Decode results until the job ends; raises the job's error if it failed."""
-        while True:
-            try:
-                item = self._arrivals.get(timeout=0.1)  # a timeout keeps Ctrl-C responsive
-            except queue.Empty:
-                continue
-            if item is self._DONE:
-                break
-            index, blob = item
-            self.results[index] = decode(blob)
-        if self.error is not None:
-            raise self.error
-        return self.results
 
 
 class SparkContext:
@@ -560,14 +522,12 @@ class SparkContext:
             if not 0 <= p < n:
                 raise ValueError(f"Attempting to access a non-existent partition: {p}. "
                                  f"Total number of partitions: {n}")
-        waiter = JobWaiter(len(parts))
         props = dict(self._properties())
-        job_id = self._backend.submit_job(rdd, func, parts, waiter, props, op,
-                                          self._callsite())
+        waiter = self._backend.submit_job(rdd, func, parts, props, op, self._callsite())
         try:
             return waiter.collect(serializers.loads_batches)
         except KeyboardInterrupt:
-            self._backend.cancel_job(job_id, "by the user (interrupt)")
+            self._backend.cancel_job(waiter.job_id, "by the user (interrupt)")
             raise
 
     def _callsite(self) -> str:
