@@ -8,6 +8,7 @@ tasks it launched where, which succeeded, which failed and how; and reads what c
 from __future__ import annotations
 
 import itertools
+import threading
 from operator import add
 
 import pytest
@@ -407,3 +408,22 @@ def test_a_job_on_no_partitions_ends_at_once():
     rdd = driver.parallelize([1, 2], 2)
     core.handle(ev.JobSubmitted(7, rdd, list, [], {}, "collect", "test:1"))
     assert core.succeeded(7) and core.running == {}
+
+
+def test_a_stage_that_keeps_failing_to_fetch_is_aborted_after_four_attempts():
+    driver, core = DriverStandIn(), Core(executors=("0",))
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    for _ in range(4):
+        while core.launches("shuffle_map"):
+            core.finish(core.launches()[0])
+        core.finish(core.launches()[0], m.FetchFailed("0", 0, 0, "gone again"))
+    assert "failed the maximum allowable number of times: 4" in str(core.ended[job])
+    assert core.running == {}
+
+
+def test_a_stage_that_cannot_be_pickled_fails_its_job():
+    driver, core = DriverStandIn(), Core()
+    lock = threading.Lock()
+    job = core.submit(driver.parallelize([1, 2], 2).map(lambda x: (x, lock)))
+    assert core.running == {}
+    assert "lock" in str(core.ended[job]).lower()
