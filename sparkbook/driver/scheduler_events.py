@@ -17,10 +17,10 @@ from typing import Any
 from sparkbook import messages as m
 from sparkbook.driver.listener import SparkListenerEvent
 
-# --- events ---------------------------------------------------------------------------------
+# --- events (facts, so frozen) ----------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class JobSubmitted:
     """An action: run ``func`` on ``partitions`` of ``rdd``; ``job_id`` is the caller's."""
 
@@ -33,7 +33,7 @@ class JobSubmitted:
     callsite: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StatusUpdate:
     """An executor's StatusUpdate and its result frames (result tasks)."""
 
@@ -41,14 +41,14 @@ class StatusUpdate:
     result: list = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ExecutorAdded:
     """The cluster manager granted an executor (its address, host and cores)."""
 
     info: m.ExecutorInfo
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ExecutorLost:
     """An executor is gone: its running tasks, shuffle outputs and cached blocks too."""
 
@@ -56,7 +56,7 @@ class ExecutorLost:
     reason: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CancelJob:
     """Fail the job with "Job N cancelled <reason>" and kill its running tasks."""
 
@@ -64,7 +64,7 @@ class CancelJob:
     reason: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CancelJobs:
     """Cancel every active job whose properties satisfy ``predicate`` (group, tag, all)."""
 
@@ -72,13 +72,13 @@ class CancelJobs:
     reason: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed with nothing else happening: offer free cores again, so that a task
     waiting for a local slot runs elsewhere once ``spark.locality.wait`` expires."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RddUnpersisted:
     """Also an instruction, once the core has forgotten where the RDD is cached: tell
     every executor to drop its blocks."""
@@ -86,7 +86,7 @@ class RddUnpersisted:
     rdd_id: int
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class BroadcastRemoved:
     """Also an instruction, once the core has forgotten who holds it: tell every executor
     to drop the broadcast."""
@@ -94,7 +94,7 @@ class BroadcastRemoved:
     bid: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FileAdded:
     """A file the application added: every executor gets it with its next task."""
 
