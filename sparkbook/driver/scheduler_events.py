@@ -1,11 +1,12 @@
 """What goes into the driver's scheduling core and what comes out of it.
 
-The core (``DAGScheduler.handle``) takes one event at a time, as Spark's
-``DAGSchedulerEventProcessLoop`` does, and answers with a list of instructions, in the
-order they must be carried out. It owns no sockets, threads or clocks of its own: the
-scheduler backend turns socket messages and the user's calls into events, and sends,
-posts and hands over what the instructions say. Listener events (``JobStart``,
-``TaskEnd``, ...) are instructions too: "post this on the bus".
+The core (``DAGScheduler.handle``, or ``handle_all`` for events that arrived together)
+takes events one at a time, as Spark's ``DAGSchedulerEventProcessLoop`` does, and answers
+with a list of instructions, in the order they must be carried out. It owns no sockets or
+threads, and no clock but the one it is given: the scheduler backend turns socket
+messages and the user's calls into events, and sends, posts and hands over what the
+instructions say. Listener events (``JobStart``, ``TaskEnd``, ...) are instructions too:
+"post this on the bus".
 """
 
 from __future__ import annotations
