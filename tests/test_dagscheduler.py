@@ -1,22 +1,31 @@
-"""The DAG and task schedulers as state machines, driven by invented events (no cluster).
+"""The driver's scheduling core driven by invented events and a fake clock (no sockets).
 
-Each test builds real RDD lineage on a driver stand-in that only hands out ids, submits a
-job, and then plays the executors' part by hand: which tasks were launched where, which
-succeeded, which failed and how.
+Each test builds real RDD lineage on a driver stand-in that only hands out ids, feeds the
+core (``DAGScheduler.handle``) a job, and then plays the executors' part by hand: which
+tasks it launched where, which succeeded, which failed and how; and reads what came out.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from operator import add
 
 import pytest
 
 from sparkbook import messages as m
+from sparkbook.broadcast import Broadcast
 from sparkbook.conf import SparkConf
+from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
-from sparkbook.driver.listener import LiveListenerBus, SparkListener
-from sparkbook.driver.taskscheduler import Launch, TaskSchedulerImpl
+from sparkbook.driver.listener import (
+    ExecutorRemoved,
+    JobEnd,
+    StageCompleted,
+    StageSubmitted,
+    TaskEnd,
+    TaskStart,
+)
 from sparkbook.errors import PythonException
 from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection
 
@@ -47,77 +56,78 @@ class DriverStandIn:
         return ParallelCollectionRDD(self, slice_collection(data, n))
 
 
-class Waiter:
-    def __init__(self) -> None:
-        self.results: dict[int, bytes] = {}
-        self.error: BaseException | None = None
-        self.succeeded = False
+class Core:
+    """The core, pretend one-core executors, a fake clock and everything that came out."""
 
-    def task_succeeded(self, index: int, result: bytes) -> None:
-        self.results[index] = result
-
-    def job_failed(self, error: BaseException) -> None:
-        self.error = error
-
-    def job_succeeded(self) -> None:
-        self.succeeded = True
-
-
-class Recorder(SparkListener):
-    def __init__(self) -> None:
-        self.stages: list[tuple[int, int]] = []
-        self.task_ends: list[str] = []
-
-    def on_stage_submitted(self, event) -> None:
-        self.stages.append((event.stage_info.stage_id, event.stage_info.attempt_id))
-
-    def on_task_end(self, event) -> None:
-        self.task_ends.append(event.reason)
-
-
-class Cluster:
-    """The schedulers plus two pretend executors with one core each."""
-
-    def __init__(self, executors: tuple[str, ...] = ("0", "1"),
-                 locality_wait: float = 0.0) -> None:
-        self.bus = LiveListenerBus()
-        self.events = Recorder()
-        self.bus.add_listener(self.events, synchronous=True)
-        self.ts = TaskSchedulerImpl(self.bus, max_failures=4, locality_wait=locality_wait)
-        self.dag = DAGScheduler(self.ts, self.bus, lambda blob: None)
-        self.ts.dag = self.dag
+    def __init__(self, executors: tuple[str, ...] = ("0", "1"), locality_wait: float = 0.0,
+                 answer_kills: bool = True) -> None:
+        self.now = 1000.0
+        self.dag = DAGScheduler(max_failures=4, locality_wait=locality_wait,
+                                clock=lambda: self.now)
+        self.answer_kills = answer_kills
+        self.out: list = []
+        self.running: dict[int, ev.LaunchTask] = {}
+        self.results: dict[int, dict[int, list]] = {}
+        self.ended: dict[int, BaseException | None] = {}
+        self._job_ids = itertools.count()
         for executor_id in executors:
-            self.ts.executor_added(executor_id, 1)
-        self.running: list[Launch] = []
+            self.add_executor(executor_id)
 
-    def submit(self, rdd, op: str = "collect") -> Waiter:
-        waiter = Waiter()
-        self.dag.submit_job(rdd, list, list(range(rdd.getNumPartitions())), waiter, {}, op,
-                            "test:1")
-        self.offer()
-        return waiter
+    def handle(self, event: ev.Event) -> list:
+        out = self.dag.handle(event)
+        self.out += out
+        kills = []
+        for i in out:
+            if isinstance(i, ev.LaunchTask):
+                self.running[i.task_id] = i
+            elif isinstance(i, ev.KillTask):
+                kills.append(i)
+            elif isinstance(i, ev.TaskResult):
+                self.results.setdefault(i.job_id, {})[i.index] = i.result
+            elif isinstance(i, ev.JobEnded):
+                self.ended[i.job_id] = i.error
+        for kill in kills if self.answer_kills else ():
+            launch = self.running.pop(kill.task_id, None)
+            if launch is not None:
+                self.handle(ev.StatusUpdate(m.StatusUpdate(kill.task_id, kill.executor_id,
+                                                           m.TaskKilled())))
+        return out
 
-    def offer(self) -> None:
-        """Kill what the driver asked to kill, then launch what fits."""
-        while self.ts.kill_requests:
-            task_id, _ = self.ts.kill_requests.pop()
-            for launch in [lt for lt in self.running if lt.task_id == task_id]:
-                self.running.remove(launch)
-                self.ts.status_update(m.StatusUpdate(task_id, launch.executor_id,
-                                                     m.TaskKilled()), None)
-        self.running.extend(self.ts.resource_offers())
+    def add_executor(self, executor_id: str) -> list:
+        return self.handle(ev.ExecutorAdded(m.ExecutorInfo(
+            executor_id, f"tcp://127.0.0.1:{7100 + int(executor_id)}", "127.0.0.1")))
 
-    def finish(self, launch: Launch, reason: m.TaskEndReason | None = None) -> None:
-        self.running.remove(launch)
-        update = m.StatusUpdate(launch.task_id, launch.executor_id, reason or m.Success())
-        if reason is None and launch.task.kind == "shuffle_map":
+    def submit(self, rdd, op: str = "collect", properties: dict | None = None) -> int:
+        job_id = next(self._job_ids)
+        self.handle(ev.JobSubmitted(job_id, rdd, list, list(range(rdd.getNumPartitions())),
+                                    properties or {}, op, "test:1"))
+        return job_id
+
+    def finish(self, launch: ev.LaunchTask, reason: m.TaskEndReason | None = None,
+               **fields) -> list:
+        del self.running[launch.task_id]
+        update = m.StatusUpdate(launch.task_id, launch.executor_id, reason or m.Success(),
+                                **fields)
+        if reason is None and launch.kind == "shuffle_map" and update.sizes is None:
             update.sizes = [1] * 4
-        self.ts.status_update(update, [b"result"])
-        self.offer()
+        return self.handle(ev.StatusUpdate(update, [b"result"]))
 
     def finish_all(self) -> None:
         while self.running:
-            self.finish(self.running[0])
+            self.finish(self.launches()[0])
+
+    def launches(self, kind: str | None = None) -> list[ev.LaunchTask]:
+        return [lt for lt in self.running.values() if kind is None or lt.kind == kind]
+
+    def stages(self) -> list[tuple[int, int]]:
+        return [(e.stage_info.stage_id, e.stage_info.attempt_id) for e in self.out
+                if isinstance(e, StageSubmitted)]
+
+    def task_ends(self) -> list[str]:
+        return [e.reason for e in self.out if isinstance(e, TaskEnd)]
+
+    def succeeded(self, job_id: int) -> bool:
+        return job_id in self.ended and self.ended[job_id] is None
 
 
 def pairs_rdd(driver: DriverStandIn):
@@ -125,95 +135,295 @@ def pairs_rdd(driver: DriverStandIn):
 
 
 def test_reduce_by_key_is_two_stages_and_the_reduce_stage_waits_for_the_map_stage():
-    driver, cluster = DriverStandIn(), Cluster()
-    waiter = cluster.submit(pairs_rdd(driver).reduceByKey(add, 4))
-    assert {launch.task.kind for launch in cluster.running} == {"shuffle_map"}
-    assert len(cluster.running) == 2  # two one-core executors
-    cluster.finish_all()
-    assert waiter.succeeded and len(waiter.results) == 4
-    assert cluster.events.stages == [(0, 0), (1, 0)]
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    assert {launch.kind for launch in core.launches()} == {"shuffle_map"}
+    assert len(core.running) == 2  # two one-core executors
+    core.finish_all()
+    assert core.succeeded(job) and len(core.results[job]) == 4
+    assert core.stages() == [(0, 0), (1, 0)]
 
 
 def test_a_second_job_on_the_same_shuffle_skips_the_map_stage():
-    driver, cluster = DriverStandIn(), Cluster()
+    driver, core = DriverStandIn(), Core()
     counts = pairs_rdd(driver).reduceByKey(add, 4)
-    cluster.submit(counts)
-    cluster.finish_all()
-    waiter = cluster.submit(counts.mapValues(str), op="count")
-    assert {launch.task.kind for launch in cluster.running} == {"result"}
-    cluster.finish_all()
-    assert waiter.succeeded
-    assert [s for s, _ in cluster.events.stages] == [0, 1, 2]  # stage 0 was not resubmitted
+    core.submit(counts)
+    core.finish_all()
+    job = core.submit(counts.mapValues(str), op="count")
+    assert {launch.kind for launch in core.launches()} == {"result"}
+    core.finish_all()
+    assert core.succeeded(job)
+    assert [s for s, _ in core.stages()] == [0, 1, 2]  # stage 0 was not resubmitted
+
+
+def test_a_launch_carries_the_shuffle_locations_with_executor_addresses():
+    driver, core = DriverStandIn(), Core()
+    core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    while core.launches("shuffle_map"):
+        core.finish(core.launches()[0])
+    reduce = core.launches("result")[0]
+    found = {(ex, address): maps for ex, address, maps in reduce.shuffle_locations[0]}
+    assert sorted(m for maps in found.values() for m in maps) == [0, 1, 2, 3]
+    assert all(address == f"tcp://127.0.0.1:{7100 + int(ex)}" for ex, address in found)
 
 
 def test_a_fetch_failure_resubmits_the_lost_map_output_then_the_reduce_stage():
-    driver, cluster = DriverStandIn(), Cluster()
-    waiter = cluster.submit(pairs_rdd(driver).reduceByKey(add, 4))
-    while any(launch.task.kind == "shuffle_map" for launch in cluster.running):
-        cluster.finish(cluster.running[0])
-    holder = cluster.dag.map_outputs.locations(0, None)
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    while core.launches("shuffle_map"):
+        core.finish(core.launches()[0])
+    holder = core.dag.map_outputs.locations(0, None)
     executor_of_map_1 = next(ex for ex, maps in holder if 1 in maps)
-    cluster.finish(cluster.running[0], m.FetchFailed(executor_of_map_1, 0, 1, "executor lost"))
+    core.finish(core.launches()[0], m.FetchFailed(executor_of_map_1, 0, 1, "executor lost"))
     # Map partition 1 runs again (stage 0, attempt 1) before the reduce stage's attempt 1.
-    assert cluster.events.stages[-1] == (0, 1)
-    assert [(lt.task.kind, lt.task.partition) for lt in cluster.running] == [("shuffle_map", 1)]
-    cluster.finish_all()
-    assert cluster.events.stages[-1] == (1, 1)
-    assert waiter.succeeded and len(waiter.results) == 4
-    assert "FetchFailed" in cluster.events.task_ends
+    assert core.stages()[-1] == (0, 1)
+    assert [(lt.kind, lt.partition) for lt in core.launches()] == [("shuffle_map", 1)]
+    core.finish_all()
+    assert core.stages()[-1] == (1, 1)
+    assert core.succeeded(job) and len(core.results[job]) == 4
+    assert "FetchFailed" in core.task_ends()
+
+
+def test_a_zombie_attempt_launches_nothing_more_but_its_late_result_counts():
+    driver, core = DriverStandIn(), Core(answer_kills=False)
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    while core.launches("shuffle_map"):
+        core.finish(core.launches()[0])
+    failing, late = core.launches("result")
+    holder = next(ex for ex, maps in core.dag.map_outputs.locations(0, None) if 0 in maps)
+    out = core.finish(failing, m.FetchFailed(holder, 0, 0, "gone"))
+    assert ev.KillTask(late.executor_id, late.task_id) in out  # the attempt's other task
+    assert [(lt.kind, lt.partition) for lt in core.launches()] == [
+        ("result", late.partition), ("shuffle_map", 0)]
+    # The zombie attempt's task succeeds while map output 0 is recomputed: its result
+    # counts, and the reduce stage's next attempt does not run its partition again.
+    core.finish(late)
+    core.finish_all()
+    assert core.succeeded(job) and set(core.results[job]) == {0, 1, 2, 3}
+    reruns = [lt for lt in core.out if isinstance(lt, ev.LaunchTask) and lt.stage_id == 1
+              and lt.stage_attempt == 1]
+    assert late.partition not in {lt.partition for lt in reruns}
+    assert not [lt for lt in core.out[core.out.index(out[0]):] if isinstance(lt, ev.LaunchTask)
+                and lt.stage_id == 1 and lt.stage_attempt == 0]
+
+
+def test_a_task_whose_map_output_is_already_missing_fails_without_being_sent():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    while core.launches("shuffle_map"):
+        core.finish(core.launches()[0])
+    on_0 = next(lt for lt in core.launches() if lt.executor_id == "0")
+    on_1 = next(lt for lt in core.launches() if lt.executor_id == "1")
+    del core.running[on_0.task_id]
+    core.handle(ev.ExecutorLost("0", "killed"))  # its map outputs are gone with it
+    sent_before = len([i for i in core.out if isinstance(i, ev.LaunchTask)])
+    out = core.finish(on_1)  # frees a core: the next reduce task cannot fetch its input
+    assert [e.reason for e in out if isinstance(e, TaskEnd)][-1] == "FetchFailed"
+    assert all(lt.kind == "shuffle_map" for lt in out if isinstance(lt, ev.LaunchTask))
+    assert len([i for i in core.out if isinstance(i, ev.LaunchTask)]) > sent_before
+    core.finish_all()
+    assert core.succeeded(job)
 
 
 def test_a_lost_executor_reruns_its_running_tasks_without_counting_failures():
-    driver, cluster = DriverStandIn(), Cluster()
-    waiter = cluster.submit(driver.parallelize(list(range(8)), 4).map(str))
-    on_lost = [lt for lt in cluster.running if lt.executor_id == "1"]
-    cluster.ts.executor_lost("1", "killed")
-    cluster.running = [lt for lt in cluster.running if lt.executor_id != "1"]
-    cluster.offer()
-    cluster.finish_all()
-    assert waiter.succeeded and waiter.error is None
-    assert cluster.events.task_ends.count("ExecutorLostFailure") == len(on_lost)
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(8)), 4).map(str))
+    on_lost = [lt for lt in core.launches() if lt.executor_id == "1"]
+    out = core.handle(ev.ExecutorLost("1", "killed"))
+    assert isinstance(out[0], ExecutorRemoved)
+    for launch in on_lost:
+        del core.running[launch.task_id]
+    core.finish_all()
+    assert core.succeeded(job)
+    assert core.task_ends().count("ExecutorLostFailure") == len(on_lost)
+
+
+def test_a_status_update_from_a_lost_executor_is_ignored():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(4)), 2).map(str))
+    stale = next(lt for lt in core.launches() if lt.executor_id == "1")
+    core.handle(ev.ExecutorLost("1", "killed"))
+    assert core.finish(stale) == []
+    core.finish_all()
+    assert core.succeeded(job) and len(core.results[job]) == 2
 
 
 def test_losing_an_executor_forgets_its_map_outputs_and_recomputes_them():
-    driver, cluster = DriverStandIn(), Cluster()
+    driver, core = DriverStandIn(), Core()
     counts = pairs_rdd(driver).reduceByKey(add, 4)
-    cluster.submit(counts)
-    cluster.finish_all()
-    cluster.ts.executor_lost("0", "killed")
-    missing = cluster.dag.map_outputs.missing(0)
+    core.submit(counts)
+    core.finish_all()
+    core.handle(ev.ExecutorLost("0", "killed"))
+    missing = core.dag.map_outputs.missing(0)
     assert missing, "the outputs written on executor 0 are gone"
-    waiter = cluster.submit(counts)
-    assert {(lt.task.kind, lt.task.partition) for lt in cluster.running} <= {
+    job = core.submit(counts)
+    assert {(lt.kind, lt.partition) for lt in core.launches()} <= {
         ("shuffle_map", p) for p in missing}
-    cluster.finish_all()
-    assert waiter.succeeded
+    core.finish_all()
+    assert core.succeeded(job)
 
 
 def test_a_task_failing_four_times_fails_the_job_with_the_remote_error():
-    driver, cluster = DriverStandIn(), Cluster()
-    waiter = cluster.submit(driver.parallelize(list(range(4)), 1).map(str))
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(4)), 1).map(str))
     for _ in range(4):
-        cluster.finish(cluster.running[0], m.ExceptionFailure(
+        core.finish(core.launches()[0], m.ExceptionFailure(
             "ValueError", "boom", "Traceback ...\nValueError: boom\n"))
-    assert isinstance(waiter.error, PythonException)
-    assert waiter.error.remote_type == "ValueError"
-    assert "failed 4 times" in str(waiter.error)
-    assert cluster.running == []
+    error = core.ended[job]
+    assert isinstance(error, PythonException)
+    assert error.remote_type == "ValueError"
+    assert "failed 4 times" in str(error)
+    assert core.running == {}
+    assert [e.reason for e in core.out if isinstance(e, TaskEnd)] == ["ExceptionFailure"] * 4
+    assert isinstance(core.out[-2], JobEnd) and not core.out[-2].succeeded
 
 
 def test_a_retried_task_avoids_the_executor_it_failed_on():
-    driver, cluster = DriverStandIn(), Cluster()
-    cluster.submit(driver.parallelize(list(range(4)), 1).map(str))
-    first = cluster.running[0]
-    cluster.finish(first, m.ExceptionFailure("E", "m", ""))
-    assert cluster.running[0].executor_id != first.executor_id
+    driver, core = DriverStandIn(), Core()
+    core.submit(driver.parallelize(list(range(4)), 1).map(str))
+    first = core.launches()[0]
+    core.finish(first, m.ExceptionFailure("E", "m", ""))
+    assert core.launches()[0].executor_id != first.executor_id
+    assert core.launches()[0].attempt == 1
+
+
+def test_a_killed_task_does_not_count_towards_the_failures():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(4)), 1).map(str))
+    for _ in range(5):
+        core.finish(core.launches()[0], m.TaskKilled("by someone else"))
+    core.finish_all()
+    assert core.succeeded(job)
+
+
+def cache_on_executor_1(driver: DriverStandIn, core: Core):
+    """A cached RDD whose four partitions executor 1 reported stored."""
+    cached = driver.parallelize(list(range(8)), 4).map(str).cache()
+    job = core.submit(cached)
+    while core.running:
+        launch = core.launches()[0]
+        core.finish(launch, block_updates=[(cached.id(), launch.partition, 10)])
+    assert core.succeeded(job)
+    return cached
 
 
 def test_tasks_prefer_the_executor_that_caches_their_partition():
-    driver, cluster = DriverStandIn(), Cluster(locality_wait=3.0)
-    cached = driver.parallelize(list(range(8)), 4).map(str).cache()
-    for partition in range(4):
-        cluster.dag.block_updated("1", cached.id(), partition, True)
-    cluster.submit(cached)
-    assert [lt.executor_id for lt in cluster.running] == ["1"]
+    driver, core = DriverStandIn(), Core(executors=("1",), locality_wait=3.0)
+    cached = cache_on_executor_1(driver, core)
+    core.add_executor("0")
+    core.submit(cached)
+    assert [lt.executor_id for lt in core.launches()] == ["1"]
+    assert core.dag.cached_partition_count(cached.id()) == 4
+
+
+def test_a_task_runs_elsewhere_once_the_locality_wait_expires():
+    driver, core = DriverStandIn(), Core(executors=("1",), locality_wait=3.0)
+    cached = cache_on_executor_1(driver, core)
+    core.add_executor("0")
+    core.submit(cached)
+    core.now += 2.9
+    assert core.handle(ev.Tick()) == []  # executor 0 is free, but not local: wait
+    core.now += 0.2
+    out = core.handle(ev.Tick())
+    assert [lt.executor_id for lt in out if isinstance(lt, ev.LaunchTask)] == ["0"]
+    assert isinstance(out[0], TaskStart) and out[0].task_info.launch_time == core.now
+
+
+def test_a_tick_with_nothing_pending_says_nothing():
+    core = Core()
+    assert core.handle(ev.Tick()) == []
+
+
+def test_unpersisting_an_rdd_forgets_where_it_is_cached_and_tells_the_executors():
+    driver, core = DriverStandIn(), Core(executors=("1",))
+    cached = cache_on_executor_1(driver, core)
+    assert core.handle(ev.RddUnpersisted(cached.id())) == [ev.RddUnpersisted(cached.id())]
+    assert core.dag.cached_partition_count(cached.id()) == 0
+
+
+def test_cancelling_a_job_kills_its_tasks_and_ends_it():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    running = core.launches()
+    out = core.handle(ev.CancelJob(job, "by the user"))
+    assert {(k.executor_id, k.task_id) for k in out if isinstance(k, ev.KillTask)} == {
+        (lt.executor_id, lt.task_id) for lt in running}
+    assert "cancelled by the user" in str(core.ended[job])
+    assert any(isinstance(e, StageCompleted) and e.stage_info.failure_reason for e in out)
+    assert core.running == {} and core.task_ends() == ["TaskKilled", "TaskKilled"]
+    assert not any(isinstance(i, ev.LaunchTask) for i in out)
+
+
+def test_cancelling_a_job_group_leaves_the_other_jobs_running():
+    driver, core = DriverStandIn(), Core(executors=("0", "1", "2"))
+    mine = core.submit(driver.parallelize([1], 1), properties={"spark.jobGroup.id": "g"})
+    other = core.submit(driver.parallelize([2], 1), properties={"spark.jobGroup.id": "h"})
+    core.handle(ev.CancelJobs(lambda p: p.get("spark.jobGroup.id") == "g", "in group g"))
+    assert "cancelled in group g" in str(core.ended[mine])
+    core.finish_all()
+    assert core.succeeded(other)
+
+
+def test_the_stage_binary_goes_once_to_each_executor_and_is_removed_when_the_stage_ends():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(8)), 4).map(str))
+    first = core.launches()
+    assert all(lt.binary is not None for lt in first)
+    core.finish_all()
+    later = [i for i in core.out if isinstance(i, ev.LaunchTask)][2:]
+    assert later and all(lt.binary is None for lt in later)
+    assert {(r.executor_id, r.binary_id) for r in core.out if isinstance(r, ev.RemoveBinary)} \
+        == {("0", (0, 0)), ("1", (0, 0))}
+    assert core.succeeded(job)
+
+
+def test_broadcasts_and_files_ship_once_per_executor_and_again_after_unpersist():
+    driver, core = DriverStandIn(), Core(executors=("0",))
+    b = Broadcast(driver, [1, 2, 3], "app:0")
+    core.handle(ev.FileAdded(("file", "data.txt")))
+    rdd = driver.parallelize(list(range(4)), 2).map(lambda x: x + len(b.value))
+    core.submit(rdd)
+    first = core.launches()[0]
+    assert first.shipments == [("broadcast", "app:0"), ("file", "data.txt")]
+    core.finish(first)
+    assert core.launches()[0].shipments == []
+    assert core.handle(ev.BroadcastRemoved("app:0")) == [ev.BroadcastRemoved("app:0")]
+    core.finish_all()
+    core.submit(rdd)
+    assert core.launches()[0].shipments == [("broadcast", "app:0")]
+
+
+def test_accumulator_updates_come_before_the_result_and_the_job_end():
+    driver, core = DriverStandIn(), Core(executors=("0",))
+    job = core.submit(driver.parallelize([1], 1))
+    out = core.finish(core.launches()[0], accumulators=b"acc")
+    kinds = [type(i).__name__ for i in out]
+    assert kinds == ["TaskEnd", "UpdateAccumulators", "TaskResult", "StageCompleted",
+                     "RemoveBinary", "JobEnd", "JobEnded"]
+    assert core.results[job] == {0: [b"result"]}
+
+
+def test_a_job_on_no_partitions_ends_at_once():
+    driver, core = DriverStandIn(), Core()
+    rdd = driver.parallelize([1, 2], 2)
+    core.handle(ev.JobSubmitted(7, rdd, list, [], {}, "collect", "test:1"))
+    assert core.succeeded(7) and core.running == {}
+
+
+def test_a_stage_that_keeps_failing_to_fetch_is_aborted_after_four_attempts():
+    driver, core = DriverStandIn(), Core(executors=("0",))
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    for _ in range(4):
+        while core.launches("shuffle_map"):
+            core.finish(core.launches()[0])
+        core.finish(core.launches()[0], m.FetchFailed("0", 0, 0, "gone again"))
+    assert "failed the maximum allowable number of times: 4" in str(core.ended[job])
+    assert core.running == {}
+
+
+def test_a_stage_that_cannot_be_pickled_fails_its_job():
+    driver, core = DriverStandIn(), Core()
+    lock = threading.Lock()
+    job = core.submit(driver.parallelize([1, 2], 2).map(lambda x: (x, lock)))
+    assert core.running == {}
+    assert "lock" in str(core.ended[job]).lower()

@@ -1,57 +1,56 @@
 """The scheduler backend: the driver's event-loop thread and the only owner of its sockets.
 
 It registers the application with the cluster manager, connects to every executor it
-is granted, sends tasks straight to executors and receives their StatusUpdates, and runs
-the DAGScheduler and TaskSchedulerImpl on this one thread, so neither needs a lock.
-Other threads (the user's program) hand it work with ``call``.
+is granted, and feeds the scheduling core (``DAGScheduler.handle``) on this one thread,
+so the core needs no lock: executors' StatusUpdates, executors added and lost, the
+user's calls and a clock tick become events, and the backend carries out the
+instructions that come back (frames and sends a LaunchTask, a KillTask, ..., posts
+listener events, hands results to the job's waiter). It makes no scheduling decision.
+
+The user's side, for SparkContext and nothing else (thread-safe; each posts an event or
+a read to the scheduler thread): ``submit_job``, ``cancel_job``, ``cancel_jobs``,
+``unpersist_rdd``, ``remove_broadcast``, ``add_file``, ``kill_executor``,
+``cached_partition_count``, ``executor_infos``, plus ``start``, ``wait_for_executors``
+and ``stop``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import getpass
+import itertools
 import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import zmq
 
 from sparkbook import messages as m
-from sparkbook import serializers, wire
+from sparkbook import wire
+from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
-from sparkbook.driver.listener import (
-    ExecutorAdded,
-    ExecutorMetricsUpdate,
-    ExecutorRemoved,
-    LiveListenerBus,
-)
-from sparkbook.driver.taskscheduler import Launch, TaskSchedulerImpl
+from sparkbook.driver.jobwaiter import JobWaiter
+from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
 from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.backend")
 
 APP_HEARTBEAT_INTERVAL = 1.0
-REVIVE_INTERVAL = 0.1
+REVIVE_INTERVAL = 0.1  # how often the core hears a Tick
 
 
 @dataclass
 class ExecutorEndpoint:
-    """The driver's connection to one executor and what that executor already holds."""
+    """The driver's connection to one executor."""
 
     executor_id: str
     channel: wire.Channel
     info: m.ExecutorInfo
-    binaries: set = field(default_factory=set)
-    held: set = field(default_factory=set)  # (kind, name) of broadcasts and added files sent
     metrics: ExecutorMetrics | None = None
-
-    @property
-    def address(self) -> str:
-        return self.info.address
 
 
 class SchedulerBackend:
@@ -64,20 +63,19 @@ class SchedulerBackend:
         self.key = key
         self.app_name = app_name
         self.bus = bus
+        self.apply_accumulators = apply_accumulators
         self.payload = payload
         self.profile = profile
-        # Added files every executor gets, as (kind, name); see ``_launch``.
-        self.app_files: set[tuple[str, str]] = set()
         self.zctx = zmq.Context()
         # Routes name the manager by its cluster file's address (see wire.Channel).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
                                     peer=manager_name)
         self.manager.socket.connect(master_address)
-        self.task_scheduler = TaskSchedulerImpl(bus, max_failures, locality_wait)
-        self.dag = DAGScheduler(self.task_scheduler, bus, apply_accumulators)
-        self.task_scheduler.dag = self.dag
+        self._dag = DAGScheduler(max_failures, locality_wait)  # on the scheduler thread only
         self.executors: dict[str, ExecutorEndpoint] = {}
         self._by_socket: dict[zmq.Socket, ExecutorEndpoint] = {}
+        self._waiters: dict[int, JobWaiter] = {}
+        self._job_ids = itertools.count()
         self.app_id: str | None = None
         self.registered = threading.Event()
         self.error: BaseException | None = None
@@ -93,6 +91,19 @@ class SchedulerBackend:
             m.ExecutorRemoved: lambda msg: self._remove_executor(msg.executor_id, msg.reason),
             m.UnknownApplication: lambda msg: self._register(),
         })
+        self._instruction_handlers: dict[type, Callable] = {
+            ev.LaunchTask: self._send_launch,
+            ev.KillTask: lambda i: self._send_to(i.executor_id, m.KillTask(i.task_id)),
+            ev.RemoveBinary: lambda i: self._send_to(
+                i.executor_id, m.RemoveBinary(self.app_id, i.binary_id)),
+            ev.RddUnpersisted: lambda i: self._send_to_all(m.RemoveRdd(self.app_id, i.rdd_id)),
+            ev.BroadcastRemoved: lambda i: self._send_to_all(
+                m.RemoveBroadcast(self.app_id, i.bid)),
+            ev.UpdateAccumulators: lambda i: self.apply_accumulators(i.blob),
+            ev.TaskResult: lambda i: self._waiters[i.job_id].task_succeeded(i.index,
+                                                                            i.result),
+            ev.JobEnded: self._job_ended,
+        }
         self._thread = threading.Thread(target=self._run, name="sparkbook-scheduler",
                                         daemon=True)
 
@@ -109,27 +120,58 @@ class SchedulerBackend:
             self.stop()
             raise error
 
-    def call(self, fn: Callable, *args: object) -> concurrent.futures.Future:
-        """Run ``fn(*args)`` on the scheduler thread; its result arrives in the Future."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._commands.put((future, fn, args))
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
-        return future
+    def submit_job(self, rdd: object, func: Callable, partitions: list[int],
+                   properties: dict, op: str, callsite: str) -> JobWaiter:
+        """Start a job (as Spark's ``DAGScheduler.submitJob``); its results arrive in the
+        waiter returned, whose ``job_id`` cancels it."""
+        waiter = JobWaiter(next(self._job_ids), len(partitions))
+        self._waiters[waiter.job_id] = waiter
+        self._post(ev.JobSubmitted(waiter.job_id, rdd, func, partitions, properties, op,
+                                   callsite))
+        return waiter
+
+    def cancel_job(self, job_id: int, reason: str) -> concurrent.futures.Future:
+        return self._post(ev.CancelJob(job_id, reason))
+
+    def cancel_jobs(self, predicate: Callable[[dict], bool],
+                    reason: str) -> concurrent.futures.Future:
+        """Cancel the active jobs whose local properties satisfy ``predicate``."""
+        return self._post(ev.CancelJobs(predicate, reason))
+
+    def unpersist_rdd(self, rdd_id: int) -> concurrent.futures.Future:
+        return self._post(ev.RddUnpersisted(rdd_id))
+
+    def remove_broadcast(self, bid: str) -> concurrent.futures.Future:
+        return self._post(ev.BroadcastRemoved(bid))
+
+    def add_file(self, shipment: tuple[str, str]) -> concurrent.futures.Future:
+        """An added file: every executor gets it with its next task."""
+        return self._post(ev.FileAdded(shipment))
+
+    def kill_executor(self, executor_id: str) -> concurrent.futures.Future:
+        return self._post(lambda: self.manager.send(m.KillExecutor(executor_id)))
+
+    def cached_partition_count(self, rdd_id: int) -> int:
+        """How many partitions of the RDD some executor holds in its block store."""
+        if threading.current_thread() is self._thread:  # e.g. a synchronous listener
+            return self._dag.cached_partition_count(rdd_id)
+        return self._post(lambda: self._dag.cached_partition_count(rdd_id)).result()
+
+    def executor_infos(self) -> list[m.ExecutorInfo]:
+        """The executors granted now (a snapshot: the scheduler thread edits the table)."""
+        return [e.info for e in list(self.executors.values())]
 
     def wait_for_executors(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while len(self.task_scheduler.free_cores) < count:
+        while len(self.executors) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(self.task_scheduler.free_cores)} of {count} "
+                raise TimeoutError(f"only {len(self.executors)} of {count} "
                                    f"executors registered in {timeout:.0f} s")
             time.sleep(0.005)
 
     def stop(self) -> None:
         if self._thread.is_alive():
-            self.call(self._shutdown)
+            self._post(self._shutdown)
             self._thread.join(5)
         for fd in (self._wake_r, self._wake_w):
             try:
@@ -138,6 +180,17 @@ class SchedulerBackend:
                 pass
         self.zctx.destroy(0)
 
+    def _post(self, command: ev.Event | Callable[[], object]) -> concurrent.futures.Future:
+        """Hand an event (or a read of the scheduler's state) to the scheduler thread; the
+        Future completes once it has been handled and its instructions carried out."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._commands.put((future, command))
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+        return future
+
     # --- the scheduler thread ------------------------------------------------------------
 
     def _run(self) -> None:
@@ -145,22 +198,37 @@ class SchedulerBackend:
         self._poller.register(self._wake_r, zmq.POLLIN)
         self._register()
         next_heartbeat = time.monotonic() + APP_HEARTBEAT_INTERVAL
+        next_tick = time.monotonic() + REVIVE_INTERVAL
         while not self._stopping:
-            events = self._poller.poll(REVIVE_INTERVAL * 1000)
-            for sock, _ in events:
+            updates: list[ev.StatusUpdate] = []
+            for sock, _ in self._poller.poll(REVIVE_INTERVAL * 1000):
+                if sock in self._by_socket:
+                    self._receive_updates(self._by_socket[sock], updates)
+                    continue
+                if updates:  # in arrival order with what the manager and the user say
+                    self._handle(updates)
+                    updates = []
                 if sock is self.manager.socket:
                     self._on_manager()
                 elif sock == self._wake_r:
                     self._run_commands()
-                else:
-                    self._on_executor(sock)
+            if updates:  # all that arrived together: one round of offers for them all
+                self._handle(updates)
             now = time.monotonic()
+            if now >= next_tick:
+                self._handle((ev.Tick(),))
+                next_tick = now + REVIVE_INTERVAL
             if now >= next_heartbeat and self.app_id is not None:
                 self.manager.send(m.AppHeartbeat(self.app_id))
                 next_heartbeat = now + APP_HEARTBEAT_INTERVAL
-            if not events and self.task_scheduler.has_pending():
-                self._launch(self.task_scheduler.resource_offers())
-            self._flush_requests()
+
+    def _handle(self, events: list | tuple) -> None:
+        for instruction in self._dag.handle_all(events):
+            handler = self._instruction_handlers.get(type(instruction))
+            if handler is None:
+                self.bus.post(instruction)  # a listener event
+            else:
+                handler(instruction)
 
     def _run_commands(self) -> None:
         try:
@@ -169,14 +237,20 @@ class SchedulerBackend:
             pass
         while True:
             try:
-                future, fn, args = self._commands.get_nowait()
+                future, command = self._commands.get_nowait()
             except queue.Empty:
                 return
             try:
-                future.set_result(fn(*args))
+                if callable(command):
+                    future.set_result(command())
+                else:
+                    self._handle((command,))
+                    future.set_result(None)
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                log.exception("the scheduler failed on %r", command)
                 future.set_exception(exc)
-            self._launch(self.task_scheduler.resource_offers())
+                if isinstance(command, ev.JobSubmitted) and command.job_id in self._waiters:
+                    self._waiters.pop(command.job_id).job_failed(exc)  # the caller hears
 
     def _shutdown(self) -> None:
         self._stopping = True
@@ -193,7 +267,6 @@ class SchedulerBackend:
             return
         if msg is not None:
             self.manager_dispatch(msg.message)
-        self._launch(self.task_scheduler.resource_offers())
 
     def _register(self) -> None:
         self.manager.send(m.RegisterApplication(self.app_name, getpass.getuser(), os.getpid()))
@@ -220,8 +293,7 @@ class SchedulerBackend:
         endpoint = ExecutorEndpoint(executor_id, channel, info)
         self.executors[executor_id] = self._by_socket[sock] = endpoint
         self._poller.register(sock, zmq.POLLIN)
-        self.task_scheduler.executor_added(executor_id, info.cores, info.host)
-        self.bus.post(ExecutorAdded(executor_id, time.time(), info))
+        self._handle((ev.ExecutorAdded(info),))
 
     def _remove_executor(self, executor_id: str, reason: str) -> None:
         endpoint = self.executors.pop(executor_id, None)
@@ -230,88 +302,43 @@ class SchedulerBackend:
         self._poller.unregister(endpoint.channel.socket)
         self._by_socket.pop(endpoint.channel.socket, None)
         endpoint.channel.socket.close(0)
-        for other in self.executors.values():
-            other.channel.send(m.ExecutorLost(executor_id))
-        self.bus.post(ExecutorRemoved(executor_id, time.time(), reason))
-        self.task_scheduler.executor_lost(executor_id, reason)
+        self._send_to_all(m.ExecutorLost(executor_id))  # its peers' fetches fail at once
+        self._handle((ev.ExecutorLost(executor_id, reason),))
 
-    def _on_executor(self, sock: zmq.Socket) -> None:
-        endpoint = self._by_socket.get(sock)
-        while endpoint is not None and endpoint.executor_id in self.executors:
-            try:
-                msg = endpoint.channel.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            if msg is None or not isinstance(msg.message, m.StatusUpdate):
-                continue
-            freed = self.task_scheduler.status_update(msg.message,
-                                                      [f.bytes for f in msg.frames])
-            if freed is not None:
-                self._launch(self.task_scheduler.resource_offers([freed]))
+    def _receive_updates(self, endpoint: ExecutorEndpoint, into: list) -> None:
+        sock = endpoint.channel.socket
+        # Asking for EVENTS, not recv until zmq.Again: an exception per drain costs more
+        # than the rest of receiving a small StatusUpdate.
+        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            msg = endpoint.channel.recv(zmq.NOBLOCK)
+            if msg is not None and isinstance(msg.message, m.StatusUpdate):
+                into.append(ev.StatusUpdate(msg.message, [f.bytes for f in msg.frames]))
 
-    def _launch(self, launches: list[Launch]) -> None:
-        for launch in launches:
-            task = launch.task
-            locations = self.dag.shuffle_locations(task.stage_id, task.partition)
-            if locations is None:
-                self.task_scheduler.fail_unlaunchable(launch,
-                                                      *self.dag.missing_map_output(task.stage_id))
-                continue
-            endpoint = self.executors[launch.executor_id]
-            stage = self.dag.stages[task.stage_id]
-            if task.split_blob is None:
-                task.split_blob = serializers.dumps(task.split)
-            frames = [task.split_blob]
-            binary_id = (stage.id, stage.latest_attempt)
-            has_binary = binary_id not in endpoint.binaries
-            if has_binary:
-                frames.append(stage.binary)
-                endpoint.binaries.add(binary_id)
-            # Broadcasts the stage reads and files the application added, sent to each
-            # executor once, with the first task that needs them.
-            wanted = {("broadcast", bid) for bid in stage.broadcast_ids} | self.app_files
-            shipments = sorted(wanted - endpoint.held)
-            frames.extend(self.payload(kind, name) for kind, name in shipments)
-            endpoint.held.update(shipments)
-            shuffle_locations = {
-                shuffle_id: [(ex, self.executors[ex].address, maps) for ex, maps in locs]
-                for shuffle_id, locs in locations.items()}
-            endpoint.channel.send(m.LaunchTask(
-                self.app_id, launch.task_id, task.stage_id, task.stage_attempt, task.partition,
-                launch.attempt, task.kind, binary_id, has_binary, shipments, shuffle_locations,
-                launch.properties, self.profile), frames)
+    # --- carrying out instructions ---------------------------------------------------------
 
-    def _flush_requests(self) -> None:
-        ts = self.task_scheduler
-        while ts.kill_requests:
-            task_id, executor_id = ts.kill_requests.pop()
-            endpoint = self.executors.get(executor_id)
-            if endpoint is not None:
-                endpoint.channel.send(m.KillTask(task_id))
-        while ts.finished_stages:
-            stage_id = ts.finished_stages.pop()
-            for endpoint in self.executors.values():
-                for binary_id in [b for b in endpoint.binaries if b[0] == stage_id]:
-                    endpoint.binaries.discard(binary_id)
-                    endpoint.channel.send(m.RemoveBinary(self.app_id, binary_id))
+    def _send_launch(self, launch: ev.LaunchTask) -> None:
+        frames = [launch.split]
+        if launch.binary is not None:
+            frames.append(launch.binary)
+        frames.extend(self.payload(kind, name) for kind, name in launch.shipments)
+        self.executors[launch.executor_id].channel.send(m.LaunchTask(
+            self.app_id, launch.task_id, launch.stage_id, launch.stage_attempt,
+            launch.partition, launch.attempt, launch.kind, launch.binary_id,
+            launch.binary is not None, launch.shipments, launch.shuffle_locations,
+            launch.properties, self.profile), frames)
 
-    # --- commands (run on this thread through ``call``) ------------------------------------
+    def _job_ended(self, ended: ev.JobEnded) -> None:
+        waiter = self._waiters.pop(ended.job_id)
+        if ended.error is None:
+            waiter.job_succeeded()
+        else:
+            waiter.job_failed(ended.error)
 
-    def send_to_all_executors(self, message: m.Message) -> None:
-        for endpoint in self.executors.values():
+    def _send_to(self, executor_id: str, message: m.Message) -> None:
+        endpoint = self.executors.get(executor_id)
+        if endpoint is not None:
             endpoint.channel.send(message)
 
-    def remove_rdd(self, rdd_id: int) -> None:
-        self.send_to_all_executors(m.RemoveRdd(self.app_id, rdd_id))
-
-    def forget_broadcast(self, bid: str) -> None:
-        self.send_to_all_executors(m.RemoveBroadcast(self.app_id, bid))
+    def _send_to_all(self, message: m.Message) -> None:
         for endpoint in self.executors.values():
-            endpoint.held.discard(("broadcast", bid))
-
-    def add_app_file(self, shipment: tuple[str, str]) -> None:
-        """An added file: every executor gets it with its next task."""
-        self.app_files.add(shipment)
-
-    def kill_executor(self, executor_id: str) -> None:
-        self.manager.send(m.KillExecutor(executor_id))
+            endpoint.channel.send(message)

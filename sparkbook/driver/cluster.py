@@ -30,8 +30,7 @@ class ClusterView:
     def executors(self) -> list[ExecutorInfo]:
         """The executors registered now, by id: id, address, host, hostname, cores, memory
         (of its block store, in bytes) and pid."""
-        endpoints = list(self._backend.executors.values())  # a snapshot: another thread edits it
-        return sorted((dataclasses.replace(e.info) for e in endpoints),
+        return sorted((dataclasses.replace(info) for info in self._backend.executor_infos()),
                       key=lambda info: _id_order(info.executor_id))
 
     def executor_pids(self) -> dict[str, int]:
@@ -50,7 +49,7 @@ class ClusterView:
         if executor_id not in pids:
             known = sorted(pids, key=_id_order)
             raise ValueError(f"no executor {executor_id!r}; executors: {known}")
-        self._backend.call(self._backend.kill_executor, executor_id).result()
+        self._backend.kill_executor(executor_id).result()
         return pids[executor_id]
 
     def local_processes(self) -> dict | None:

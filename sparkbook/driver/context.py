@@ -12,7 +12,6 @@ import getpass
 import itertools
 import logging
 import os
-import queue
 import re
 import shutil
 import sys
@@ -70,41 +69,6 @@ SPARK_5063 = (
 )
 
 
-class JobWaiter:
-    """Hands a job's per-partition results from the scheduler thread to the caller, who
-    decodes each one as it arrives, while the executors still work on the others."""
-
-    _DONE = object()
-
-    def __init__(self, num_partitions: int) -> None:
-        self.results: list = [None] * num_partitions
-        self.error: BaseException | None = None
-        self._arrivals: queue.SimpleQueue = queue.SimpleQueue()
-
-    def task_succeeded(self, index: int, result: list[bytes]) -> None:
-        self._arrivals.put((index, result))
-
-    def job_succeeded(self) -> None:
-        self._arrivals.put(self._DONE)
-
-    def job_failed(self, error: BaseException) -> None:
-        self.error = error
-        self._arrivals.put(self._DONE)
-
-    def collect(self, decode: Callable[[list[bytes]], Any]) -> list:
-        """Decode results until the job ends; raises the job's error if it failed."""
-        while True:
-            try:
-                item = self._arrivals.get(timeout=0.1)  # a timeout keeps Ctrl-C responsive
-            except queue.Empty:
-                continue
-            if item is self._DONE:
-                break
-            index, blob = item
-            self.results[index] = decode(blob)
-        if self.error is not None:
-            raise self.error
-        return self.results
 
 
 class SparkContext:
@@ -276,7 +240,7 @@ class SparkContext:
             return int(self._conf.get("spark.default.parallelism"))
         if self._local_cluster is not None:
             return self._local_executors
-        return max(sum(e.info.cores for e in self._backend.executors.values()), 2)
+        return max(sum(info.cores for info in self._backend.executor_infos()), 2)
 
     @property
     def defaultMinPartitions(self) -> int:
@@ -359,7 +323,7 @@ class SparkContext:
         self._cancel_jobs(lambda p: True, "as part of cancellation of all jobs")
 
     def _cancel_jobs(self, predicate: Callable[[dict], bool], reason: str) -> None:
-        self._backend.call(self._backend.dag.cancel_jobs, predicate, reason).result()
+        self._backend.cancel_jobs(predicate, reason).result()
 
     # --- job tags (Spark 3.5): a job carries every tag its thread has when it starts -------
 
@@ -422,7 +386,7 @@ class SparkContext:
 
     def _ship(self, shipment: Shipment | None) -> None:
         if shipment is not None:
-            self._backend.call(self._backend.add_app_file, shipment).result()
+            self._backend.add_file(shipment).result()
 
     def _payload(self, kind: str, name: str) -> bytes:
         """What the scheduler backend sends an executor: a broadcast or an added file."""
@@ -532,7 +496,7 @@ class SparkContext:
                 acc._value = acc.accum_param.addInPlace(acc._value, value)
 
     def _unpersist_broadcast(self, bid: str, blocking: bool) -> None:
-        future = self._backend.call(self._backend.forget_broadcast, bid)
+        future = self._backend.remove_broadcast(bid)
         if blocking:
             future.result()
 
@@ -540,16 +504,12 @@ class SparkContext:
         self._broadcasts.pop(bid, None)
 
     def _remove_rdd_blocks(self, rdd_id: int, blocking: bool) -> None:
-        def remove() -> None:
-            self._backend.dag.rdd_unpersisted(rdd_id)
-            self._backend.remove_rdd(rdd_id)
-
-        future = self._backend.call(remove)
+        future = self._backend.unpersist_rdd(rdd_id)
         if blocking:
             future.result()
 
     def _cached_partition_count(self, rdd_id: int) -> int:
-        return sum(1 for (rid, _) in list(self._backend.dag.cache_locs) if rid == rdd_id)
+        return self._backend.cached_partition_count(rdd_id)
 
     # --- running jobs --------------------------------------------------------------------
 
@@ -569,15 +529,12 @@ class SparkContext:
             if not 0 <= p < n:
                 raise ValueError(f"Attempting to access a non-existent partition: {p}. "
                                  f"Total number of partitions: {n}")
-        waiter = JobWaiter(len(parts))
         props = dict(self._properties())
-        future = self._backend.call(self._backend.dag.submit_job, rdd, func, parts, waiter,
-                                    props, op, self._callsite())
-        job_id = future.result()
+        waiter = self._backend.submit_job(rdd, func, parts, props, op, self._callsite())
         try:
             return waiter.collect(serializers.loads_batches)
         except KeyboardInterrupt:
-            self._backend.call(self._backend.dag.cancel_job, job_id, "by the user (interrupt)")
+            self._backend.cancel_job(waiter.job_id, "by the user (interrupt)")
             raise
 
     def _callsite(self) -> str:

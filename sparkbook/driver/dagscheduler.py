@@ -1,9 +1,15 @@
-"""DAGScheduler: turns each action into a job, cuts the job into stages at shuffle
-boundaries, and submits each stage's missing tasks once its parent stages' outputs exist.
+"""DAGScheduler: the driver's scheduling core. It turns each action into a job, cuts the
+job into stages at shuffle boundaries, submits each stage's missing tasks once its parent
+stages' outputs exist, and, through the TaskSchedulerImpl it owns, places tasks on free
+executor cores and retries the ones that fail.
 
-It is a state machine driven by events (a job submitted, a task ended, an executor lost,
-a job cancelled) without sockets of its own, as Spark's DAGScheduler event loop is: the
-scheduler backend owns the sockets and calls in; tests drive it with invented events.
+It is one state machine, as Spark's ``DAGSchedulerEventProcessLoop`` is: ``handle`` takes
+an event (``scheduler_events``: a job submitted, a task's StatusUpdate, an executor added
+or lost, a cancellation, a tick of the clock) and returns the instructions it leads to,
+in order: tasks to launch or kill, binaries to drop, results and job endings for the
+waiting caller, listener events to post. It has no sockets, threads or clock of its own,
+so tests drive it with invented events and a fake clock; the scheduler backend feeds it
+on one thread and carries the instructions out.
 
 Recovery, as in Spark: a lost executor's shuffle outputs are forgotten; a reduce task
 that cannot fetch a map output fails with FetchFailed, and the map stage is resubmitted
@@ -16,22 +22,36 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
 from sparkbook import messages as m
 from sparkbook import serializers
 from sparkbook.broadcast import collecting_broadcasts
+from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.listener import (
+    ExecutorAdded,
+    ExecutorRemoved,
     JobEnd,
     JobStart,
-    LiveListenerBus,
     StageCompleted,
     StageInfo,
     StageSubmitted,
 )
 from sparkbook.driver.mapoutputtracker import MapOutputTracker, MapStatus
+from sparkbook.driver.stage import (
+    ActiveJob,
+    ResultStage,
+    ShuffleMapStage,
+    Stage,
+    stage_lineage,
+)
 from sparkbook.driver.task import ResultTask, ShuffleMapTask, Task, TaskSet
+from sparkbook.driver.taskscheduler import (
+    Completion,
+    CompletionEvent,
+    Launch,
+    TaskSchedulerImpl,
+)
 from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 from sparkbook.rdd.rdd import RDD, shipping_lineage
@@ -41,106 +61,15 @@ log = logging.getLogger("sparkbook.dagscheduler")
 MAX_CONSECUTIVE_STAGE_ATTEMPTS = 4
 
 
-class Stage:
-    """A set of tasks that run the same pipelined functions, one per partition."""
-
-    def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
-                 first_job_id: int) -> None:
-        self.id = stage_id
-        self.rdd = rdd
-        self.num_tasks = num_tasks
-        self.parents = parents
-        self.first_job_id = first_job_id
-        self.job_ids: set[int] = set()
-        self.latest_attempt = -1
-        self.failed_attempts = 0
-        self.name = f"{rdd.op} at {rdd.callsite}"
-        self.info: StageInfo | None = None
-        self.lineage_ids, self.reads = stage_lineage(rdd)
-        self.pending: set[int] = set()
-        self.binary: bytes | None = None
-        self.broadcast_ids: set[str] = set()
-
-    def new_info(self, num_tasks: int) -> StageInfo:
-        self.latest_attempt += 1
-        self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
-                              [p.id for p in self.parents], rdd_name=repr(self.rdd),
-                              is_shuffle_map=isinstance(self, ShuffleMapStage))
-        return self.info
-
-
-class ShuffleMapStage(Stage):
-    """An intermediate stage: its tasks write shuffle outputs for the stages after it."""
-
-    def __init__(self, stage_id: int, dep: ShuffleDependency, parents: list[Stage],
-                 first_job_id: int) -> None:
-        super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
-        self.shuffle_dep = dep
-        self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
-
-
-class ResultStage(Stage):
-    """The final stage of a job: its tasks run the action's function on each partition."""
-
-    def __init__(self, stage_id: int, rdd: RDD, func: Callable, partitions: list[int],
-                 parents: list[Stage], job_id: int, op: str, callsite: str) -> None:
-        super().__init__(stage_id, rdd, len(partitions), parents, job_id)
-        self.func = func
-        self.partitions = partitions
-        self.job: ActiveJob | None = None
-        self.name = f"{op} at {callsite}"
-
-
-@dataclass
-class ActiveJob:
-    job_id: int
-    final_stage: ResultStage
-    waiter: JobWaiterLike
-    properties: dict
-    finished: list[bool] = field(default_factory=list)
-    num_finished: int = 0
-
-
-class JobWaiterLike:
-    """What the DAGScheduler tells whoever waits for a job."""
-
-    def task_succeeded(self, index: int, result: list[bytes]) -> None: ...
-    def job_failed(self, error: BaseException) -> None: ...
-    def job_succeeded(self) -> None: ...
-
-
-def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, bool]]]:
-    """The ids of the RDDs a stage pipelines, and the shuffles it reads, each with whether
-    the stage's partition i reads exactly reduce partition i of it."""
-    ids: set[int] = set()
-    reads: dict[int, tuple[ShuffleDependency, bool]] = {}
-    seen: set[tuple[int, bool]] = set()
-    stack = [(rdd, True)]
-    while stack:
-        current, one_to_one = stack.pop()
-        if (current.rdd_id, one_to_one) in seen:
-            continue
-        seen.add((current.rdd_id, one_to_one))
-        ids.add(current.rdd_id)
-        for dep in current.deps:
-            if isinstance(dep, ShuffleDependency):
-                earlier = reads.get(dep.shuffle_id, (dep, True))[1]
-                reads[dep.shuffle_id] = (dep, earlier and one_to_one)
-            else:
-                stack.append((dep.rdd, one_to_one and type(dep) is NarrowDependency))
-    return ids, list(reads.values())
-
-
 class DAGScheduler:
-    """Jobs -> stages -> task sets, and recovery when tasks or executors fail."""
+    """Events in, instructions out: see the module docstring."""
 
-    def __init__(self, task_scheduler, bus: LiveListenerBus,
-                 apply_accumulators: Callable[[bytes], None],
+    def __init__(self, max_failures: int = 4, locality_wait: float = 3.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.task_scheduler = task_scheduler
-        self.bus = bus
-        self.apply_accumulators = apply_accumulators
         self.clock = clock
+        self._out: list = []  # the instructions of the event being handled
+        self.emit = self._out.append
+        self.task_scheduler = TaskSchedulerImpl(self.emit, max_failures, locality_wait, clock)
         self.map_outputs = MapOutputTracker()
         self.cache_locs: dict[tuple[int, int], set[str]] = {}
         self.stages: dict[int, Stage] = {}
@@ -149,8 +78,42 @@ class DAGScheduler:
         self.waiting: set[Stage] = set()
         self.running: set[Stage] = set()
         self.failed: set[Stage] = set()
-        self._job_ids = itertools.count()
+        self.app_files: set[tuple[str, str]] = set()  # added files every executor gets
         self._stage_ids = itertools.count()
+        self._freed: list[str] = []  # executors whose cores StatusUpdates freed
+        self._handlers: dict[type, Callable] = {
+            ev.JobSubmitted: self._job_submitted,
+            ev.StatusUpdate: lambda e: self._status_update(e.update, e.result),
+            ev.ExecutorAdded: self._executor_added,
+            ev.ExecutorLost: self._executor_lost,
+            ev.CancelJob: self._cancel_job,
+            ev.CancelJobs: self._cancel_jobs,
+            ev.Tick: self._tick,
+            ev.RddUnpersisted: self._rdd_unpersisted,
+            ev.BroadcastRemoved: self._broadcast_removed,
+            ev.FileAdded: lambda e: self.app_files.add(e.shipment),
+        }
+
+    # --- the one way in ---------------------------------------------------------------
+
+    def handle(self, event: ev.Event) -> list[ev.Instruction]:
+        """Apply one event; the instructions it leads to, in the order to carry them out."""
+        return self.handle_all((event,))
+
+    def handle_all(self, events: Iterable[ev.Event]) -> list[ev.Instruction]:
+        """Apply several events, then fill the cores they freed in one round of offers."""
+        handlers = self._handlers
+        for event in events:
+            handlers[type(event)](event)
+        self._offer()
+        out = self._out.copy()
+        self._out.clear()
+        return out
+
+    # --- read-only views (for the backend's callers, on the scheduler thread) -------------
+
+    def cached_partition_count(self, rdd_id: int) -> int:
+        return sum(1 for (rid, _) in self.cache_locs if rid == rdd_id)
 
     # --- building stages ----------------------------------------------------------------
 
@@ -181,20 +144,19 @@ class DAGScheduler:
                 stack.extend(current.parents)
         return list(found.values())
 
-    # --- events -------------------------------------------------------------------------
+    # --- jobs and stages ------------------------------------------------------------------
 
-    def submit_job(self, rdd: RDD, func: Callable, partitions: list[int],
-                   waiter: JobWaiterLike, properties: dict, op: str, callsite: str) -> int:
-        job_id = next(self._job_ids)
+    def _job_submitted(self, e: ev.JobSubmitted) -> None:
+        job_id = e.job_id
         try:
-            parents = self._parent_stages(rdd, job_id)
+            parents = self._parent_stages(e.rdd, job_id)
         except Exception as exc:  # e.g. a file that vanished while listing partitions
-            waiter.job_failed(exc)
-            return job_id
-        stage = ResultStage(next(self._stage_ids), rdd, func, partitions, parents, job_id, op,
-                            callsite)
+            self.emit(ev.JobEnded(job_id, exc))
+            return
+        stage = ResultStage(next(self._stage_ids), e.rdd, e.func, e.partitions, parents,
+                            job_id, e.op, e.callsite)
         self.stages[stage.id] = stage
-        job = ActiveJob(job_id, stage, waiter, properties, [False] * len(partitions))
+        job = ActiveJob(job_id, stage, e.properties, [False] * len(e.partitions))
         stage.job = job
         self.jobs[job_id] = job
         stages = sorted(self._ancestors(stage), key=lambda s: s.id)
@@ -203,12 +165,15 @@ class DAGScheduler:
         infos = [s.info if s.info is not None and self._is_available(s) else StageInfo(
             s.id, max(s.latest_attempt, 0), s.name, s.num_tasks, [p.id for p in s.parents],
             is_shuffle_map=isinstance(s, ShuffleMapStage)) for s in stages]
-        self.bus.post(JobStart(job_id, self.clock(), infos, dict(properties), callsite))
-        if not partitions:
+        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite))
+        if not e.partitions:
             self._finish_job(job)
-            return job_id
-        self._submit_stage(stage)
-        return job_id
+            return
+        try:
+            self._submit_stage(stage)
+        except Exception as exc:  # noqa: BLE001 - the job fails, the scheduler goes on
+            log.exception("submitting job %s failed", job_id)
+            self._fail_job(job, exc)
 
     def _submit_stage(self, stage: Stage) -> None:
         if stage in self.waiting or stage in self.running or stage in self.failed:
@@ -242,7 +207,7 @@ class DAGScheduler:
             return
         info = stage.new_info(len(indices))
         info.submission_time = self.clock()
-        self.bus.post(StageSubmitted(info, dict(job.properties)))
+        self.emit(StageSubmitted(info, dict(job.properties)))
         tasks: list[Task] = []
         splits = stage.rdd.partitions()
         for i in indices:
@@ -281,60 +246,16 @@ class DAGScheduler:
                     stack.extend((dep.rdd, q) for q in dep.parents_of(p))
         return []
 
-    def shuffle_locations(self, stage_id: int, partition: int) -> dict | None:
-        """What a task of the stage must fetch; None if a map output has gone missing."""
-        stage = self.stages.get(stage_id)
-        if stage is None:
-            return {}
-        found = {}
-        for dep, one_to_one in stage.reads:
-            locs = self.map_outputs.locations(dep.shuffle_id, partition if one_to_one else None)
-            if locs is None:
-                return None
-            found[dep.shuffle_id] = locs
-        return found
-
-    def missing_map_output(self, stage_id: int) -> tuple[int, int] | None:
-        """A (shuffle id, map id) the stage needs and no executor has."""
-        for dep, _ in self.stages[stage_id].reads:
-            missing = self.map_outputs.missing(dep.shuffle_id)
-            if missing:
-                return dep.shuffle_id, missing[0]
-        return None
-
-    def task_succeeded(self, task: Task, executor_id: str, update: m.StatusUpdate,
-                       result: list[bytes]) -> None:
-        stage = self.stages.get(task.stage_id)
-        if stage is None:
-            return
-        if update.accumulators:
-            self.apply_accumulators(update.accumulators)
-        if isinstance(task, ResultTask):
-            job = stage.job
-            if job is None or job.job_id not in self.jobs or job.finished[task.output_index]:
-                return
-            job.finished[task.output_index] = True
-            job.num_finished += 1
-            stage.pending.discard(task.partition)
-            job.waiter.task_succeeded(task.output_index, result)
-            if job.num_finished == len(job.finished):
-                self._stage_done(stage)
-                self._finish_job(job)
-            return
-        # A ShuffleMapTask: record where its output lives (its executor is alive: the task
-        # scheduler drops updates from lost executors).
-        self.map_outputs.register_map_output(stage.shuffle_dep.shuffle_id, task.partition,
-                                             MapStatus(executor_id, update.sizes))
-        stage.pending.discard(task.partition)
-        if stage in self.running and not stage.pending:
-            self._stage_done(stage)
-
     def _stage_done(self, stage: Stage) -> None:
         self.running.discard(stage)
         if stage.info is not None and stage.info.completion_time is None:
             stage.info.completion_time = self.clock()
-            self.bus.post(StageCompleted(stage.info))
+            self.emit(StageCompleted(stage.info))
         self.task_scheduler.stage_finished(stage.id)
+        for data in self.task_scheduler.executors.values():  # its binaries are not needed
+            for binary_id in [b for b in data.binaries if b[0] == stage.id]:
+                data.binaries.discard(binary_id)
+                self.emit(ev.RemoveBinary(data.info.executor_id, binary_id))
         if isinstance(stage, ShuffleMapStage):
             if not self._is_available(stage):
                 # Some outputs were lost while the stage ran: run the missing ones again.
@@ -349,53 +270,190 @@ class DAGScheduler:
             self.waiting.discard(stage)
             self._submit_stage(stage)
 
-    def task_failed_fetch(self, task: Task, executor_id: str, shuffle_id: int, map_id: int,
-                          message: str) -> None:
-        """A reduce task could not read a map output: rerun the map stage, then this one."""
-        stage = self.stages.get(task.stage_id)
-        map_stage = self.shuffle_stages.get(shuffle_id)
-        if stage is None or map_stage is None:
-            return
-        self.map_outputs.unregister_map_output(shuffle_id, map_id, executor_id)
-        if task.stage_attempt != stage.latest_attempt or stage in self.failed:
-            return  # this attempt was already given up on
-        if stage in self.running:
-            self.running.discard(stage)
-            self.task_scheduler.cancel_stage(stage.id)
-            stage.info.failure_reason = message
-            stage.info.completion_time = self.clock()
-            self.bus.post(StageCompleted(stage.info))
-        stage.failed_attempts += 1
-        if stage.failed_attempts >= MAX_CONSECUTIVE_STAGE_ATTEMPTS:
-            self._abort_stage(stage, f"{stage.name} has failed the maximum allowable number "
-                                     f"of times: {MAX_CONSECUTIVE_STAGE_ATTEMPTS}. Most recent "
-                                     f"failure reason: {message}")
-            return
-        self.failed.update((stage, map_stage))
-        self.resubmit_failed_stages()
-
-    def resubmit_failed_stages(self) -> None:
+    def _resubmit_failed_stages(self) -> None:
         failed, self.failed = sorted(self.failed, key=lambda s: s.first_job_id), set()
         for stage in failed:
             self._submit_stage(stage)
 
-    def task_set_aborted(self, stage_id: int, reason: str, failure: m.ExceptionFailure | None,
-                         executor_id: str) -> None:
-        stage = self.stages.get(stage_id)
+    # --- launching --------------------------------------------------------------------
+
+    def _offer(self) -> None:
+        """Fill free cores: all of them when new tasks appeared, else the freed ones."""
+        ts = self.task_scheduler
+        while ts.offer_all or self._freed:
+            launches = ts.resource_offers(None if ts.offer_all else self._freed)
+            self._freed = []
+            if not launches:
+                return
+            for launch in launches:
+                self._launch(launch)
+
+    def _launch(self, launch: Launch) -> None:
+        task = launch.task
+        stage = self.stages[task.stage_id]
+        locations = self._shuffle_locations(stage, task.partition)
+        if locations is None:
+            # Its input is already known to be missing: fail it as its fetch would.
+            shuffle_id, map_id = self._missing_map_output(stage)
+            reason = m.FetchFailed("", shuffle_id, map_id,
+                                   f"missing map output {map_id} of shuffle {shuffle_id}")
+            self._status_update(m.StatusUpdate(launch.task_id, launch.executor_id, reason), [],
+                                free=False)
+            return
+        executors = self.task_scheduler.executors
+        data = executors[launch.executor_id]
+        if task.split_blob is None:
+            task.split_blob = serializers.dumps(task.split)
+        binary_id = (stage.id, stage.latest_attempt)
+        binary = None
+        if binary_id not in data.binaries:
+            binary = stage.binary
+            data.binaries.add(binary_id)
+        # Broadcasts the stage reads and files the application added go to each executor
+        # once, with the first task that needs them.
+        shipments: list[tuple[str, str]] = []
+        if stage.broadcast_ids or self.app_files:
+            wanted = {("broadcast", bid) for bid in stage.broadcast_ids} | self.app_files
+            shipments = sorted(wanted - data.held)
+            data.held.update(shipments)
+        shuffle_locations = {
+            shuffle_id: [(ex, executors[ex].info.address, maps) for ex, maps in locs]
+            for shuffle_id, locs in locations.items()}
+        self.emit(ev.LaunchTask(
+            launch.executor_id, launch.task_id, task.stage_id, task.stage_attempt,
+            task.partition, launch.attempt, task.kind, binary_id, binary, task.split_blob,
+            shipments, shuffle_locations, launch.properties))
+
+    def _shuffle_locations(self, stage: Stage, partition: int) -> dict | None:
+        """What a task of the stage must fetch; None if a map output has gone missing."""
+        found = {}
+        for dep, one_to_one in stage.reads:
+            locs = self.map_outputs.locations(dep.shuffle_id, partition if one_to_one else None)
+            if locs is None:
+                return None
+            found[dep.shuffle_id] = locs
+        return found
+
+    def _missing_map_output(self, stage: Stage) -> tuple[int, int]:
+        """A (shuffle id, map id) the stage needs and no executor has."""
+        for dep, _ in stage.reads:
+            missing = self.map_outputs.missing(dep.shuffle_id)
+            if missing:
+                return dep.shuffle_id, missing[0]
+        raise AssertionError(f"stage {stage.id} misses no map output")
+
+    def _kill(self, kills: list[tuple[int, str]]) -> None:
+        for task_id, executor_id in kills:
+            self.emit(ev.KillTask(executor_id, task_id))
+
+    # --- task endings ---------------------------------------------------------------------
+
+    def _status_update(self, update: m.StatusUpdate, result: list, free: bool = True) -> None:
+        handled = self.task_scheduler.status_update(update, result)
+        if handled is None:
+            return
+        executor_id, completions = handled
+        if free:
+            self._freed.append(executor_id)
+        for rdd_id, partition, _size in update.block_updates:
+            self.cache_locs.setdefault((rdd_id, partition), set()).add(executor_id)
+        for rdd_id, partition in update.dropped_blocks:
+            locs = self.cache_locs.get((rdd_id, partition))
+            if locs is not None:
+                locs.discard(executor_id)
+        self._completed(completions)
+
+    def _completed(self, completions: list[Completion]) -> None:
+        for c in completions:
+            if not isinstance(c, CompletionEvent):
+                self._task_set_failed(c.stage_id, c.reason, c.failure, c.executor_id)
+            elif isinstance(c.reason, m.FetchFailed):
+                self._fetch_failed(c.task, c.reason)
+            else:
+                self._task_succeeded(c.task, c.executor_id, c.update, c.result)
+
+    def _task_succeeded(self, task: Task, executor_id: str, update: m.StatusUpdate,
+                        result: list) -> None:
+        stage = self.stages.get(task.stage_id)
         if stage is None:
             return
-        exc: BaseException
-        if failure is not None:
-            exc = PythonException(
-                f"Job aborted due to stage failure: {reason}, most recent failure: "
-                f"{failure.message}\n\n"
-                f"Remote traceback (executor {executor_id}):\n{failure.traceback}",
-                failure.type, failure.description, failure.traceback, executor_id)
-        else:
-            exc = SparkException(f"Job aborted due to stage failure: {reason}")
-        self._abort_stage(stage, reason, exc)
+        if update.accumulators:
+            self.emit(ev.UpdateAccumulators(update.accumulators))
+        if isinstance(task, ResultTask):
+            job = stage.job
+            if job is None or job.job_id not in self.jobs or job.finished[task.output_index]:
+                return
+            job.finished[task.output_index] = True
+            job.num_finished += 1
+            stage.pending.discard(task.partition)
+            self.emit(ev.TaskResult(job.job_id, task.output_index, result))
+            if job.num_finished == len(job.finished):
+                self._stage_done(stage)
+                self._finish_job(job)
+            return
+        # A ShuffleMapTask: record where its output lives (its executor is alive: the task
+        # scheduler drops updates from lost executors).
+        self.map_outputs.register_map_output(stage.shuffle_dep.shuffle_id, task.partition,
+                                             MapStatus(executor_id, update.sizes))
+        stage.pending.discard(task.partition)
+        if stage in self.running and not stage.pending:
+            self._stage_done(stage)
 
-    def executor_lost(self, executor_id: str) -> None:
+    def _fetch_failed(self, task: Task, reason: m.FetchFailed) -> None:
+        """A reduce task could not read a map output: rerun the map stage, then this one."""
+        stage = self.stages.get(task.stage_id)
+        map_stage = self.shuffle_stages.get(reason.shuffle_id)
+        if stage is None or map_stage is None:
+            return
+        self.map_outputs.unregister_map_output(reason.shuffle_id, reason.map_id,
+                                               reason.executor_id)
+        if task.stage_attempt != stage.latest_attempt or stage in self.failed:
+            return  # this attempt was already given up on
+        if stage in self.running:
+            self.running.discard(stage)
+            self._kill(self.task_scheduler.cancel_stage(stage.id))
+            stage.info.failure_reason = reason.description
+            stage.info.completion_time = self.clock()
+            self.emit(StageCompleted(stage.info))
+        stage.failed_attempts += 1
+        if stage.failed_attempts >= MAX_CONSECUTIVE_STAGE_ATTEMPTS:
+            self._abort_stage(stage, f"{stage.name} has failed the maximum allowable number "
+                                     f"of times: {MAX_CONSECUTIVE_STAGE_ATTEMPTS}. Most recent "
+                                     f"failure reason: {reason.description}")
+            return
+        self.failed.update((stage, map_stage))
+        self._resubmit_failed_stages()
+
+    def _task_set_failed(self, stage_id: int, reason: str, failure: m.ExceptionFailure | None,
+                         executor_id: str) -> None:
+        stage = self.stages.get(stage_id)
+        if stage is not None:
+            exc: BaseException
+            if failure is not None:
+                exc = PythonException(
+                    f"Job aborted due to stage failure: {reason}, most recent failure: "
+                    f"{failure.message}\n\n"
+                    f"Remote traceback (executor {executor_id}):\n{failure.traceback}",
+                    failure.type, failure.description, failure.traceback, executor_id)
+            else:
+                exc = SparkException(f"Job aborted due to stage failure: {reason}")
+            self._abort_stage(stage, reason, exc)
+        self._kill(self.task_scheduler.cancel_stage(stage_id))
+
+    # --- executors, blocks, cancellation ----------------------------------------------------
+
+    def _executor_added(self, e: ev.ExecutorAdded) -> None:
+        if self.task_scheduler.is_alive(e.info.executor_id):
+            return
+        self.task_scheduler.executor_added(e.info)
+        self.emit(ExecutorAdded(e.info.executor_id, self.clock(), e.info))
+
+    def _executor_lost(self, e: ev.ExecutorLost) -> None:
+        executor_id = e.executor_id
+        if not self.task_scheduler.is_alive(executor_id):
+            return
+        self.emit(ExecutorRemoved(executor_id, self.clock(), e.reason))
+        self._completed(self.task_scheduler.executor_lost(executor_id, e.reason) or [])
         lost = self.map_outputs.remove_outputs_on_executor(executor_id)
         for key in [k for k, v in self.cache_locs.items() if executor_id in v]:
             self.cache_locs[key].discard(executor_id)
@@ -404,26 +462,28 @@ class DAGScheduler:
         if lost:
             log.info("executor %s lost shuffle outputs of shuffles %s", executor_id, lost)
 
-    def block_updated(self, executor_id: str, rdd_id: int, partition: int,
-                      stored: bool) -> None:
-        key = (rdd_id, partition)
-        if stored:
-            self.cache_locs.setdefault(key, set()).add(executor_id)
-        elif key in self.cache_locs:
-            self.cache_locs[key].discard(executor_id)
+    def _tick(self, e: ev.Tick) -> None:
+        if self.task_scheduler.has_pending():
+            self.task_scheduler.offer_all = True
 
-    def rdd_unpersisted(self, rdd_id: int) -> None:
-        for key in [k for k in self.cache_locs if k[0] == rdd_id]:
+    def _rdd_unpersisted(self, e: ev.RddUnpersisted) -> None:
+        for key in [k for k in self.cache_locs if k[0] == e.rdd_id]:
             del self.cache_locs[key]
+        self.emit(e)  # and the executors drop its blocks
 
-    def cancel_job(self, job_id: int, reason: str) -> None:
-        job = self.jobs.get(job_id)
+    def _broadcast_removed(self, e: ev.BroadcastRemoved) -> None:
+        self.emit(e)  # and the executors drop it
+        for data in self.task_scheduler.executors.values():
+            data.held.discard(("broadcast", e.bid))  # sent again if read again
+
+    def _cancel_job(self, e: ev.CancelJob) -> None:
+        job = self.jobs.get(e.job_id)
         if job is not None:
-            self._fail_job(job, SparkException(f"Job {job_id} cancelled {reason}"))
+            self._fail_job(job, SparkException(f"Job {e.job_id} cancelled {e.reason}"))
 
-    def cancel_jobs(self, predicate: Callable[[dict], bool], reason: str) -> None:
-        for job in [j for j in self.jobs.values() if predicate(j.properties)]:
-            self._fail_job(job, SparkException(f"Job {job.job_id} cancelled {reason}"))
+    def _cancel_jobs(self, e: ev.CancelJobs) -> None:
+        for job in [j for j in self.jobs.values() if e.predicate(j.properties)]:
+            self._fail_job(job, SparkException(f"Job {job.job_id} cancelled {e.reason}"))
 
     # --- endings ------------------------------------------------------------------------
 
@@ -441,24 +501,24 @@ class DAGScheduler:
             if stage.job_ids:
                 continue
             if stage in self.running:
-                self.task_scheduler.cancel_stage(stage.id)
+                self._kill(self.task_scheduler.cancel_stage(stage.id))
                 self.running.discard(stage)
                 if stage.info is not None and stage.info.completion_time is None:
                     stage.info.completion_time = self.clock()
                     stage.info.failure_reason = stage.info.failure_reason or str(error)
-                    self.bus.post(StageCompleted(stage.info))
+                    self.emit(StageCompleted(stage.info))
             self.waiting.discard(stage)
             self.failed.discard(stage)
         self._forget_job(job)
-        self.bus.post(JobEnd(job.job_id, self.clock(), False, str(error)))
-        job.waiter.job_failed(error)
+        self.emit(JobEnd(job.job_id, self.clock(), False, str(error)))
+        self.emit(ev.JobEnded(job.job_id, error))
 
     def _finish_job(self, job: ActiveJob) -> None:
         for stage in self._ancestors(job.final_stage):
             stage.job_ids.discard(job.job_id)
         self._forget_job(job)
-        self.bus.post(JobEnd(job.job_id, self.clock(), True))
-        job.waiter.job_succeeded()
+        self.emit(JobEnd(job.job_id, self.clock(), True))
+        self.emit(ev.JobEnded(job.job_id))
 
     def _forget_job(self, job: ActiveJob) -> None:
         self.jobs.pop(job.job_id, None)

@@ -1,8 +1,10 @@
 """TaskSchedulerImpl: matches task sets to free executor cores and reports task endings.
 
-Like the DAGScheduler it owns no sockets: the backend offers it free cores (all of them,
-or one executor's after a task ends there) and launches what it returns; the backend
-hands it every StatusUpdate and executor loss.
+It is part of the driver's scheduling core and owned by the DAGScheduler: it has no
+sockets and no pointer back. What it has to say goes two ways only: listener events
+(TaskStart, TaskEnd) are appended to the core's instructions through ``emit``, and the
+task endings the DAGScheduler must react to are returned (``CompletionEvent``,
+``TaskSetFailed``), as Spark's TaskSetManager reports them to the DAGScheduler.
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sparkbook import messages as m
-from sparkbook.driver.listener import LiveListenerBus, TaskEnd, TaskInfo, TaskStart
+from sparkbook.driver.listener import TaskEnd, TaskInfo, TaskStart
 from sparkbook.driver.task import Task, TaskSet
 from sparkbook.driver.tasksetmanager import TaskSetManager
 from sparkbook.metrics import TaskMetrics
 
 
-@dataclass
+@dataclass(slots=True)
 class Launch:
     """Run ``task`` as ``task_id`` (attempt ``attempt``) on ``executor_id``."""
 
@@ -30,41 +32,74 @@ class Launch:
     properties: dict
 
 
+@dataclass
+class ExecutorData:
+    """What the scheduler knows of one executor (Spark's ExecutorData), including what it
+    has already been sent: stage binaries, broadcasts and added files go at most once."""
+
+    info: m.ExecutorInfo
+    free_cores: int
+    binaries: set[tuple[int, int]] = field(default_factory=set)
+    held: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) shipped
+
+
+@dataclass(slots=True)
+class CompletionEvent:
+    """A task the DAGScheduler must hear of: a first success, or a fetch failure."""
+
+    task: Task
+    reason: m.TaskEndReason
+    executor_id: str
+    update: m.StatusUpdate
+    result: list
+
+
+@dataclass(slots=True)
+class TaskSetFailed:
+    """A task failed ``spark.task.maxFailures`` times: its stage is aborted."""
+
+    stage_id: int
+    reason: str
+    failure: m.ExceptionFailure | None
+    executor_id: str
+
+
+Completion = CompletionEvent | TaskSetFailed
+
+
 class TaskSchedulerImpl:
-    def __init__(self, bus: LiveListenerBus, max_failures: int = 4, locality_wait: float = 3.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.bus = bus
+    def __init__(self, emit: Callable[[object], None], max_failures: int = 4,
+                 locality_wait: float = 3.0, clock: Callable[[], float] = time.time) -> None:
+        self.emit = emit
         self.max_failures = max_failures
         self.locality_wait = locality_wait
         self.clock = clock
-        self.dag = None  # set by the context: the DAGScheduler that receives task endings
-        self.free_cores: dict[str, int] = {}
-        self.hosts: dict[str, str] = {}
+        self.executors: dict[str, ExecutorData] = {}
         self.managers: list[TaskSetManager] = []
         self.by_task: dict[int, tuple[TaskSetManager, int, TaskInfo]] = {}
-        self.kill_requests: list[tuple[int, str]] = []
-        self.finished_stages: list[int] = []
-        self._offer_all = False  # new tasks appeared: every free core may take one
+        self.offer_all = False  # new tasks appeared: every free core may take one
         self._task_ids = itertools.count()
         self._rotate = 0
 
     # --- executors -----------------------------------------------------------------------
 
-    def executor_added(self, executor_id: str, cores: int, host: str = "") -> None:
-        self.free_cores[executor_id] = cores
-        self.hosts[executor_id] = host
+    def executor_added(self, info: m.ExecutorInfo) -> None:
+        self.executors[info.executor_id] = ExecutorData(info, info.cores)
+        self.offer_all = True
 
-    def executor_lost(self, executor_id: str, reason: str) -> None:
-        if self.free_cores.pop(executor_id, None) is None:
-            return
+    def executor_lost(self, executor_id: str, reason: str) -> list[Completion] | None:
+        """The endings of the tasks that ran there; None if the executor was unknown."""
+        if self.executors.pop(executor_id, None) is None:
+            return None
+        completions: list[Completion] = []
         for manager in list(self.managers):
             for task_id in manager.executor_lost(executor_id):
-                self._ended(task_id, m.ExecutorLostFailure(executor_id, False, reason),
-                            TaskMetrics())
-        self.dag.executor_lost(executor_id)
+                completions += self._ended(task_id, m.ExecutorLostFailure(
+                    executor_id, False, reason), TaskMetrics())
+        return completions
 
     def is_alive(self, executor_id: str) -> bool:
-        return executor_id in self.free_cores
+        return executor_id in self.executors
 
     # --- task sets -----------------------------------------------------------------------
 
@@ -74,18 +109,18 @@ class TaskSchedulerImpl:
                 old.zombie = True  # an earlier attempt: let its running tasks finish
         self.managers.append(TaskSetManager(task_set, self.max_failures, self.locality_wait,
                                             self.clock()))
-        self._offer_all = True
+        self.offer_all = True
         self.managers.sort(key=lambda t: (t.task_set.priority, t.stage_id))
 
-    def cancel_stage(self, stage_id: int) -> None:
-        """Stop scheduling the stage and ask its executors to kill its running tasks."""
+    def cancel_stage(self, stage_id: int) -> list[tuple[int, str]]:
+        """Stop scheduling the stage; its running tasks, as (task id, executor), to kill."""
+        kills = []
         for manager in [t for t in self.managers if t.stage_id == stage_id]:
             manager.zombie = True
-            for task_id, (_, executor_id) in manager.running.items():
-                self.kill_requests.append((task_id, executor_id))
+            kills += [(task_id, ex) for task_id, (_, ex) in manager.running.items()]
+        return kills
 
     def stage_finished(self, stage_id: int) -> None:
-        self.finished_stages.append(stage_id)
         for manager in [t for t in self.managers if t.stage_id == stage_id]:
             manager.zombie = True
             self._drop_if_idle(manager)
@@ -100,21 +135,25 @@ class TaskSchedulerImpl:
 
     def resource_offers(self, executor_ids: list[str] | None = None) -> list[Launch]:
         """Fill free cores (of the given executors, or all) with pending tasks."""
+        if self.offer_all:
+            executor_ids, self.offer_all = None, False
+        active = [t for t in self.managers if t.has_pending()]
+        if not active:
+            return []
         now = self.clock()
-        if self._offer_all:
-            executor_ids, self._offer_all = None, False
-        ids = list(self.free_cores) if executor_ids is None else executor_ids
+        executors = self.executors
+        ids = list(executors) if executor_ids is None else executor_ids
         if len(ids) > 1:  # spread tasks: start each round at a different executor
             self._rotate = (self._rotate + 1) % len(ids)
             ids = ids[self._rotate:] + ids[:self._rotate]
-        live = len(self.free_cores)
+        live = len(executors)
         launches: list[Launch] = []
-        active = [t for t in self.managers if t.has_pending()]
         progress = True
         while progress and active:
             progress = False
             for executor_id in ids:
-                if self.free_cores.get(executor_id, 0) <= 0:
+                data = executors.get(executor_id)
+                if data is None or data.free_cores <= 0:
                     continue
                 for manager in active:
                     offer = manager.resource_offer(executor_id, live, now)
@@ -124,13 +163,12 @@ class TaskSchedulerImpl:
                     task_id = next(self._task_ids)
                     manager.launched(task_id, index, executor_id)
                     attempt = manager.attempt_number(index)
-                    info = TaskInfo(task_id, index, attempt, now, executor_id,
-                                    self.hosts.get(executor_id, ""))
+                    info = TaskInfo(task_id, index, attempt, now, executor_id, data.info.host)
                     self.by_task[task_id] = (manager, index, info)
-                    self.free_cores[executor_id] -= 1
+                    data.free_cores -= 1
                     launches.append(Launch(executor_id, task_id, attempt, task,
                                            manager.task_set.properties))
-                    self.bus.post(TaskStart(task.stage_id, task.stage_attempt, info))
+                    self.emit(TaskStart(task.stage_id, task.stage_attempt, info))
                     progress = True
                     break
             active = [t for t in active if t.has_pending()]
@@ -138,58 +176,50 @@ class TaskSchedulerImpl:
 
     # --- task endings ------------------------------------------------------------------------
 
-    def status_update(self, update: m.StatusUpdate, result: list[bytes] | None) -> str | None:
-        """Handle a StatusUpdate; returns the executor whose core it freed, if any."""
-        task_id = update.task_id
-        entry = self.by_task.get(task_id)
+    def status_update(self, update: m.StatusUpdate,
+                      result: list) -> tuple[str, list[Completion]] | None:
+        """Handle a StatusUpdate: the executor whose core it freed and what the
+        DAGScheduler must hear of; None if the update is stale."""
+        entry = self.by_task.get(update.task_id)
         if entry is None:
             return None
         manager, index, info = entry
         executor_id = info.executor_id
-        if executor_id not in self.free_cores:
+        data = self.executors.get(executor_id)
+        if data is None:
             return None  # its executor was declared lost; the task already ran elsewhere
-        self.free_cores[executor_id] += 1
-        for rdd_id, partition, _size in update.block_updates:
-            self.dag.block_updated(executor_id, rdd_id, partition, True)
-        for rdd_id, partition in update.dropped_blocks:
-            self.dag.block_updated(executor_id, rdd_id, partition, False)
+        data.free_cores += 1
         reason = update.reason
+        completions: list[Completion] = []
         if isinstance(reason, m.Success):
-            task = manager.tasks[index]
-            first = manager.handle_success(task_id) is not None
-            self._post_end(task_id, reason, update.metrics, update)
+            first = manager.handle_success(update.task_id) is not None
+            self._post_end(update.task_id, reason, update.metrics, update)
             if first:
-                self.dag.task_succeeded(task, executor_id, update, result)
+                completions.append(CompletionEvent(manager.tasks[index], reason, executor_id,
+                                                   update, result))
             self._drop_if_idle(manager)
         elif isinstance(reason, m.FetchFailed):
-            task = manager.tasks[index]
-            manager.running.pop(task_id, None)
+            manager.running.pop(update.task_id, None)
             manager.zombie = True
-            self._post_end(task_id, reason, update.metrics, update)
-            self.dag.task_failed_fetch(task, reason.executor_id, reason.shuffle_id,
-                                       reason.map_id, reason.description)
+            self._post_end(update.task_id, reason, update.metrics, update)
+            completions.append(CompletionEvent(manager.tasks[index], reason, executor_id,
+                                               update, result))
             self._drop_if_idle(manager)
         else:
-            self._ended(task_id, reason, update.metrics, update)
-        return executor_id
-
-    def fail_unlaunchable(self, launch: Launch, shuffle_id: int, map_id: int) -> None:
-        """A reduce task whose input is already known to be missing fails as a fetch would."""
-        reason = m.FetchFailed("", shuffle_id, map_id,
-                               f"missing map output {map_id} of shuffle {shuffle_id}")
-        self.status_update(m.StatusUpdate(launch.task_id, launch.executor_id, reason), None)
+            completions = self._ended(update.task_id, reason, update.metrics, update)
+        return executor_id, completions
 
     def _ended(self, task_id: int, reason: m.TaskEndReason, metrics: TaskMetrics,
-               update: m.StatusUpdate | None = None) -> None:
+               update: m.StatusUpdate | None = None) -> list[Completion]:
         manager, _, info = self.by_task[task_id]
         self._post_end(task_id, reason, metrics, update)
         abort = manager.handle_failure(task_id, reason.counts_towards_task_failures)
-        self._offer_all = True  # the task is pending again, maybe for another executor
-        if abort is not None:
-            failure = reason if isinstance(reason, m.ExceptionFailure) else None
-            self.dag.task_set_aborted(manager.stage_id, abort, failure, info.executor_id)
-            self.cancel_stage(manager.stage_id)
+        self.offer_all = True  # the task is pending again, maybe for another executor
         self._drop_if_idle(manager)
+        if abort is None:
+            return []
+        failure = reason if isinstance(reason, m.ExceptionFailure) else None
+        return [TaskSetFailed(manager.stage_id, abort, failure, info.executor_id)]
 
     def _post_end(self, task_id: int, reason: m.TaskEndReason, metrics: TaskMetrics,
                   update: m.StatusUpdate | None = None) -> None:
@@ -198,5 +228,5 @@ class TaskSchedulerImpl:
         info.status = {"Success": "SUCCESS", "TaskKilled": "KILLED"}.get(reason.name, "FAILED")
         task = manager.tasks[index]
         output, dropped = (update.output, update.output_dropped) if update else ([], 0)
-        self.bus.post(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
-                              info, metrics, reason.message, output, dropped))
+        self.emit(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
+                          info, metrics, reason.message, output, dropped))

@@ -1,0 +1,92 @@
+"""Stages and jobs as the DAGScheduler sees them (Spark's Stage, ShuffleMapStage,
+ResultStage and ActiveJob), and how a stage's lineage is found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sparkbook.driver.listener import StageInfo
+from sparkbook.rdd import RDD, NarrowDependency
+from sparkbook.shuffle import ShuffleDependency
+
+
+class Stage:
+    """A set of tasks that run the same pipelined functions, one per partition."""
+
+    def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
+                 first_job_id: int) -> None:
+        self.id = stage_id
+        self.rdd = rdd
+        self.num_tasks = num_tasks
+        self.parents = parents
+        self.first_job_id = first_job_id
+        self.job_ids: set[int] = set()
+        self.latest_attempt = -1
+        self.failed_attempts = 0
+        self.name = f"{rdd.op} at {rdd.callsite}"
+        self.info: StageInfo | None = None
+        self.lineage_ids, self.reads = stage_lineage(rdd)
+        self.pending: set[int] = set()
+        self.binary: bytes | None = None
+        self.broadcast_ids: set[str] = set()
+
+    def new_info(self, num_tasks: int) -> StageInfo:
+        self.latest_attempt += 1
+        self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
+                              [p.id for p in self.parents], rdd_name=repr(self.rdd),
+                              is_shuffle_map=isinstance(self, ShuffleMapStage))
+        return self.info
+
+
+class ShuffleMapStage(Stage):
+    """An intermediate stage: its tasks write shuffle outputs for the stages after it."""
+
+    def __init__(self, stage_id: int, dep: ShuffleDependency, parents: list[Stage],
+                 first_job_id: int) -> None:
+        super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
+        self.shuffle_dep = dep
+        self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
+
+
+class ResultStage(Stage):
+    """The final stage of a job: its tasks run the action's function on each partition."""
+
+    def __init__(self, stage_id: int, rdd: RDD, func: Callable, partitions: list[int],
+                 parents: list[Stage], job_id: int, op: str, callsite: str) -> None:
+        super().__init__(stage_id, rdd, len(partitions), parents, job_id)
+        self.func = func
+        self.partitions = partitions
+        self.job: ActiveJob | None = None
+        self.name = f"{op} at {callsite}"
+
+
+@dataclass
+class ActiveJob:
+    job_id: int
+    final_stage: ResultStage
+    properties: dict
+    finished: list[bool] = field(default_factory=list)
+    num_finished: int = 0
+
+
+def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, bool]]]:
+    """The ids of the RDDs a stage pipelines, and the shuffles it reads, each with whether
+    the stage's partition i reads exactly reduce partition i of it."""
+    ids: set[int] = set()
+    reads: dict[int, tuple[ShuffleDependency, bool]] = {}
+    seen: set[tuple[int, bool]] = set()
+    stack = [(rdd, True)]
+    while stack:
+        current, one_to_one = stack.pop()
+        if (current.rdd_id, one_to_one) in seen:
+            continue
+        seen.add((current.rdd_id, one_to_one))
+        ids.add(current.rdd_id)
+        for dep in current.deps:
+            if isinstance(dep, ShuffleDependency):
+                earlier = reads.get(dep.shuffle_id, (dep, True))[1]
+                reads[dep.shuffle_id] = (dep, earlier and one_to_one)
+            else:
+                stack.append((dep.rdd, one_to_one and type(dep) is NarrowDependency))
+    return ids, list(reads.values())
