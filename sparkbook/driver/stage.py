@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sparkbook.driver.listener import StageInfo
-from sparkbook.rdd import RDD, NarrowDependency
-from sparkbook.shuffle import ShuffleDependency
+from sparkbook.rdd import RDD
+from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 
 
 class Stage:
