@@ -35,6 +35,7 @@ from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
+from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.backend")
@@ -59,7 +60,8 @@ class SchedulerBackend:
     def __init__(self, master_address: str, manager_name: str, key: bytes, app_name: str,
                  bus: LiveListenerBus, apply_accumulators: Callable[[bytes], None],
                  payload: Callable[[str, str], bytes], max_failures: int,
-                 locality_wait: float, profile: bool = False) -> None:
+                 locality_wait: float, profile: bool = False,
+                 speculation: Speculation | None = None) -> None:
         self.key = key
         self.app_name = app_name
         self.bus = bus
@@ -71,7 +73,8 @@ class SchedulerBackend:
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
                                     peer=manager_name)
         self.manager.socket.connect(master_address)
-        self._dag = DAGScheduler(max_failures, locality_wait)  # on the scheduler thread only
+        # On the scheduler thread only.
+        self._dag = DAGScheduler(max_failures, locality_wait, speculation=speculation)
         self.executors: dict[str, ExecutorEndpoint] = {}
         self._by_socket: dict[zmq.Socket, ExecutorEndpoint] = {}
         self._waiters: dict[int, JobWaiter] = {}

@@ -40,6 +40,7 @@ from sparkbook.driver.profiler import INCORRECT_CONF_FOR_PROFILE, ProfilerCollec
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.driver.statustracker import AppStatusStore, SparkStatusTracker
 from sparkbook.driver.taskoutputprinter import TaskOutputPrinter
+from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.rdd import RDD
 from sparkbook.rdd.input import (
@@ -158,7 +159,8 @@ class SparkContext:
             manager_address, cluster.address, cluster.key, self.appName, self._bus,
             self._apply_accumulators, self._payload,
             self._conf.get_int("spark.task.maxFailures", 4),
-            self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None)
+            self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None,
+            self._speculation())
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))
         if self._local_executors:
@@ -241,6 +243,15 @@ class SparkContext:
         if self._local_cluster is not None:
             return self._local_executors
         return max(sum(info.cores for info in self._backend.executor_infos()), 2)
+
+    def _speculation(self) -> Speculation | None:
+        """spark.speculation and its settings, or None when it is off (the default)."""
+        if self._conf.get("spark.speculation", "false").lower() != "true":
+            return None
+        conf = self._conf
+        return Speculation(float(conf.get("spark.speculation.multiplier", "3.0")),
+                           float(conf.get("spark.speculation.quantile", "0.9")),
+                           conf.get_seconds("spark.speculation.minTaskRuntime", 0.1))
 
     @property
     def defaultMinPartitions(self) -> int:

@@ -52,6 +52,7 @@ from sparkbook.driver.taskscheduler import (
     Launch,
     TaskSchedulerImpl,
 )
+from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 from sparkbook.rdd.rdd import RDD, shipping_lineage
@@ -65,11 +66,13 @@ class DAGScheduler:
     """Events in, instructions out: see the module docstring."""
 
     def __init__(self, max_failures: int = 4, locality_wait: float = 3.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 speculation: Speculation | None = None) -> None:
         self.clock = clock
         self._out: list = []  # the instructions of the event being handled
         self.emit = self._out.append
-        self.task_scheduler = TaskSchedulerImpl(self.emit, max_failures, locality_wait, clock)
+        self.task_scheduler = TaskSchedulerImpl(self.emit, max_failures, locality_wait, clock,
+                                                speculation)
         self.map_outputs = MapOutputTracker()
         self.cache_locs: dict[tuple[int, int], set[str]] = {}
         self.stages: dict[int, Stage] = {}
@@ -463,8 +466,9 @@ class DAGScheduler:
             log.info("executor %s lost shuffle outputs of shuffles %s", executor_id, lost)
 
     def _tick(self, e: ev.Tick) -> None:
-        if self.task_scheduler.has_pending():
-            self.task_scheduler.offer_all = True
+        ts = self.task_scheduler
+        if ts.check_speculatable_tasks() or ts.has_pending():
+            ts.offer_all = True
 
     def _rdd_unpersisted(self, e: ev.RddUnpersisted) -> None:
         for key in [k for k in self.cache_locs if k[0] == e.rdd_id]:

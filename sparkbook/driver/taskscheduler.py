@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sparkbook import messages as m
+from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.listener import TaskEnd, TaskInfo, TaskStart
 from sparkbook.driver.task import Task, TaskSet
-from sparkbook.driver.tasksetmanager import TaskSetManager
+from sparkbook.driver.tasksetmanager import Speculation, TaskSetManager
 from sparkbook.metrics import TaskMetrics
 
 
@@ -69,8 +70,10 @@ Completion = CompletionEvent | TaskSetFailed
 
 class TaskSchedulerImpl:
     def __init__(self, emit: Callable[[object], None], max_failures: int = 4,
-                 locality_wait: float = 3.0, clock: Callable[[], float] = time.time) -> None:
+                 locality_wait: float = 3.0, clock: Callable[[], float] = time.time,
+                 speculation: Speculation | None = None) -> None:
         self.emit = emit
+        self.speculation = speculation  # None: spark.speculation is off
         self.max_failures = max_failures
         self.locality_wait = locality_wait
         self.clock = clock
@@ -133,6 +136,13 @@ class TaskSchedulerImpl:
     def has_pending(self) -> bool:
         return any(t.has_pending() for t in self.managers)
 
+    def check_speculatable_tasks(self) -> bool:
+        """Mark slow running tasks for a copy (spark.speculation); True if any was."""
+        if self.speculation is None:
+            return False
+        now = self.clock()
+        return any([t.check_speculatable(now, self.speculation) for t in self.managers])
+
     def resource_offers(self, executor_ids: list[str] | None = None) -> list[Launch]:
         """Fill free cores (of the given executors, or all) with pending tasks."""
         if self.offer_all:
@@ -161,9 +171,11 @@ class TaskSchedulerImpl:
                         continue
                     index, task = offer
                     task_id = next(self._task_ids)
-                    manager.launched(task_id, index, executor_id)
+                    speculative = manager.is_speculative(index)
+                    manager.launched(task_id, index, executor_id, now)
                     attempt = manager.attempt_number(index)
-                    info = TaskInfo(task_id, index, attempt, now, executor_id, data.info.host)
+                    info = TaskInfo(task_id, index, attempt, now, executor_id, data.info.host,
+                                    speculative)
                     self.by_task[task_id] = (manager, index, info)
                     data.free_cores -= 1
                     launches.append(Launch(executor_id, task_id, attempt, task,
@@ -192,11 +204,13 @@ class TaskSchedulerImpl:
         reason = update.reason
         completions: list[Completion] = []
         if isinstance(reason, m.Success):
-            first = manager.handle_success(update.task_id) is not None
+            first = manager.handle_success(update.task_id, self.clock()) is not None
             self._post_end(update.task_id, reason, update.metrics, update)
             if first:
                 completions.append(CompletionEvent(manager.tasks[index], reason, executor_id,
                                                    update, result))
+                for task_id, other in manager.other_attempts(index):  # a copy lost the race
+                    self.emit(ev.KillTask(other, task_id))
             self._drop_if_idle(manager)
         elif isinstance(reason, m.FetchFailed):
             manager.running.pop(update.task_id, None)
