@@ -567,8 +567,14 @@ class SparkContext:
                                  f"Total number of partitions: {n}")
         waiter = JobWaiter(len(parts))
         props = dict(self._properties())
+        callsite = self._callsite()
+        short = props.get("callSite.short")
+        if short and " at " in short:
+            # Spark's property: a library running a job for the user (sparkbook.sql) names
+            # it, "what at where", and the job and its final stage take that name.
+            op, _, callsite = short.rpartition(" at ")
         future = self._backend.call(self._backend.dag.submit_job, rdd, func, parts, waiter,
-                                    props, op, self._callsite())
+                                    props, op, callsite)
         job_id = future.result()
         try:
             return waiter.collect(serializers.loads_batches)
