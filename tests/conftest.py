@@ -12,6 +12,7 @@ import importlib
 import os
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from types import ModuleType
 
@@ -132,3 +133,21 @@ def recorded(sc):
     yield recorder
     sc.waitForListeners()
     sc.removeSparkListener(recorder)
+
+
+@pytest.fixture(scope="session")
+def spark(sc):
+    """The engine's SparkSession on the suite's one SparkContext (both engines)."""
+    session = importlib.import_module(f"{ENGINE}.sql").SparkSession.builder.getOrCreate()
+    yield session
+
+
+@pytest.fixture(scope="session")
+def sql_modules(spark) -> types.SimpleNamespace:
+    """The engine's sql modules: ``F`` (functions), ``T`` (types), ``Row``, ``errors``."""
+    return types.SimpleNamespace(
+        F=importlib.import_module(f"{ENGINE}.sql.functions"),
+        T=importlib.import_module(f"{ENGINE}.sql.types"),
+        Row=importlib.import_module(f"{ENGINE}.sql").Row,
+        errors=importlib.import_module(f"{ENGINE}.errors"),
+    )

@@ -172,7 +172,8 @@ class DataFrame:
 
     def _run(self, plan: lp.LogicalPlan | None = None, count: bool = False) -> Any:
         analyzed = self._plan if plan is None else analyze(plan)
-        spark_plan = physical.plan_physical(analyzed)
+        # Counting rows happens on the executors, so a limit is cut there too.
+        spark_plan = physical.plan_physical(analyzed, top=not count)
         sc = self.sparkSession.sparkContext
         if count:
             rdd = spark_plan.execute(sc).mapPartitions(physical.count_rows)

@@ -76,10 +76,10 @@ def show_string(names: list[str], types: list[DataType], rows: list[tuple], num_
     """``rows`` holds up to ``num_rows + 1`` rows: one more means there are more to say."""
     has_more = len(rows) > num_rows
     data = [[_cut(cell(v, t), truncate) for v, t in zip(row, types)] for row in rows[:num_rows]]
-    header = [_cut(n, truncate) for n in names]
+    header = list(names)  # Spark cuts the cells, never the column names
     footer = ""
     if has_more:
-        footer = f"only showing top {num_rows} {'row' if num_rows == 1 else 'rows'}\n"
+        footer = f"only showing top {num_rows} {'row' if num_rows == 1 else 'rows'}"
     if vertical:
         return _vertical(header, data) + footer
     widths = [MIN_COL_WIDTH] * len(names)
