@@ -118,7 +118,7 @@ def unresolved_column(parts: list[str], attrs: list[e.AttributeReference]
     shown = "`" + "`.`".join(parts) + "`"
     candidates = [_quoted(a) for a in attrs]
     base = ".".join(parts)
-    ranked = sorted(candidates, key=lambda c: levenshtein(c.replace("`", ""), base))
+    ranked = sorted(candidates, key=lambda c: (levenshtein(c.replace("`", ""), base), c))
     suggestion = ", ".join(ranked[:MAX_SUGGESTIONS])
     cls = "UNRESOLVED_COLUMN.WITH_SUGGESTION"
     message = (f"[{cls}] A column, variable, or function parameter with name {shown} cannot "

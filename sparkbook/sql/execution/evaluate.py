@@ -301,6 +301,9 @@ def _from_string(value: pa.Array, target: DataType, arrow_type: pa.DataType) -> 
         truthy = pa.array([k for k, v in _BOOL_STRINGS.items() if v])
         return pc.if_else(pc.is_valid(lowered), pc.is_in(lowered, value_set=truthy),
                           pa.scalar(None, pa.bool_()))
+    if isinstance(target, DateType):
+        # Spark reads the date at the start of a timestamp: '2020-01-02 03:04:05'.
+        trimmed = pc.replace_substring_regex(trimmed, r"[ T].*$", "")
     if isinstance(target, IntegralType):
         bad = pc.invert(pc.fill_null(pc.match_substring_regex(trimmed, r"^[+-]?\d+$"), True))
         if pc.any(bad).as_py():
