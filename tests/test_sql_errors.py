@@ -139,9 +139,10 @@ class TestAnsiErrors:
                                                              r"Remainder by zero\. Use `try_mod`"):
             one.select(F.col("a") % 0).collect()
 
-    def test_malformed_string_casts(self, spark, people, errors, F):
+    def test_malformed_string_casts(self, spark, errors, F):
+        alice = spark.createDataFrame([("Alice",)], "name string")
         with pytest.raises(errors.NumberFormatException) as info:
-            people.select(F.col("name").cast("int")).collect()
+            alice.select(F.col("name").cast("int")).collect()
         assert info.value.getCondition() == "CAST_INVALID_INPUT"
         assert str(info.value).startswith(
             "[CAST_INVALID_INPUT] The value 'Alice' of the type \"STRING\" cannot be cast to "
