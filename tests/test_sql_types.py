@@ -41,7 +41,7 @@ class TestRow:
         with pytest.raises(errors.PySparkAttributeError,
                            match=r"\[ATTRIBUTE_NOT_SUPPORTED\] Attribute `nope` is not "
                                  r"supported\."):
-            Row(name="A").nope
+            _ = Row(name="A").nope
 
     def test_as_dict_recursive_and_pickling(self, Row):
         import pickle
