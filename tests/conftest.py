@@ -142,6 +142,15 @@ def spark(sc):
     yield session
 
 
+PEOPLE = [("Alice", 1, 3.5, True), ("Bob", 12, None, False), (None, 300, 1 / 3, None)]
+
+
+@pytest.fixture(scope="session")
+def people(spark):
+    """Three rows with a NULL in every column but age: name, age, score, ok."""
+    return spark.createDataFrame(PEOPLE, ["name", "age", "score", "ok"])
+
+
 @pytest.fixture(scope="session")
 def sql_modules(spark) -> types.SimpleNamespace:
     """The engine's sql modules: ``F`` (functions), ``T`` (types), ``Row``, ``errors``."""
@@ -151,3 +160,19 @@ def sql_modules(spark) -> types.SimpleNamespace:
         Row=importlib.import_module(f"{ENGINE}.sql").Row,
         errors=importlib.import_module(f"{ENGINE}.errors"),
     )
+
+
+def _sql_module_fixture(name: str):
+    """A session fixture ``name``: that entry of ``sql_modules``."""
+
+    @pytest.fixture(scope="session", name=name)
+    def fixture(sql_modules):
+        return getattr(sql_modules, name)
+
+    return fixture
+
+
+F = _sql_module_fixture("F")
+T = _sql_module_fixture("T")
+Row = _sql_module_fixture("Row")
+errors = _sql_module_fixture("errors")

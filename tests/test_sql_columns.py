@@ -8,20 +8,6 @@ SPARKBOOK_TEST_ENGINE=pyspark to check them against PySpark itself.
 
 from __future__ import annotations
 
-import pytest
-
-PEOPLE = [("Alice", 1, 3.5, True), ("Bob", 12, None, False), (None, 300, 1 / 3, None)]
-
-
-@pytest.fixture(scope="module")
-def people(spark):
-    return spark.createDataFrame(PEOPLE, ["name", "age", "score", "ok"])
-
-
-@pytest.fixture(scope="module")
-def F(sql_modules):
-    return sql_modules.F
-
 
 def columns_of(people, F):
     """Column expressions with the name, type and per-row values PySpark gave them."""

@@ -12,7 +12,6 @@ import io
 
 import pytest
 
-PEOPLE = [("Alice", 1, 3.5, True), ("Bob", 12, None, False), (None, 300, 1 / 3, None)]
 PEOPLE_COLUMNS = ["name", "age", "score", "ok"]
 
 
@@ -21,11 +20,6 @@ def printed(action) -> str:
     with contextlib.redirect_stdout(out):
         action()
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def people(spark):
-    return spark.createDataFrame(PEOPLE, PEOPLE_COLUMNS)
 
 
 class TestShow:

@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import pytest
 
-PEOPLE = [("Alice", 1, 3.5, True), ("Bob", 12, None, False), (None, 300, 1 / 3, None)]
+
+def raised(kind: type, action) -> Exception:
+    """The error of class ``kind`` that ``action()`` raises."""
+    with pytest.raises(kind) as info:
+        action()
+    return info.value
 
 
-@pytest.fixture(scope="module")
-def people(spark):
-    return spark.createDataFrame(PEOPLE, ["name", "age", "score", "ok"])
-
-
-@pytest.fixture(scope="module")
-def F(sql_modules):
-    return sql_modules.F
-
-
-@pytest.fixture(scope="module")
-def errors(sql_modules):
-    return sql_modules.errors
+def assert_error(err: Exception, condition: str, message_start: str) -> None:
+    """``err`` has Spark's error class ``condition`` and its message starts so."""
+    assert err.getCondition() == condition
+    assert str(err).startswith(message_start)
 
 
 class TestUnresolvedColumns:
     def test_an_unknown_column_names_itself_and_the_columns_that_exist(self, people, errors):
-        with pytest.raises(errors.AnalysisException) as info:
-            people.select("nme")
-        assert info.value.getCondition() == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
-        assert str(info.value).startswith(
+        err = raised(errors.AnalysisException, lambda: people.select("nme"))
+        assert_error(err, "UNRESOLVED_COLUMN.WITH_SUGGESTION",
             "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter "
             "with name `nme` cannot be resolved. Did you mean one of the following? "
             "[`name`, `age`, `ok`, `score`]. SQLSTATE: 42703;\n'Project ['nme]\n"
@@ -42,9 +36,8 @@ class TestUnresolvedColumns:
     def test_inside_an_expression_and_in_a_filter_string(self, people, errors, F):
         with pytest.raises(errors.AnalysisException, match=r"name `nme` cannot be resolved"):
             people.select(F.col("nme") + 1)
-        with pytest.raises(errors.AnalysisException) as info:
-            people.filter("agee > 1")
-        assert str(info.value).startswith(
+        err = raised(errors.AnalysisException, lambda: people.filter("agee > 1"))
+        assert str(err).startswith(
             "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter "
             "with name `agee` cannot be resolved. Did you mean one of the following? "
             "[`age`, `name`, `ok`, `score`]. SQLSTATE: 42703")
@@ -70,10 +63,10 @@ class TestUnresolvedColumns:
 class TestParseErrors:
     @pytest.mark.parametrize("text", ["age +", "age >"])
     def test_bad_expression_text_raises_parse_exception(self, people, errors, F, text):
-        with pytest.raises(errors.ParseException) as info:
-            people.select(F.expr(text)) if text == "age +" else people.filter(text)
-        assert info.value.getCondition() == "PARSE_SYNTAX_ERROR"
-        assert str(info.value) == (
+        err = raised(errors.ParseException, lambda: people.select(F.expr(text))
+                     if text == "age +" else people.filter(text))
+        assert err.getCondition() == "PARSE_SYNTAX_ERROR"
+        assert str(err) == (
             "\n[PARSE_SYNTAX_ERROR] Syntax error at or near end of input. SQLSTATE: 42601 "
             f"(line 1, pos 5)\n\n== SQL ==\n{text}\n-----^^^\n")
 
@@ -81,19 +74,17 @@ class TestParseErrors:
         with pytest.raises(errors.ParseException, match=r'\[UNSUPPORTED_DATATYPE\] '
                                                         r'Unsupported data type "NOSUCH"\.'):
             people.select(F.col("age").cast("nosuch"))
-        with pytest.raises(errors.ParseException) as info:
-            people.sparkSession.createDataFrame([("a", 1)], "name strin, age int")
-        assert str(info.value) == (
+        err = raised(errors.ParseException, lambda: people.sparkSession.createDataFrame(
+            [("a", 1)], "name strin, age int"))
+        assert str(err) == (
             '\n[UNSUPPORTED_DATATYPE] Unsupported data type "STRIN". SQLSTATE: 0A000 '
             "(line 1, pos 5)\n\n== SQL ==\nname strin, age int\n-----^^^\n")
 
 
 class TestAnalysisErrors:
     def test_a_filter_must_be_boolean(self, people, errors, F):
-        with pytest.raises(errors.AnalysisException) as info:
-            people.filter(F.col("name"))
-        assert info.value.getCondition() == "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN"
-        assert str(info.value).startswith(
+        err = raised(errors.AnalysisException, lambda: people.filter(F.col("name")))
+        assert_error(err, "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN",
             '[DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN] Cannot resolve "name" due to data type '
             'mismatch: Filter expression "name" of type "STRING" is not a boolean. '
             "SQLSTATE: 42K09")
@@ -106,18 +97,15 @@ class TestAnalysisErrors:
                                                           r"`col` should be Column or str, "
                                                           r"got int\."):
             people.select(1)
-        with pytest.raises(errors.PySparkTypeError) as info:
-            people.withColumn("x", "age")
-        assert info.value.getCondition() in ("NOT_COLUMN", "NOT_EXPECTED_TYPE")
+        err = raised(errors.PySparkTypeError, lambda: people.withColumn("x", "age"))
+        assert err.getCondition() in ("NOT_COLUMN", "NOT_EXPECTED_TYPE")
 
 
 class TestAnsiErrors:
     def test_int_overflow(self, spark, errors, F):
         df = spark.createDataFrame([(2147483647,)], "a int").select(F.col("a") + 1)
-        with pytest.raises(errors.ArithmeticException) as info:
-            df.collect()
-        assert info.value.getCondition() == "ARITHMETIC_OVERFLOW"
-        assert str(info.value).startswith(
+        err = raised(errors.ArithmeticException, lambda: df.collect())
+        assert_error(err, "ARITHMETIC_OVERFLOW",
             "[ARITHMETIC_OVERFLOW] overflow. Use 'try_add' to tolerate overflow and return "
             'NULL instead. If necessary set "spark.sql.ansi.enabled" to "false" to bypass this '
             "error. SQLSTATE: 22003")
@@ -129,9 +117,8 @@ class TestAnsiErrors:
 
     def test_division_and_remainder_by_zero(self, spark, errors, F):
         one = spark.createDataFrame([(1,)], "a int")
-        with pytest.raises(errors.ArithmeticException) as info:
-            one.select(F.col("a") / 0).collect()
-        assert str(info.value).startswith(
+        err = raised(errors.ArithmeticException, lambda: one.select(F.col("a") / 0).collect())
+        assert str(err).startswith(
             "[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 "
             'and return NULL instead. If necessary set "spark.sql.ansi.enabled" to "false" to '
             "bypass this error. SQLSTATE: 22012")
@@ -141,10 +128,9 @@ class TestAnsiErrors:
 
     def test_malformed_string_casts(self, spark, errors, F):
         alice = spark.createDataFrame([("Alice",)], "name string")
-        with pytest.raises(errors.NumberFormatException) as info:
-            alice.select(F.col("name").cast("int")).collect()
-        assert info.value.getCondition() == "CAST_INVALID_INPUT"
-        assert str(info.value).startswith(
+        err = raised(errors.NumberFormatException,
+                     lambda: alice.select(F.col("name").cast("int")).collect())
+        assert_error(err, "CAST_INVALID_INPUT",
             "[CAST_INVALID_INPUT] The value 'Alice' of the type \"STRING\" cannot be cast to "
             '"INT" because it is malformed. Correct the value as per the syntax, or change its '
             "target type. Use `try_cast` to tolerate malformed input and return NULL instead. "
@@ -167,9 +153,9 @@ class TestAnsiErrors:
             "1", "12", "300"]
 
     def test_numeric_cast_overflow(self, spark, errors, F):
-        with pytest.raises(errors.ArithmeticException) as info:
-            spark.createDataFrame([(300,)], "a int").select(F.col("a").cast("tinyint")).collect()
-        assert str(info.value) == (
+        tiny = spark.createDataFrame([(300,)], "a int").select(F.col("a").cast("tinyint"))
+        err = raised(errors.ArithmeticException, tiny.collect)
+        assert str(err) == (
             '[CAST_OVERFLOW] The value 300 of the type "INT" cannot be cast to "TINYINT" due to '
             "an overflow. Use `try_cast` to tolerate overflow and return NULL instead. "
             "SQLSTATE: 22003")

@@ -9,16 +9,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(scope="module")
-def T(sql_modules):
-    return sql_modules.T
-
-
-@pytest.fixture(scope="module")
-def Row(sql_modules):
-    return sql_modules.Row
-
-
 class TestRow:
     def test_fields_by_name_attribute_and_index(self, Row):
         row = Row(name="Alice", age=1)

@@ -181,55 +181,29 @@ class BinaryOperator(Expression):
 
 
 class BinaryArithmetic(BinaryOperator):
-    try_name = ""  # the try_ function Spark's overflow message points to
+    """``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a % b``: Catalyst's Add, Subtract,
+    Multiply, Divide and Remainder, one class told apart by its symbol."""
 
+    # The try_ function Spark's error message points to when the operator fails.
+    TRY_NAMES = {"+": "try_add", "-": "try_subtract", "*": "try_multiply", "/": "try_divide",
+                 "%": "try_mod"}
 
-class Add(BinaryArithmetic):
-    symbol, try_name = "+", "try_add"
+    def __init__(self, symbol: str, left: Expression, right: Expression) -> None:
+        super().__init__(left, right)
+        self.symbol = symbol
 
-
-class Subtract(BinaryArithmetic):
-    symbol, try_name = "-", "try_subtract"
-
-
-class Multiply(BinaryArithmetic):
-    symbol, try_name = "*", "try_multiply"
-
-
-class Divide(BinaryArithmetic):
-    symbol, try_name = "/", "try_divide"
-
-
-class Remainder(BinaryArithmetic):
-    symbol, try_name = "%", "try_mod"
+    @property
+    def try_name(self) -> str:
+        return self.TRY_NAMES[self.symbol]
 
 
 class BinaryComparison(BinaryOperator):
-    pass
+    """``=``, ``<=>`` (null-safe equality), ``<``, ``<=``, ``>``, ``>=``: Catalyst's EqualTo,
+    EqualNullSafe, LessThan, ... told apart by their symbol."""
 
-
-class EqualTo(BinaryComparison):
-    symbol = "="
-
-
-class EqualNullSafe(BinaryComparison):
-    symbol = "<=>"
-
-
-class LessThan(BinaryComparison):
-    symbol = "<"
-
-
-class LessThanOrEqual(BinaryComparison):
-    symbol = "<="
-
-
-class GreaterThan(BinaryComparison):
-    symbol = ">"
-
-
-class GreaterThanOrEqual(BinaryComparison):
-    symbol = ">="
+    def __init__(self, symbol: str, left: Expression, right: Expression) -> None:
+        super().__init__(left, right)
+        self.symbol = symbol
 
 
 class And(BinaryOperator):

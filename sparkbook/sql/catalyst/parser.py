@@ -21,12 +21,10 @@ from sparkbook.sql.types import (
     parse_error,
 )
 
-_BINARY = {
-    exp.Add: e.Add, exp.Sub: e.Subtract, exp.Mul: e.Multiply, exp.Div: e.Divide,
-    exp.Mod: e.Remainder, exp.EQ: e.EqualTo, exp.NullSafeEQ: e.EqualNullSafe,
-    exp.LT: e.LessThan, exp.LTE: e.LessThanOrEqual, exp.GT: e.GreaterThan,
-    exp.GTE: e.GreaterThanOrEqual, exp.And: e.And, exp.Or: e.Or, exp.Like: e.Like,
-}
+_ARITHMETIC = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+_COMPARISON = {exp.EQ: "=", exp.NullSafeEQ: "<=>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
+               exp.GTE: ">="}
+_BINARY = {exp.And: e.And, exp.Or: e.Or, exp.Like: e.Like}
 
 # sqlglot's function nodes -> Spark's function name and how Spark prints it.
 _FUNCTIONS = {
@@ -90,8 +88,13 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         return e.null_literal()
     if kind in _BINARY:
         return _BINARY[kind](convert(node.this, text), convert(node.expression, text))
-    if kind is exp.NEQ:
-        return e.Not(e.EqualTo(convert(node.this, text), convert(node.expression, text)))
+    if kind in _ARITHMETIC:
+        return e.BinaryArithmetic(_ARITHMETIC[kind], convert(node.this, text),
+                                  convert(node.expression, text))
+    if kind in _COMPARISON or kind is exp.NEQ:
+        equal = e.BinaryComparison(_COMPARISON.get(kind, "="), convert(node.this, text),
+                                   convert(node.expression, text))
+        return e.Not(equal) if kind is exp.NEQ else equal
     if kind is exp.Not:
         inner = node.this
         if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):

@@ -113,7 +113,7 @@ def type_expression(x: e.Expression) -> e.Expression:
     elif isinstance(x, e.BinaryComparison):
         target = _comparison_type(x, kids[0].dtype, kids[1].dtype)
         kids, dt = [cast_to(k, target) for k in kids], BooleanType()
-        if isinstance(x, e.EqualNullSafe):
+        if x.symbol == "<=>":
             nullable = False
     elif isinstance(x, (e.IsNull, e.IsNotNull)):
         dt, nullable = BooleanType(), False
@@ -136,7 +136,7 @@ def type_expression(x: e.Expression) -> e.Expression:
     elif isinstance(x, e.ScalarFunction):
         if x.name == "between":
             v, lo, hi = kids
-            rewritten = e.And(e.GreaterThanOrEqual(v, lo), e.LessThanOrEqual(v, hi))
+            rewritten = e.And(e.BinaryComparison(">=", v, lo), e.BinaryComparison("<=", v, hi))
             return type_tree(rewritten)
         kids, dt, nullable = _function(x, kids, nullable)
     elif isinstance(x, e.SortOrder):
@@ -188,7 +188,7 @@ def _arithmetic(x: e.BinaryArithmetic, kids: list[e.Expression]
         detail = (f"the left and right operands of the binary operator have incompatible "
                   f"types ({_type_name(kids[0].dtype)} and {_type_name(kids[1].dtype)}).")
         raise mismatch(x, "BINARY_OP_DIFF_TYPES", detail)
-    dt = DoubleType() if isinstance(x, e.Divide) and not isinstance(
+    dt = DoubleType() if x.symbol == "/" and not isinstance(
         wider_numeric(lt, rt), DecimalType) else wider_numeric(lt, rt)
     return [cast_to(kids[0], dt), cast_to(kids[1], dt)], dt
 

@@ -10,84 +10,64 @@ from typing import Any
 import pyarrow as pa
 
 from sparkbook.errors import PySparkTypeError
+from sparkbook.sql import types as T
 from sparkbook.sql.row import Row, _create_row
-from sparkbook.sql.types import (
-    ArrayType,
-    BinaryType,
-    BooleanType,
-    ByteType,
-    DataType,
-    DateType,
-    DecimalType,
-    DoubleType,
-    FloatType,
-    IntegerType,
-    LongType,
-    MapType,
-    NullType,
-    ShortType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampNTZType,
-    TimestampType,
-)
 
 _ARROW = {
-    StringType: pa.string(), BinaryType: pa.binary(), BooleanType: pa.bool_(),
-    DateType: pa.date32(), TimestampType: pa.timestamp("us"),
-    TimestampNTZType: pa.timestamp("us"), DoubleType: pa.float64(), FloatType: pa.float32(),
-    ByteType: pa.int8(), ShortType: pa.int16(), IntegerType: pa.int32(),
-    LongType: pa.int64(), NullType: pa.null(),
+    T.StringType: pa.string(), T.BinaryType: pa.binary(), T.BooleanType: pa.bool_(),
+    T.DateType: pa.date32(), T.TimestampType: pa.timestamp("us"),
+    T.TimestampNTZType: pa.timestamp("us"), T.DoubleType: pa.float64(),
+    T.FloatType: pa.float32(), T.ByteType: pa.int8(), T.ShortType: pa.int16(),
+    T.IntegerType: pa.int32(), T.LongType: pa.int64(), T.NullType: pa.null(),
 }
 
 
-def to_arrow_type(dt: DataType) -> pa.DataType:
+def to_arrow_type(dt: T.DataType) -> pa.DataType:
     """The Arrow type a column of ``dt`` is held in. Timestamps are local wall-clock time,
     as PySpark hands them to Python."""
     if type(dt) in _ARROW:
         return _ARROW[type(dt)]
-    if isinstance(dt, DecimalType):
+    if isinstance(dt, T.DecimalType):
         return pa.decimal128(dt.precision, dt.scale)
-    if isinstance(dt, ArrayType):
+    if isinstance(dt, T.ArrayType):
         return pa.list_(to_arrow_type(dt.elementType))
-    if isinstance(dt, MapType):
+    if isinstance(dt, T.MapType):
         return pa.map_(to_arrow_type(dt.keyType), to_arrow_type(dt.valueType))
-    if isinstance(dt, StructType):
+    if isinstance(dt, T.StructType):
         return pa.struct([pa.field(f.name, to_arrow_type(f.dataType)) for f in dt.fields])
-    raise PySparkTypeError(f"[UNSUPPORTED_DATA_TYPE] Unsupported DataType `{dt!r}`.",
+    raise PySparkTypeError(f"[UNSUPPORTED_DATA_TYPE] Unsupported T.DataType `{dt!r}`.",
                            "UNSUPPORTED_DATA_TYPE")
 
 
-def arrow_schema(schema: StructType) -> pa.Schema:
+def arrow_schema(schema: T.StructType) -> pa.Schema:
     # Column names in batches are positions: two columns may share a name ("age", "age").
     return pa.schema([pa.field(str(i), to_arrow_type(f.dataType))
                       for i, f in enumerate(schema.fields)])
 
 
-def _to_arrow_value(value: Any, dt: DataType) -> Any:
+def _to_arrow_value(value: Any, dt: T.DataType) -> Any:
     """A Python value in the shape pyarrow takes for ``dt`` (rows of a struct, local time)."""
     if value is None:
         return None
-    if isinstance(dt, StructType):
+    if isinstance(dt, T.StructType):
         if isinstance(value, dict):
             return {f.name: _to_arrow_value(value.get(f.name), f.dataType) for f in dt.fields}
         return {f.name: _to_arrow_value(v, f.dataType) for f, v in zip(dt.fields, value)}
-    if isinstance(dt, ArrayType):
+    if isinstance(dt, T.ArrayType):
         return [_to_arrow_value(v, dt.elementType) for v in value]
-    if isinstance(dt, MapType):
+    if isinstance(dt, T.MapType):
         return [(_to_arrow_value(k, dt.keyType), _to_arrow_value(v, dt.valueType))
                 for k, v in value.items()]
-    if isinstance(dt, TimestampType) and isinstance(value, datetime.datetime) and value.tzinfo:
+    if isinstance(dt, T.TimestampType) and isinstance(value, datetime.datetime) and value.tzinfo:
         return value.astimezone().replace(tzinfo=None)
     return value
 
 
-def _needs_shaping(dt: DataType) -> bool:
-    return isinstance(dt, (StructType, ArrayType, MapType, TimestampType))
+def _needs_shaping(dt: T.DataType) -> bool:
+    return isinstance(dt, (T.StructType, T.ArrayType, T.MapType, T.TimestampType))
 
 
-def rows_to_batch(rows: list[tuple], schema: StructType) -> pa.RecordBatch:
+def rows_to_batch(rows: list[tuple], schema: T.StructType) -> pa.RecordBatch:
     """Rows (tuples in the schema's order) as one record batch; a value that does not fit
     its field raises as PySpark's schema check does."""
     columns = []
@@ -102,7 +82,7 @@ def rows_to_batch(rows: list[tuple], schema: StructType) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=arrow_schema(schema))
 
 
-def _unacceptable(field: StructField, values: list) -> PySparkTypeError:
+def _unacceptable(field: T.StructField, values: list) -> PySparkTypeError:
     arrow_type = to_arrow_type(field.dataType)
     for v in values:  # the error path only: find the value to name
         try:
@@ -129,7 +109,7 @@ def align_row(row: Any, names: list[str], by_name: bool) -> tuple:
     return (row,)
 
 
-def rows_to_batches(rows: Iterable, schema: StructType, by_name: bool,
+def rows_to_batches(rows: Iterable, schema: T.StructType, by_name: bool,
                     batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
     """A partition of Python rows as record batches of up to ``batch_size`` rows."""
     names = schema.names
@@ -143,28 +123,28 @@ def rows_to_batches(rows: Iterable, schema: StructType, by_name: bool,
         yield rows_to_batch(chunk, schema)
 
 
-def _from_arrow_value(value: Any, dt: DataType) -> Any:
+def _from_arrow_value(value: Any, dt: T.DataType) -> Any:
     if value is None:
         return None
-    if isinstance(dt, StructType):
+    if isinstance(dt, T.StructType):
         return _create_row(dt.names, [_from_arrow_value(value.get(f.name), f.dataType)
                                       for f in dt.fields])
-    if isinstance(dt, ArrayType):
+    if isinstance(dt, T.ArrayType):
         return [_from_arrow_value(v, dt.elementType) for v in value]
-    if isinstance(dt, MapType):
+    if isinstance(dt, T.MapType):
         return {_from_arrow_value(k, dt.keyType): _from_arrow_value(v, dt.valueType)
                 for k, v in value}
     return value
 
 
-def batches_to_rows(batches: Iterable[pa.RecordBatch], schema: StructType) -> Iterator[Row]:
+def batches_to_rows(batches: Iterable[pa.RecordBatch], schema: T.StructType) -> Iterator[Row]:
     """The rows of record batches, as ``Row``s with the schema's field names."""
     names = schema.names
     for batch in batches:
         columns = []
         for i, field in enumerate(schema.fields):
             values = batch.column(i).to_pylist()
-            if isinstance(field.dataType, (StructType, ArrayType, MapType)):
+            if isinstance(field.dataType, (T.StructType, T.ArrayType, T.MapType)):
                 values = [_from_arrow_value(v, field.dataType) for v in values]
             columns.append(values)
         for values in zip(*columns) if columns else ([()] * batch.num_rows):

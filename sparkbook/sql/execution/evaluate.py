@@ -71,7 +71,7 @@ def _alias(ev: BatchEvaluator, x: e.Alias, batch: pa.RecordBatch) -> Value:
     return ev.eval(x.child, batch)
 
 
-def _overflow(x: e.BinaryArithmetic | e.Expression) -> ArithmeticException:
+def _overflow(x: e.Expression) -> ArithmeticException:
     name = getattr(x, "try_name", "") or "try_add"
     return sql_error("ARITHMETIC_OVERFLOW", "22003",
                      f"overflow. Use '{name}' to tolerate overflow and return NULL instead. "
@@ -79,26 +79,20 @@ def _overflow(x: e.BinaryArithmetic | e.Expression) -> ArithmeticException:
                      "error.", ArithmeticException)
 
 
-_CHECKED = {e.Add: (pc.add_checked, pc.add), e.Subtract: (pc.subtract_checked, pc.subtract),
-            e.Multiply: (pc.multiply_checked, pc.multiply)}
+_CHECKED = {"+": (pc.add_checked, pc.add), "-": (pc.subtract_checked, pc.subtract),
+            "*": (pc.multiply_checked, pc.multiply)}
 
 
 def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch) -> Value:
     left, right = ev.eval(x.left, batch), ev.eval(x.right, batch)
     integral = isinstance(x.dtype, IntegralType)
-    if type(x) in _CHECKED:
-        checked, unchecked = _CHECKED[type(x)]
-        if not integral:
-            return unchecked(left, right)
-        try:
-            return checked(left, right)
-        except pa.ArrowInvalid:
-            raise _overflow(x) from None
+    if x.symbol in _CHECKED:
+        return _exact(x, *_CHECKED[x.symbol], left, right)
     # Divide and Remainder: a zero divisor of a non-null dividend is an error in ANSI mode.
     zero = pc.and_kleene(pc.equal(right, 0), pc.is_valid(left))
     if pc.any(zero).as_py() if isinstance(zero, (pa.Array, pa.ChunkedArray)) else (
             zero.as_py()):
-        if isinstance(x, e.Divide):
+        if x.symbol == "/":
             raise sql_error("DIVIDE_BY_ZERO", "22012",
                             "Division by zero. Use `try_divide` to tolerate divisor being 0 "
                             'and return NULL instead. If necessary set "spark.sql.ansi.enabled"'
@@ -108,7 +102,7 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
                         'return NULL instead. If necessary set "spark.sql.ansi.enabled" to '
                         '"false" to bypass this error.', ArithmeticException)
     safe_right = pc.if_else(pc.equal(right, 0), pc.cast(pa.scalar(1), right.type), right)
-    if isinstance(x, e.Divide):
+    if x.symbol == "/":
         return pc.divide(left, safe_right)
     # Java's remainder keeps the dividend's sign: a - trunc(a / b) * b.
     quotient = pc.divide(left, safe_right)
@@ -117,29 +111,33 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
     return pc.subtract(left, pc.multiply(quotient, safe_right))
 
 
-def _minus(ev: BatchEvaluator, x: e.UnaryMinus, batch: pa.RecordBatch) -> Value:
-    value = ev.eval(x.child, batch)
+def _exact(x: e.Expression, checked: Callable, unchecked: Callable, *args: Value) -> Value:
+    """An integral result is checked for overflow (ANSI mode); a fractional one is not."""
     if not isinstance(x.dtype, IntegralType):
-        return pc.negate(value)
+        return unchecked(*args)
     try:
-        return pc.negate_checked(value)
+        return checked(*args)
     except pa.ArrowInvalid:
         raise _overflow(x) from None
 
 
-_COMPARE = {e.EqualTo: pc.equal, e.LessThan: pc.less, e.LessThanOrEqual: pc.less_equal,
-            e.GreaterThan: pc.greater, e.GreaterThanOrEqual: pc.greater_equal}
+def _minus(ev: BatchEvaluator, x: e.UnaryMinus, batch: pa.RecordBatch) -> Value:
+    return _exact(x, pc.negate_checked, pc.negate, ev.eval(x.child, batch))
+
+
+_COMPARE = {"=": pc.equal, "<": pc.less, "<=": pc.less_equal, ">": pc.greater,
+            ">=": pc.greater_equal}
 
 
 def _compare(ev: BatchEvaluator, x: e.BinaryComparison, batch: pa.RecordBatch) -> Value:
     left, right = ev.eval(x.left, batch), ev.eval(x.right, batch)
-    if isinstance(x, e.EqualNullSafe):
+    if x.symbol == "<=>":
         both_null = pc.and_(pc.is_null(left), pc.is_null(right))
         equal = pc.fill_null(pc.equal(left, right), False)
         return pc.or_(both_null, equal)
     if left.type == pa.null() or right.type == pa.null():
         return pa.scalar(None, pa.bool_())
-    return _COMPARE[type(x)](left, right)
+    return _COMPARE[x.symbol](left, right)
 
 
 def _logic(ev: BatchEvaluator, x: e.Expression, batch: pa.RecordBatch) -> Value:
@@ -217,12 +215,7 @@ def _function(ev: BatchEvaluator, x: e.ScalarFunction, batch: pa.RecordBatch) ->
             else pc.utf8_length(arg)
         return pc.cast(length, pa.int32())
     if name == "abs":
-        if not isinstance(x.dtype, IntegralType):
-            return pc.abs(arg)
-        try:
-            return pc.abs_checked(arg)
-        except pa.ArrowInvalid:
-            raise _overflow(x) from None
+        return _exact(x, pc.abs_checked, pc.abs, arg)
     if name == "sqrt":
         return pc.sqrt(arg)
     if name == "round":
@@ -371,10 +364,7 @@ def _doubles_to_string(value: pa.Array, source: DataType) -> pa.Array:
 
 _KERNELS: dict[type, Callable] = {
     e.AttributeReference: _attribute, e.Literal: _literal, e.Alias: _alias,
-    e.Add: _arithmetic, e.Subtract: _arithmetic, e.Multiply: _arithmetic,
-    e.Divide: _arithmetic, e.Remainder: _arithmetic, e.UnaryMinus: _minus,
-    e.EqualTo: _compare, e.EqualNullSafe: _compare, e.LessThan: _compare,
-    e.LessThanOrEqual: _compare, e.GreaterThan: _compare, e.GreaterThanOrEqual: _compare,
+    e.BinaryArithmetic: _arithmetic, e.UnaryMinus: _minus, e.BinaryComparison: _compare,
     e.And: _logic, e.Or: _logic, e.Not: _not, e.IsNull: _is_null, e.IsNotNull: _is_null,
     e.In: _in, e.Like: _like, e.CaseWhen: _case_when, e.ScalarFunction: _function,
     e.Cast: _cast,
