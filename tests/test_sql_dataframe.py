@@ -306,6 +306,12 @@ class TestTransformations:
         assert printed(people.where(people.age > 5).select("name").show) == (
             "+----+\n|name|\n+----+\n| Bob|\n|NULL|\n+----+\n\n")
 
+    def test_a_filter_may_name_a_column_the_select_before_it_dropped(self, people, F):
+        df = people.select("name", (F.col("age") / 3).alias("third")).where("age >= 30")
+        assert df.columns == ["name", "third"]
+        assert [tuple(r) for r in df.collect()] == [(None, 100.0)]
+        assert [r.name for r in people.select("name").filter(people.ok).collect()] == ["Alice"]
+
     def test_with_column_renamed_and_drop(self, people, sql_modules):
         F = sql_modules.F
         df = (people.withColumn("age2", F.col("age") * 2).withColumnRenamed("name", "who")

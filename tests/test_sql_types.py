@@ -91,7 +91,8 @@ class TestSession:
         import importlib
 
         SparkSession = importlib.import_module(f"{engine}.sql").SparkSession
-        assert SparkSession.builder.appName("other").getOrCreate() is spark
+        assert SparkSession.builder.config("spark.sbtest.key", "v").getOrCreate() is spark
+        assert spark.conf.get("spark.sbtest.key") == "v"
         assert spark.sparkContext.master == "local[2]"
         assert isinstance(spark.version, str) and spark.version
 

@@ -116,8 +116,7 @@ class SparkSession:
                 session = SparkSession._active
                 if session is not None and not session._sc.isStopped:
                     for k, v in self._options.items():
-                        if not k.startswith("spark.master") and k != "spark.app.name":
-                            session.conf.set(k, v)
+                        session.conf.set(k, v)  # as PySpark does, even spark.app.name
                     return session
                 conf = SparkConf()
                 for k, v in self._options.items():

@@ -50,14 +50,45 @@ def _project(node: lp.Project) -> lp.Project:
     return lp.Project(out, node.child, resolved=True)
 
 
-def _filter(node: lp.Filter) -> lp.Filter:
-    condition = type_tree(resolve(node.condition, node.child.output()))
+def _filter(node: lp.Filter) -> lp.LogicalPlan:
+    try:
+        condition = type_tree(resolve(node.condition, node.child.output()))
+    except AnalysisException:
+        below = _filter_below_project(node)
+        if below is None:
+            raise
+        return below
+    _check_boolean(condition)
+    return lp.Filter(condition, node.child, resolved=True)
+
+
+def _filter_below_project(node: lp.Filter) -> lp.LogicalPlan | None:
+    """``select("name").filter("age > 1")``: a filter may name a column its child projected
+    away, as Spark's ResolveMissingReferences allows. The column is carried through the
+    projection, filtered on, and projected away again above the filter."""
+    project = node.child
+    if not isinstance(project, lp.Project):
+        return None
+    shown = project.output()
+    names = {a.name.lower() for a in shown}
+    hidden = [a for a in project.child.output() if a.name.lower() not in names]
+    try:
+        condition = type_tree(resolve(node.condition, shown + hidden))
+    except AnalysisException:
+        return None
+    _check_boolean(condition)
+    used = {x.expr_id for x in condition.walk() if isinstance(x, e.AttributeReference)}
+    carried = [a for a in hidden if a.expr_id in used]
+    wider = lp.Project(project.project_list + carried, project.child, resolved=True)
+    return lp.Project(shown, lp.Filter(condition, wider, resolved=True), resolved=True)
+
+
+def _check_boolean(condition: e.Expression) -> None:
     if not isinstance(condition.dtype, (BooleanType, NullType)):
         name = e.output_name(condition)
         raise mismatch(condition, "FILTER_NOT_BOOLEAN",
                        f'Filter expression "{name}" of type '
                        f'"{condition.dtype.simpleString().upper()}" is not a boolean.')
-    return lp.Filter(condition, node.child, resolved=True)
 
 
 def expand_star(star: e.UnresolvedStar, attrs: list[e.AttributeReference]

@@ -240,13 +240,17 @@ class UnaryMinus(UnaryExpression):
 
 
 class IsNull(UnaryExpression):
+    function = "isnull"  # how plans print it
+
     def render(self, r: Callable) -> str:
-        return f"({r(self.child)} IS NULL)"
+        return f"({r(self.child)} IS {'NOT ' if isinstance(self, IsNotNull) else ''}NULL)"
+
+    def explain(self) -> str:
+        return f"{self.function}({self.child.explain()})"
 
 
-class IsNotNull(UnaryExpression):
-    def render(self, r: Callable) -> str:
-        return f"({r(self.child)} IS NOT NULL)"
+class IsNotNull(IsNull):
+    function = "isnotnull"
 
 
 class In(Expression):

@@ -156,7 +156,7 @@ def _not(ev: BatchEvaluator, x: e.Not, batch: pa.RecordBatch) -> Value:
 
 def _is_null(ev: BatchEvaluator, x: e.Expression, batch: pa.RecordBatch) -> Value:
     value = ev.eval(x.children[0], batch)
-    return pc.is_null(value) if isinstance(x, e.IsNull) else pc.is_valid(value)
+    return pc.is_valid(value) if isinstance(x, e.IsNotNull) else pc.is_null(value)
 
 
 def _in(ev: BatchEvaluator, x: e.In, batch: pa.RecordBatch) -> Value:
