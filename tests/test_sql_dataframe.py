@@ -276,9 +276,10 @@ class TestActions:
         assert people.limit(0).isEmpty() is True
         assert people.filter("age > 1000").first() is None
 
-    def test_rdd_is_an_rdd_of_rows_with_the_dataframes_partitions(self, people, sql_modules):
+    def test_rdd_is_an_rdd_of_rows_with_the_dataframes_partitions(self, people, sql_modules,
+                                                                 spark_module):
         rdd = people.rdd
-        assert type(rdd).__name__ == "RDD" or hasattr(rdd, "mapPartitions")
+        assert isinstance(rdd, spark_module.RDD)
         assert rdd.getNumPartitions() == 2
         assert rdd.collect()[:1] == [sql_modules.Row(name="Alice", age=1, score=3.5, ok=True)]
         assert rdd.map(lambda r: r.age).sum() == 313

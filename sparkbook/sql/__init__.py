@@ -4,13 +4,35 @@ The API (``session``, ``dataframe``, ``column``, ``functions``, ``types``, ``row
 logical plans; ``catalyst`` parses expression text and analyzes plans; ``execution`` plans
 them physically and runs them as ordinary RDD jobs over Arrow record batches. The package
 sits on the driver's RDD machinery and never reaches into the executor or the manager.
+
+Names are imported on first use: an executor that unpickles a task's operators loads the
+execution modules only, not the API or the parser.
 """
 
-from sparkbook.errors import AnalysisException, ParseException
-from sparkbook.sql.column import Column
-from sparkbook.sql.dataframe import DataFrame
-from sparkbook.sql.row import Row
-from sparkbook.sql.session import RuntimeConfig, SparkSession
+from __future__ import annotations
 
-__all__ = ["SparkSession", "DataFrame", "Column", "Row", "RuntimeConfig",
-           "AnalysisException", "ParseException"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SparkSession": "sparkbook.sql.session",
+    "RuntimeConfig": "sparkbook.sql.session",
+    "DataFrame": "sparkbook.sql.dataframe",
+    "Column": "sparkbook.sql.column",
+    "Row": "sparkbook.sql.row",
+    "AnalysisException": "sparkbook.errors",
+    "ParseException": "sparkbook.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sparkbook.sql' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 import sparkbook.errors as errors
-from sparkbook.driver.callsite import user_callsite
 from sparkbook.errors import PythonException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
@@ -209,6 +208,8 @@ def stage_name(plan: SparkPlan) -> str:
 def run(plan: SparkPlan, sc, rdd=None) -> list:
     """Collect ``rdd`` (by default the plan's batches) as one job named for the plan; an
     error a task raised comes back as the error class it was (ArithmeticException, ...)."""
+    from sparkbook.driver.callsite import user_callsite  # the driver's side only
+
     rdd = plan.execute(sc) if rdd is None else rdd
     site = f"{stage_name(plan)} at {user_callsite()}"
     previous = sc.getLocalProperty("callSite.short")
