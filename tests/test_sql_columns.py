@@ -98,6 +98,11 @@ class TestColumnNamesTypesAndValues:
         first = df.collect()[0]
         assert first[6] is True and first[10] == 1 and first[13] == -1 and first[29] == 1000.0
 
+    def test_integral_division_in_text(self, people, F):
+        df = people.select(F.expr("age div 2"), F.expr("-age div 5"))
+        assert df.dtypes == [("(age div 2)", "bigint"), ("((- age) div 5)", "bigint")]
+        assert [tuple(r) for r in df.collect()] == [(0, 0), (6, -2), (150, -60)]
+
     def test_sort_orders_are_named_with_their_nulls(self, people, F):
         assert people.select(F.col("age").asc()).columns == ["age ASC NULLS FIRST"]
         assert people.select(F.col("age").desc()).columns == ["age DESC NULLS LAST"]

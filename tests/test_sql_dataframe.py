@@ -109,6 +109,11 @@ class TestShow:
         assert printed(wide.show) == (
             "+------+\n|     s|\n+------+\n|日本語|\n|    ab|\n+------+\n\n")
 
+    def test_show_of_zero_rows_still_says_there_are_more(self, people):
+        assert printed(lambda: people.show(0)) == (
+            "+----+---+-----+---+\n|name|age|score| ok|\n+----+---+-----+---+\n"
+            "+----+---+-----+---+\nonly showing top 0 rows\n")
+
     def test_show_of_no_rows_prints_the_header(self, spark):
         empty = spark.createDataFrame([], "s string, n int")
         assert printed(empty.show) == "+---+---+\n|  s|  n|\n+---+---+\n+---+---+\n\n"
@@ -226,6 +231,11 @@ class TestCreateDataFrame:
         assert df.dtypes == [("x", "bigint"), ("y", "string")]
         assert spark.createDataFrame(rdd).collect() == [sql_modules.Row(_1=1, _2="a"),
                                                         sql_modules.Row(_1=2, _2="b")]
+
+    def test_a_field_inferred_as_string_takes_the_other_values_as_text(self, spark):
+        df = spark.createDataFrame([(1,), ("a",)], ["x"])
+        assert df.dtypes == [("x", "string")]
+        assert [r.x for r in df.collect()] == ["1", "a"]
 
     def test_empty_with_schema_and_without(self, spark, sql_modules):
         assert spark.createDataFrame([], "x int").collect() == []
@@ -364,6 +374,18 @@ class TestExplain:
     def test_explain_prints_the_physical_plan_of_a_range(self, spark):
         assert printed(spark.range(1, 10, 3, 2).explain) == (
             "== Physical Plan ==\n*(1) Range (1, 10, step=3, splits=2)\n\n\n")
+
+    def test_explain_of_a_limit_and_of_casts_negation_and_not(self, people, F):
+        limit = printed(people.limit(2).explain)
+        assert limit.startswith("== Physical Plan ==\nCollectLimit 2\n+- *(1) Scan "
+                                "ExistingRDD[name#")
+        text = printed(people.select(F.col("age").cast("string"), -F.col("age"),
+                                     ~F.col("ok")).explain)
+        project = text.split("\n")[1]
+        assert project.startswith("*(1) Project [cast(age#")
+        assert " as string) AS age#" in project
+        assert " AS negative(age)#" in project and ", -age#" in project
+        assert ", NOT ok#" in project and " AS (NOT ok)#" in project
 
     def test_explain_of_project_and_filter(self, people, sql_modules):
         F = sql_modules.F

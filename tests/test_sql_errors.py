@@ -98,7 +98,28 @@ class TestAnalysisErrors:
                                                           r"got int\."):
             people.select(1)
         err = raised(errors.PySparkTypeError, lambda: people.withColumn("x", "age"))
-        assert err.getCondition() in ("NOT_COLUMN", "NOT_EXPECTED_TYPE")
+        assert str(err) == "[NOT_EXPECTED_TYPE] Argument `col` should be Column, got str."
+
+    def test_unknown_attributes_and_items_of_a_dataframe(self, people, errors):
+        err = raised(errors.PySparkAttributeError, lambda: people.nope)
+        assert str(err) == "[ATTRIBUTE_NOT_SUPPORTED] Attribute `nope` is not supported."
+        err = raised(errors.AnalysisException, lambda: people["nope"])
+        assert_error(err, "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+                     "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function "
+                     "parameter with name `nope` cannot be resolved. Did you mean one of the "
+                     "following? [`name`, `age`, `score`, `ok`]. SQLSTATE: 42703")
+
+    def test_an_ambiguous_name_and_a_wrongly_typed_operand(self, people, errors, F):
+        twice = people.select(F.lit(1).alias("a"), F.lit(2).alias("a"))
+        assert twice.columns == ["a", "a"]
+        err = raised(errors.AnalysisException, lambda: twice.select("a"))
+        assert_error(err, "AMBIGUOUS_REFERENCE", "[AMBIGUOUS_REFERENCE] Reference `a` is "
+                     "ambiguous, could be: [`a`, `a`]. SQLSTATE: 42704")
+        err = raised(errors.AnalysisException, lambda: people.select(F.col("ok") + 1))
+        assert_error(err, "DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES",
+                     '[DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES] Cannot resolve "(ok + 1)" due '
+                     "to data type mismatch: the left and right operands of the binary "
+                     'operator have incompatible types ("BOOLEAN" and "INT"). SQLSTATE: 42K09')
 
 
 class TestAnsiErrors:

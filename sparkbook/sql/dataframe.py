@@ -8,7 +8,12 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sparkbook.errors import AnalysisException, PySparkTypeError, PySparkValueError
+from sparkbook.errors import (
+    AnalysisException,
+    PySparkAttributeError,
+    PySparkTypeError,
+    PySparkValueError,
+)
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.analyzer import analyze, resolve_name, unresolved_column
@@ -84,8 +89,9 @@ class DataFrame:
         """Add a column, or replace the column of that name (case-insensitively)."""
         if not isinstance(col, Column):
             raise PySparkTypeError(
-                f"[NOT_COLUMN] Argument `col` should be a Column, got {type(col).__name__}.",
-                "NOT_COLUMN", {"arg_name": "col", "arg_type": type(col).__name__})
+                f"[NOT_EXPECTED_TYPE] Argument `col` should be Column, got "
+                f"{type(col).__name__}.", "NOT_EXPECTED_TYPE",
+                {"arg_name": "col", "arg_type": type(col).__name__})
         return self.withColumns({colName: col})
 
     def withColumns(self, *colsMap: dict[str, Column]) -> DataFrame:
@@ -158,7 +164,9 @@ class DataFrame:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self.columns:
-            raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
+            raise PySparkAttributeError(
+                f"[ATTRIBUTE_NOT_SUPPORTED] Attribute `{name}` is not supported.",
+                "ATTRIBUTE_NOT_SUPPORTED", {"attr_name": name})
         return Column(self._attribute(name))
 
     def _attribute(self, name: str) -> e.AttributeReference:
@@ -166,7 +174,7 @@ class DataFrame:
         try:
             return resolve_name(e.UnresolvedAttribute(name.split(".")), attrs)
         except AnalysisException:
-            raise unresolved_column([name], attrs) from None
+            raise unresolved_column([name], attrs, ties_by_name=False) from None
 
     # --- actions -----------------------------------------------------------------------
 

@@ -209,12 +209,13 @@ class SparkSession:
                                         "from an empty dataset.", "CANNOT_INFER_EMPTY_SCHEMA")
             schema = infer_schema(rows)
             rows = [align_row(r, schema.names, True) for r in rows]
-            schema = _renamed(schema, names)
+            schema, inferred = _renamed(schema, names), True
         else:
             rows = [align_row(r, schema.names, False) for r in rows]
+            inferred = False
         n = self._sc.defaultParallelism
-        batches = [rows_to_batch(rows[i * len(rows) // n:(i + 1) * len(rows) // n], schema)
-                   for i in range(n)]
+        batches = [rows_to_batch(rows[i * len(rows) // n:(i + 1) * len(rows) // n], schema,
+                                 inferred) for i in range(n)]
         return self._logical_rdd(self._sc.parallelize(batches, n), schema)
 
     def _from_rdd(self, rdd, schema: StructType | None, names: list[str] | None) -> DataFrame:

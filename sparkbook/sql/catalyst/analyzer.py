@@ -140,16 +140,20 @@ def resolve_name(name: e.UnresolvedAttribute, attrs: list[e.AttributeReference]
         shown = "`" + "`.`".join(name.parts) + "`"
         raise AnalysisException(
             f"[AMBIGUOUS_REFERENCE] Reference {shown} is ambiguous, could be: [{names}]. "
-            f"SQLSTATE: 42702", "AMBIGUOUS_REFERENCE", {"name": shown}, "42702")
+            f"SQLSTATE: 42704", "AMBIGUOUS_REFERENCE", {"name": shown}, "42704")
     raise unresolved_column(name.parts, attrs)
 
 
-def unresolved_column(parts: list[str], attrs: list[e.AttributeReference]
-                      ) -> AnalysisException:
+def unresolved_column(parts: list[str], attrs: list[e.AttributeReference],
+                      ties_by_name: bool = True) -> AnalysisException:
+    """Spark orders the columns it suggests by edit distance; ties keep the plan's order
+    for ``df["x"]`` and, in the analyzer (whose candidates Spark holds in a hashed set), are
+    broken here by name."""
     shown = "`" + "`.`".join(parts) + "`"
     candidates = [_quoted(a) for a in attrs]
     base = ".".join(parts)
-    ranked = sorted(candidates, key=lambda c: (levenshtein(c.replace("`", ""), base), c))
+    ranked = sorted(candidates, key=lambda c: (levenshtein(c.replace("`", ""), base),
+                                               c if ties_by_name else ""))
     suggestion = ", ".join(ranked[:MAX_SUGGESTIONS])
     cls = "UNRESOLVED_COLUMN.WITH_SUGGESTION"
     message = (f"[{cls}] A column, variable, or function parameter with name {shown} cannot "

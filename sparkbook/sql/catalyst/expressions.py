@@ -181,12 +181,13 @@ class BinaryOperator(Expression):
 
 
 class BinaryArithmetic(BinaryOperator):
-    """``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a % b``: Catalyst's Add, Subtract,
-    Multiply, Divide and Remainder, one class told apart by its symbol."""
+    """``a + b``, ``a - b``, ``a * b``, ``a / b``, ``a % b``, ``a div b``: Catalyst's Add,
+    Subtract, Multiply, Divide, Remainder and IntegralDivide, one class told apart by its
+    symbol."""
 
     # The try_ function Spark's error message points to when the operator fails.
     TRY_NAMES = {"+": "try_add", "-": "try_subtract", "*": "try_multiply", "/": "try_divide",
-                 "%": "try_mod"}
+                 "%": "try_mod", "div": "try_divide"}
 
     def __init__(self, symbol: str, left: Expression, right: Expression) -> None:
         super().__init__(left, right)
@@ -227,6 +228,9 @@ class Not(UnaryExpression):
     def render(self, r: Callable) -> str:
         return f"(NOT {r(self.child)})"
 
+    def explain(self) -> str:
+        return f"NOT {self.child.explain()}"
+
 
 class UnaryMinus(UnaryExpression):
     """``-x``: named ``negative(x)`` from a Column, ``(- x)`` from expression text."""
@@ -237,6 +241,9 @@ class UnaryMinus(UnaryExpression):
 
     def render(self, r: Callable) -> str:
         return f"(- {r(self.child)})" if self.from_text else f"negative({r(self.child)})"
+
+    def explain(self) -> str:
+        return f"-{self.child.explain()}"
 
 
 class IsNull(UnaryExpression):

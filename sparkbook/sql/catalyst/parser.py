@@ -21,7 +21,8 @@ from sparkbook.sql.types import (
     parse_error,
 )
 
-_ARITHMETIC = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+_ARITHMETIC = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+               exp.IntDiv: "div"}
 _COMPARISON = {exp.EQ: "=", exp.NullSafeEQ: "<=>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
                exp.GTE: ">="}
 _BINARY = {exp.And: e.And, exp.Or: e.Or, exp.Like: e.Like}

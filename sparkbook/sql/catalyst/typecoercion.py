@@ -190,6 +190,8 @@ def _arithmetic(x: e.BinaryArithmetic, kids: list[e.Expression]
         raise mismatch(x, "BINARY_OP_DIFF_TYPES", detail)
     dt = DoubleType() if x.symbol == "/" and not isinstance(
         wider_numeric(lt, rt), DecimalType) else wider_numeric(lt, rt)
+    if x.symbol == "div":  # integral division: of bigints, whatever the operands
+        dt = LongType()
     return [cast_to(kids[0], dt), cast_to(kids[1], dt)], dt
 
 

@@ -67,19 +67,31 @@ def _needs_shaping(dt: T.DataType) -> bool:
     return isinstance(dt, (T.StructType, T.ArrayType, T.MapType, T.TimestampType))
 
 
-def rows_to_batch(rows: list[tuple], schema: T.StructType) -> pa.RecordBatch:
+def rows_to_batch(rows: list[tuple], schema: T.StructType,
+                  inferred: bool = False) -> pa.RecordBatch:
     """Rows (tuples in the schema's order) as one record batch; a value that does not fit
-    its field raises as PySpark's schema check does."""
+    its field raises as PySpark's schema check does. In an ``inferred`` schema, a field
+    that inference made a string (from ``1`` and ``"a"``) takes the other values as text."""
     columns = []
     for i, field in enumerate(schema.fields):
         values = [r[i] for r in rows]
         if _needs_shaping(field.dataType):
             values = [_to_arrow_value(v, field.dataType) for v in values]
+        elif inferred and isinstance(field.dataType, T.StringType):
+            values = [_as_text(v) for v in values]
         try:
             columns.append(pa.array(values, type=to_arrow_type(field.dataType)))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
             raise _unacceptable(field, values) from None
     return pa.RecordBatch.from_arrays(columns, schema=arrow_schema(schema))
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return T.java_number_str(value) if isinstance(value, float) else str(value)
 
 
 def _unacceptable(field: T.StructField, values: list) -> PySparkTypeError:

@@ -92,7 +92,7 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
     zero = pc.and_kleene(pc.equal(right, 0), pc.is_valid(left))
     if pc.any(zero).as_py() if isinstance(zero, (pa.Array, pa.ChunkedArray)) else (
             zero.as_py()):
-        if x.symbol == "/":
+        if x.symbol in ("/", "div"):
             raise sql_error("DIVIDE_BY_ZERO", "22012",
                             "Division by zero. Use `try_divide` to tolerate divisor being 0 "
                             'and return NULL instead. If necessary set "spark.sql.ansi.enabled"'
@@ -102,7 +102,7 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
                         'return NULL instead. If necessary set "spark.sql.ansi.enabled" to '
                         '"false" to bypass this error.', ArithmeticException)
     safe_right = pc.if_else(pc.equal(right, 0), pc.cast(pa.scalar(1), right.type), right)
-    if x.symbol == "/":
+    if x.symbol in ("/", "div"):  # div of bigints truncates toward zero, as Arrow's does
         return pc.divide(left, safe_right)
     # Java's remainder keeps the dividend's sign: a - trunc(a / b) * b.
     quotient = pc.divide(left, safe_right)
