@@ -134,6 +134,15 @@ class TestArithmeticTypes:
         assert list(row) == [3, 0.5, 1, -2.0, 3.5, 5.0, 2.5, 3.5, -1, 1.5, 3.0, -3.0, 0.13,
                              20, -3.5]
 
+    def test_round_rounds_the_decimal_text_of_a_double_half_up(self, spark, F):
+        df = spark.createDataFrame([(2.675,), (-2.675,), (1.005,), (1e300,), (float("nan"),),
+                                    (None,)], "x double")
+        assert [r[0] for r in df.select(F.round("x", 2)).collect()][:4] == [
+            2.68, -2.68, 1.01, 1e300]
+        rows = df.select(F.round("x", 2), F.round("x", -1)).collect()
+        assert rows[4][0] != rows[4][0] and rows[5][0] is None
+        assert [r[1] for r in rows[:3]] == [0.0, -0.0, 0.0]
+
     def test_cast_values(self, spark, F):
         (row,) = spark.createDataFrame([(1.7,)], "a double").select(
             F.col("a").cast("int"), F.col("a").cast("string")).collect()

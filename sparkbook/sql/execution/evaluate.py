@@ -222,8 +222,9 @@ def _function(ev: BatchEvaluator, x: e.ScalarFunction, batch: pa.RecordBatch) ->
         scale = x.children[1].value
         if isinstance(x.dtype, IntegralType) and scale >= 0:
             return arg
-        # Spark rounds half up (away from zero), as Java's BigDecimal.HALF_UP.
-        return pc.round(arg, ndigits=scale, round_mode="half_towards_infinity")
+        if isinstance(x.dtype, IntegralType):
+            return pc.round(arg, ndigits=scale, round_mode="half_towards_infinity")
+        return _round_half_up(ev.column(x.children[0], batch), scale)
     pattern = _literal_pattern(x.children[1])
     if name == "startswith":
         return pc.starts_with(arg, pattern=pattern)
@@ -232,6 +233,23 @@ def _function(ev: BatchEvaluator, x: e.ScalarFunction, batch: pa.RecordBatch) ->
     if name == "contains":
         return pc.match_substring(arg, pattern=pattern)
     raise SparkRuntimeException(f"[INTERNAL_ERROR] No kernel for {name}.", "INTERNAL_ERROR")
+
+
+def _round_half_up(arg: pa.Array, scale: int) -> pa.Array:
+    """Spark rounds a double's decimal text half up (2.675 -> 2.68, as Java's BigDecimal of
+    Double.toString), not its binary value (2.67499...): Arrow writes the shortest text,
+    reads it as a decimal and rounds that. Values too large or small for the decimal keep
+    the binary rounding, which is the same for them."""
+    binary = pc.round(arg, ndigits=scale, round_mode="half_towards_infinity")
+    magnitude = pc.abs(arg)
+    exact = pc.fill_null(pc.and_(pc.less(magnitude, 1e18), pc.greater_equal(magnitude, 1e-12)),
+                         False)
+    if not pc.any(exact).as_py():
+        return binary
+    text = pc.cast(pc.if_else(exact, arg, pa.scalar(0.0, arg.type)), pa.string())
+    decimal = pc.round(pc.cast(text, pa.decimal128(38, 18)), ndigits=scale,
+                       round_mode="half_towards_infinity")
+    return pc.if_else(exact, pc.cast(decimal, arg.type), binary)
 
 
 def _cast(ev: BatchEvaluator, x: e.Cast, batch: pa.RecordBatch) -> Value:
