@@ -387,6 +387,13 @@ class TestExplain:
         assert " AS negative(age)#" in project and ", -age#" in project
         assert ", NOT ok#" in project and " AS (NOT ok)#" in project
 
+    def test_explain_extended_adds_the_analyzed_plan_with_its_schema(self, people):
+        text = printed(lambda: people.filter("age > 0").select("name").explain(True))
+        analyzed = text.split("== Analyzed Logical Plan ==\n", 1)[1]
+        assert analyzed.startswith("name: string\nProject [name#")
+        assert "\n+- Filter (age#" in analyzed and "LogicalRDD [name#" in analyzed
+        assert "\n== Physical Plan ==\n*(1) Project [name#" in text
+
     def test_explain_of_project_and_filter(self, people, sql_modules):
         F = sql_modules.F
         text = printed(people.filter(F.col("age") > 1).select("name", people.age + 1).explain)

@@ -253,7 +253,9 @@ class DataFrame:
         spark_plan = physical.plan_physical(self._plan)
         text = f"== Physical Plan ==\n{spark_plan.tree_string()}\n"
         if extended or mode == "extended":
-            text = f"== Analyzed Logical Plan ==\n{self._plan.tree_string()}\n{text}"
+            schema = ", ".join(f"{n}: {t}" for n, t in self.dtypes)
+            text = (f"== Analyzed Logical Plan ==\n{schema}\n{self._plan.tree_string()}\n"
+                    f"{text}")
         elif mode not in (None, "simple"):
             raise PySparkValueError(f"[UNKNOWN_EXPLAIN_MODE] explain mode `{mode}` is not "
                                     "supported in this version of sparkbook.",
