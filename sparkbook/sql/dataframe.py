@@ -6,6 +6,7 @@ it physically and run it as a job on the executors."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sparkbook.errors import (
@@ -26,6 +27,7 @@ from sparkbook.sql.show import show_string
 from sparkbook.sql.types import StructField, StructType
 
 if TYPE_CHECKING:
+    from sparkbook.rdd import RDD
     from sparkbook.sql.session import SparkSession
 
 
@@ -194,7 +196,7 @@ class DataFrame:
     def collect(self) -> list[Row]:
         return list(batches_to_rows(self._run(), self.schema))
 
-    def toLocalIterator(self, prefetchPartitions: bool = False):
+    def toLocalIterator(self, prefetchPartitions: bool = False) -> Iterator[Row]:
         return iter(self.collect())
 
     def count(self) -> int:
@@ -217,7 +219,7 @@ class DataFrame:
         return len(self.take(1)) == 0
 
     @property
-    def rdd(self):
+    def rdd(self) -> RDD:
         """An RDD of ``Row``s (converted from the batches on the executors)."""
         spark_plan = physical.plan_physical(self._plan)
         batches = spark_plan.execute(self.sparkSession.sparkContext)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparkbook.conf import SparkConf
 from sparkbook.errors import PySparkTypeError, PySparkValueError, SparkNoSuchElementException
@@ -24,6 +24,9 @@ from sparkbook.sql.types import (
     merge_types,
     parse_ddl,
 )
+
+if TYPE_CHECKING:
+    from sparkbook.driver.context import SparkContext
 
 # The SQL settings this slice knows, with Spark's defaults (ANSI mode is on, as in 4.x).
 SQL_DEFAULTS = {
@@ -130,7 +133,8 @@ class SparkSession:
 
     builder = _BuilderProperty()
 
-    def __init__(self, sparkContext, options: dict[str, str] | None = None) -> None:
+    def __init__(self, sparkContext: SparkContext, options: dict[str, str] | None = None
+                 ) -> None:
         self._sc = sparkContext
         sql_options = {k: v for k, v in (options or {}).items() if k.startswith("spark.sql.")}
         self._conf = RuntimeConfig(sparkContext.getConf(), sql_options)
@@ -146,7 +150,7 @@ class SparkSession:
         return cls._active if cls._active is not None else cls.builder.getOrCreate()
 
     @property
-    def sparkContext(self):
+    def sparkContext(self) -> SparkContext:
         return self._sc
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import decimal
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sparkbook.sql.types import DataType, LongType, NullType, java_number_str
@@ -52,7 +52,7 @@ class Expression:
             if self.children else self
         return rule(node)
 
-    def walk(self):
+    def walk(self) -> Iterator[Expression]:
         yield self
         for c in self.children:
             yield from c.walk()

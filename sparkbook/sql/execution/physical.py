@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -23,6 +24,10 @@ from sparkbook.sql.catalyst.trees import TreeNode
 from sparkbook.sql.execution.arrow import range_batches
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 
+if TYPE_CHECKING:
+    from sparkbook.driver.context import SparkContext
+    from sparkbook.rdd import RDD
+
 
 class SparkPlan(TreeNode):
     pipelined = True  # runs inside the stage's per-batch pipeline
@@ -30,7 +35,7 @@ class SparkPlan(TreeNode):
     def output(self) -> list[e.AttributeReference]:
         return self.children[0].output()
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         """An RDD whose partitions are this operator's record batches."""
         raise NotImplementedError
 
@@ -59,7 +64,7 @@ class RDDScanExec(SparkPlan):
     def node_line(self, ids: bool = True) -> str:
         return f"Scan ExistingRDD[{_attrs(self.attributes, ids, ',')}]"
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         return self.rdd
 
 
@@ -73,7 +78,7 @@ class RangeExec(SparkPlan):
     def node_line(self, ids: bool = True) -> str:
         return self.plan.node_line()
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         r = self.plan
         count = max(0, -(-(r.end - r.start) // r.step))
         # Spark's split: slice i holds elements [i * n / slices, (i + 1) * n / slices).
@@ -103,7 +108,7 @@ class ProjectExec(SparkPlan):
         shown = (p.explain() if ids else e.output_name(p) for p in self.project_list)
         return f"Project [{', '.join(shown)}]"
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         f = functools.partial(_project, self.children[0].output(), self.project_list)
         return self._named(self.children[0].execute(sc).mapPartitions(f, True))
 
@@ -131,7 +136,7 @@ class FilterExec(SparkPlan):
     def node_line(self, ids: bool = True) -> str:
         return f"Filter {self.condition.explain() if ids else self.condition.sql()}"
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         f = functools.partial(_filter, self.children[0].output(), self.condition)
         return self._named(self.children[0].execute(sc).mapPartitions(f, True))
 
@@ -159,7 +164,7 @@ class LimitExec(SparkPlan):
     def node_line(self, ids: bool = True) -> str:
         return f"CollectLimit {self.n}" if self.collect else f"GlobalLimit {self.n}"
 
-    def execute(self, sc):
+    def execute(self, sc: SparkContext) -> RDD:
         f = functools.partial(_local_limit, self.n)
         rdd = self.children[0].execute(sc).mapPartitions(f, True)
         if not self.collect:
@@ -205,7 +210,7 @@ def stage_name(plan: SparkPlan) -> str:
     return " <- ".join(parts)
 
 
-def run(plan: SparkPlan, sc, rdd=None) -> list:
+def run(plan: SparkPlan, sc: SparkContext, rdd: RDD | None = None) -> list:
     """Collect ``rdd`` (by default the plan's batches) as one job named for the plan; an
     error a task raised comes back as the error class it was (ArithmeticException, ...)."""
     from sparkbook.driver.callsite import user_callsite  # the driver's side only
