@@ -12,6 +12,7 @@ import importlib
 import os
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from types import ModuleType
 
@@ -132,3 +133,46 @@ def recorded(sc):
     yield recorder
     sc.waitForListeners()
     sc.removeSparkListener(recorder)
+
+
+@pytest.fixture(scope="session")
+def spark(sc):
+    """The engine's SparkSession on the suite's one SparkContext (both engines)."""
+    session = importlib.import_module(f"{ENGINE}.sql").SparkSession.builder.getOrCreate()
+    yield session
+
+
+PEOPLE = [("Alice", 1, 3.5, True), ("Bob", 12, None, False), (None, 300, 1 / 3, None)]
+
+
+@pytest.fixture(scope="session")
+def people(spark):
+    """Three rows with a NULL in every column but age: name, age, score, ok."""
+    return spark.createDataFrame(PEOPLE, ["name", "age", "score", "ok"])
+
+
+@pytest.fixture(scope="session")
+def sql_modules(spark) -> types.SimpleNamespace:
+    """The engine's sql modules: ``F`` (functions), ``T`` (types), ``Row``, ``errors``."""
+    return types.SimpleNamespace(
+        F=importlib.import_module(f"{ENGINE}.sql.functions"),
+        T=importlib.import_module(f"{ENGINE}.sql.types"),
+        Row=importlib.import_module(f"{ENGINE}.sql").Row,
+        errors=importlib.import_module(f"{ENGINE}.errors"),
+    )
+
+
+def _sql_module_fixture(name: str):
+    """A session fixture ``name``: that entry of ``sql_modules``."""
+
+    @pytest.fixture(scope="session", name=name)
+    def fixture(sql_modules):
+        return getattr(sql_modules, name)
+
+    return fixture
+
+
+F = _sql_module_fixture("F")
+T = _sql_module_fixture("T")
+Row = _sql_module_fixture("Row")
+errors = _sql_module_fixture("errors")

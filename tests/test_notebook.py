@@ -101,6 +101,26 @@ def test_a_plain_kernel_with_load_ext_behaves_the_same():
     assert state["stages"][0]["completed"] == 4
 
 
+def test_a_spark_cell_binds_spark_beside_sc_and_its_dataframe_job_shows_in_the_widget():
+    nb = run_notebook(["%load_ext sparkbook",
+                       "%%spark\n"
+                       "people = spark.createDataFrame([('Alice', 1), ('Bob', 12)], "
+                       "['name', 'age'])\n"
+                       "people.select('name', people.age + 1).show()\n"
+                       "spark.sparkContext is sc"])
+    outputs = nb.cells[1].outputs
+    printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    assert printed == ("+-----+---------+\n| name|(age + 1)|\n+-----+---------+\n"
+                       "|Alice|        2|\n|  Bob|       13|\n+-----+---------+\n\n")
+    assert outputs[-1]["data"]["text/plain"] == "True"
+    (state,) = widget_states(nb)
+    (stage,) = state["stages"]
+    # show() takes 21 rows: CollectLimit, in the same stage as the operators under it.
+    assert stage["name"] == ("CollectLimit 21 <- Project [name, (age + 1)] <- "
+                             "Scan ExistingRDD[name,age] at cell 2, line 3")
+    assert stage["status"] == "COMPLETE" and stage["completed"] == stage["num_tasks"]
+
+
 def test_a_failing_cell_shows_the_remote_traceback_and_marks_the_failed_stage():
     code = ("%%spark\n"
             "def explode(x):\n"

@@ -541,7 +541,13 @@ class SparkContext:
                 raise ValueError(f"Attempting to access a non-existent partition: {p}. "
                                  f"Total number of partitions: {n}")
         props = dict(self._properties())
-        waiter = self._backend.submit_job(rdd, func, parts, props, op, self._callsite())
+        callsite = self._callsite()
+        short = props.get("callSite.short")
+        if short and " at " in short:
+            # Spark's property: a library running a job for the user (sparkbook.sql) names
+            # it, "what at where", and the job and its final stage take that name.
+            op, _, callsite = short.rpartition(" at ")
+        waiter = self._backend.submit_job(rdd, func, parts, props, op, callsite)
         try:
             return waiter.collect(serializers.loads_batches)
         except KeyboardInterrupt:

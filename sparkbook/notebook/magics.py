@@ -1,8 +1,8 @@
 """``%spark`` and ``%%spark``: the notebook's kernel as the Spark driver.
 
-``%%spark`` runs its cell as driver code with ``sc`` bound, under one live widget that
-shows the jobs the cell starts, their stages and the executors; in a terminal it shows
-Spark's console progress bar instead.
+``%%spark`` runs its cell as driver code with ``sc`` (and ``spark``, a SparkSession on it)
+bound, under one live widget that shows the jobs the cell starts, their stages and the
+executors; in a terminal it shows Spark's console progress bar instead.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class SparkMagics(Magics):
             sc.addSparkListener(self.history)
             self._watched = sc
         self.shell.user_ns["sc"] = sc
+        self.shell.user_ns["spark"] = self.session.spark_session()
 
     def _in_notebook(self) -> bool:
         try:

@@ -47,6 +47,15 @@ class NotebookSession:
             conf.get("spark.app.name") or "sparkbook-notebook"))
         return self.sc
 
+    def spark_session(self):
+        """The SparkSession on the running context (cells see it as ``spark``)."""
+        from sparkbook.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None and active.sparkContext is self.sc:
+            return active
+        return SparkSession(self.sc)
+
     def ensure(self):
         """The running context, starting the default local cluster if there is none."""
         return self.active or self.start()

@@ -1,0 +1,178 @@
+"""The analyzer: finds every name in its child plan's output (case-insensitively, as
+``spark.sql.caseSensitive=false``), expands ``*``, names projected expressions as Spark
+does, and types them. What cannot be resolved raises ``AnalysisException`` naming what is
+missing and what exists."""
+
+from __future__ import annotations
+
+from sparkbook.errors import AnalysisException
+from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.catalyst.typecoercion import mismatch, type_tree
+from sparkbook.sql.types import BooleanType, NullType
+
+MAX_SUGGESTIONS = 5
+
+
+def analyze(plan: lp.LogicalPlan) -> lp.LogicalPlan:
+    """The resolved plan (a plan already resolved comes back as it is)."""
+    if isinstance(plan, (lp.LogicalRDD, lp.Range)):
+        return plan
+    children = [analyze(c) for c in plan.children]
+    node = plan.with_children(children)
+    try:
+        if isinstance(node, lp.Project) and not node.resolved:
+            return _project(node)
+        if isinstance(node, lp.Filter) and not node.resolved:
+            return _filter(node)
+    except AnalysisException as err:
+        raise _with_plan(err, node) from None
+    return node
+
+
+def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisException:
+    """The error with the plan that failed after it, as Spark words it."""
+    text = f"{err.getMessage()};\n{node.tree_string()}"
+    return type(err)(text, err.getCondition(), err.getMessageParameters(), err.getSqlState())
+
+
+def _project(node: lp.Project) -> lp.Project:
+    attrs = node.child.output()
+    out: list[e.Expression] = []
+    for item in node.project_list:
+        if isinstance(item, e.UnresolvedStar):
+            out.extend(expand_star(item, attrs))
+            continue
+        resolved = resolve(item, attrs)
+        if not isinstance(resolved, (e.Alias, e.AttributeReference)):
+            resolved = e.Alias(resolved, e.output_name(resolved))
+        out.append(type_tree(resolved))
+    return lp.Project(out, node.child, resolved=True)
+
+
+def _filter(node: lp.Filter) -> lp.LogicalPlan:
+    try:
+        condition = type_tree(resolve(node.condition, node.child.output()))
+    except AnalysisException:
+        below = _filter_below_project(node)
+        if below is None:
+            raise
+        return below
+    _check_boolean(condition)
+    return lp.Filter(condition, node.child, resolved=True)
+
+
+def _filter_below_project(node: lp.Filter) -> lp.LogicalPlan | None:
+    """``select("name").filter("age > 1")``: a filter may name a column its child projected
+    away, as Spark's ResolveMissingReferences allows. The column is carried through the
+    projection, filtered on, and projected away again above the filter."""
+    project = node.child
+    if not isinstance(project, lp.Project):
+        return None
+    shown = project.output()
+    names = {a.name.lower() for a in shown}
+    hidden = [a for a in project.child.output() if a.name.lower() not in names]
+    try:
+        condition = type_tree(resolve(node.condition, shown + hidden))
+    except AnalysisException:
+        return None
+    _check_boolean(condition)
+    used = {x.expr_id for x in condition.walk() if isinstance(x, e.AttributeReference)}
+    carried = [a for a in hidden if a.expr_id in used]
+    wider = lp.Project(project.project_list + carried, project.child, resolved=True)
+    return lp.Project(shown, lp.Filter(condition, wider, resolved=True), resolved=True)
+
+
+def _check_boolean(condition: e.Expression) -> None:
+    if not isinstance(condition.dtype, (BooleanType, NullType)):
+        name = e.output_name(condition)
+        raise mismatch(condition, "FILTER_NOT_BOOLEAN",
+                       f'Filter expression "{name}" of type '
+                       f'"{condition.dtype.simpleString().upper()}" is not a boolean.')
+
+
+def expand_star(star: e.UnresolvedStar, attrs: list[e.AttributeReference]
+                ) -> list[e.AttributeReference]:
+    if not star.target:
+        return list(attrs)
+    target = [p.lower() for p in star.target]
+    found = [a for a in attrs if [q.lower() for q in a.qualifier[-len(target):]] == target]
+    if not found:
+        raise AnalysisException(
+            f"[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve `{'`.`'.join(star.target)}`.* "
+            f"given input columns {', '.join(_quoted(a) for a in attrs)}. SQLSTATE: 42704",
+            "CANNOT_RESOLVE_STAR_EXPAND", {}, "42704")
+    return found
+
+
+def resolve(x: e.Expression, attrs: list[e.AttributeReference]) -> e.Expression:
+    """``x`` with every column name replaced by the attribute it names."""
+
+    ids = {a.expr_id for a in attrs}
+
+    def rule(node: e.Expression) -> e.Expression:
+        if isinstance(node, e.UnresolvedAttribute):
+            return resolve_name(node, attrs)
+        if isinstance(node, e.AttributeReference) and node.expr_id not in ids:
+            # df.age used on a DataFrame derived from df that has replaced the column.
+            return resolve_name(e.UnresolvedAttribute([node.name]), attrs)
+        if isinstance(node, e.UnresolvedStar):
+            raise AnalysisException(
+                "[INVALID_USAGE_OF_STAR_OR_REGEX] Invalid usage of '*' in expression. "
+                "SQLSTATE: 42000", "INVALID_USAGE_OF_STAR_OR_REGEX", {}, "42000")
+        return node
+
+    return x.transform_up(rule)
+
+
+def resolve_name(name: e.UnresolvedAttribute, attrs: list[e.AttributeReference]
+                 ) -> e.AttributeReference:
+    parts = [p.lower() for p in name.parts]
+    matches = [a for a in attrs if len(parts) == 1 and a.name.lower() == parts[0]]
+    if len(parts) > 1:
+        matches = [a for a in attrs if a.name.lower() == parts[-1] and
+                   [q.lower() for q in a.qualifier[-(len(parts) - 1):]] == parts[:-1]]
+    if len(matches) == 1:
+        # The column takes the user's spelling of its name: select(col("AGE")) is "AGE".
+        return matches[0].renamed(name.parts[-1])
+    if matches:
+        names = ", ".join(_quoted(a) for a in matches)
+        shown = "`" + "`.`".join(name.parts) + "`"
+        raise AnalysisException(
+            f"[AMBIGUOUS_REFERENCE] Reference {shown} is ambiguous, could be: [{names}]. "
+            f"SQLSTATE: 42704", "AMBIGUOUS_REFERENCE", {"name": shown}, "42704")
+    raise unresolved_column(name.parts, attrs)
+
+
+def unresolved_column(parts: list[str], attrs: list[e.AttributeReference],
+                      ties_by_name: bool = True) -> AnalysisException:
+    """Spark orders the columns it suggests by edit distance; ties keep the plan's order
+    for ``df["x"]`` and, in the analyzer (whose candidates Spark holds in a hashed set), are
+    broken here by name."""
+    shown = "`" + "`.`".join(parts) + "`"
+    candidates = [_quoted(a) for a in attrs]
+    base = ".".join(parts)
+    ranked = sorted(candidates, key=lambda c: (levenshtein(c.replace("`", ""), base),
+                                               c if ties_by_name else ""))
+    suggestion = ", ".join(ranked[:MAX_SUGGESTIONS])
+    cls = "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+    message = (f"[{cls}] A column, variable, or function parameter with name {shown} cannot "
+               f"be resolved. Did you mean one of the following? [{suggestion}]. "
+               f"SQLSTATE: 42703")
+    return AnalysisException(message, cls, {"objectName": shown,
+                                            "proposal": suggestion}, "42703")
+
+
+def _quoted(a: e.AttributeReference) -> str:
+    return "`" + "`.`".join([*a.qualifier, a.name]) + "`"
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

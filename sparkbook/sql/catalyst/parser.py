@@ -1,0 +1,175 @@
+"""Expression text in Spark's dialect (``expr("age + 1")``, ``filter("age > 5")``) parsed by
+sqlglot and turned into the same expression tree the Column API builds."""
+
+from __future__ import annotations
+
+import decimal
+
+import sqlglot
+from sqlglot import exp
+
+from sparkbook.errors import ParseException
+from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.types import (
+    BooleanType,
+    DecimalType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    parse_ddl,
+    parse_error,
+)
+
+_ARITHMETIC = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+               exp.IntDiv: "div"}
+_COMPARISON = {exp.EQ: "=", exp.NullSafeEQ: "<=>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
+               exp.GTE: ">="}
+_BINARY = {exp.And: e.And, exp.Or: e.Or, exp.Like: e.Like}
+
+# sqlglot's function nodes -> Spark's function name and how Spark prints it.
+_FUNCTIONS = {
+    exp.Upper: ("upper", "upper"), exp.Lower: ("lower", "lower"),
+    exp.Length: ("length", "length"), exp.Abs: ("abs", "abs"), exp.Sqrt: ("sqrt", "SQRT"),
+    exp.Round: ("round", "round"), exp.Coalesce: ("coalesce", "coalesce"),
+    exp.StartsWith: ("startswith", "startswith"), exp.EndsWith: ("endswith", "endswith"),
+    exp.Contains: ("contains", "contains"),
+}
+
+KNOWN_FUNCTIONS = {"upper": "upper", "lower": "lower", "length": "length", "abs": "abs",
+                   "sqrt": "SQRT", "round": "round", "coalesce": "coalesce",
+                   "startswith": "startswith", "endswith": "endswith",
+                   "contains": "contains", "isnull": "isnull", "isnotnull": "isnotnull"}
+
+
+def parse_expression(text: str) -> e.Expression:
+    """One expression, as ``expr()`` and ``selectExpr()`` take it."""
+    try:
+        tree = sqlglot.parse_one(text, read="spark")
+    except sqlglot.errors.ParseError as err:
+        raise _syntax_error(text, err) from None
+    except sqlglot.errors.TokenError:
+        raise parse_error("PARSE_SYNTAX_ERROR", "Syntax error at or near end of input.",
+                          text, len(text), "42601") from None
+    if tree is None:
+        raise parse_error("PARSE_EMPTY_STATEMENT",
+                          "Syntax error, unexpected empty statement.", text, 0, "42617")
+    return convert(tree, text)
+
+
+def _syntax_error(text: str, err: sqlglot.errors.ParseError) -> ParseException:
+    info = err.errors[0] if err.errors else {}
+    if not info.get("end_context"):
+        return parse_error("PARSE_SYNTAX_ERROR", "Syntax error at or near end of input.",
+                           text, len(text), "42601")
+    near = info.get("highlight", "")
+    lines = text.split("\n")
+    line = max(info.get("line", 1), 1)
+    pos = sum(len(x) + 1 for x in lines[:line - 1]) + max(info.get("col", 1) - len(near), 0)
+    return parse_error("PARSE_SYNTAX_ERROR", f"Syntax error at or near '{near}'.", text, pos,
+                       "42601")
+
+
+def convert(node: exp.Expression, text: str) -> e.Expression:
+    """sqlglot's tree -> sparkbook's expression tree."""
+    kind = type(node)
+    if kind is exp.Paren:
+        return convert(node.this, text)
+    if kind is exp.Column:
+        if isinstance(node.this, exp.Star):
+            return e.UnresolvedStar([p.name for p in node.parts[:-1]])
+        return e.UnresolvedAttribute([p.name for p in node.parts])
+    if kind is exp.Star:
+        return e.UnresolvedStar()
+    if kind is exp.Literal:
+        return _literal(node)
+    if kind is exp.Boolean:
+        return e.Literal(bool(node.this), BooleanType())
+    if kind is exp.Null:
+        return e.null_literal()
+    if kind in _BINARY:
+        return _BINARY[kind](convert(node.this, text), convert(node.expression, text))
+    if kind in _ARITHMETIC:
+        return e.BinaryArithmetic(_ARITHMETIC[kind], convert(node.this, text),
+                                  convert(node.expression, text))
+    if kind in _COMPARISON or kind is exp.NEQ:
+        equal = e.BinaryComparison(_COMPARISON.get(kind, "="), convert(node.this, text),
+                                   convert(node.expression, text))
+        return e.Not(equal) if kind is exp.NEQ else equal
+    if kind is exp.Not:
+        inner = node.this
+        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+            return e.IsNotNull(convert(inner.this, text))
+        return e.Not(convert(inner, text))
+    if kind is exp.Is and isinstance(node.expression, exp.Null):
+        return e.IsNull(convert(node.this, text))
+    if kind is exp.Neg:
+        return e.UnaryMinus(convert(node.this, text), from_text=True)
+    if kind is exp.In:
+        return e.In(convert(node.this, text), [convert(x, text) for x in node.expressions])
+    if kind is exp.Between:
+        args = [convert(node.this, text), convert(node.args["low"], text),
+                convert(node.args["high"], text)]
+        return e.ScalarFunction("between", args)
+    if kind is exp.Case:
+        branches = [(convert(i.this, text), convert(i.args["true"], text))
+                    for i in node.args.get("ifs", [])]
+        default = node.args.get("default")
+        return e.CaseWhen(branches, convert(default, text) if default is not None else None)
+    if kind in (exp.Cast, exp.TryCast):
+        return e.Cast(convert(node.this, text), parse_ddl(node.to.sql("spark")))
+    if kind is exp.Alias:
+        return e.Alias(convert(node.this, text), node.alias)
+    if kind in _FUNCTIONS:
+        name, pretty = _FUNCTIONS[kind]
+        args = [convert(a, text) for a in _function_args(node)]
+        if name == "round" and len(args) == 1:
+            args.append(e.Literal(0, IntegerType()))  # Spark names it round(x, 0)
+        return e.ScalarFunction(name, args, pretty)
+    if kind is exp.Anonymous and node.name.lower() in KNOWN_FUNCTIONS:
+        name = node.name.lower()
+        args = [convert(a, text) for a in node.expressions]
+        return e.ScalarFunction(name, args, KNOWN_FUNCTIONS[name])
+    if isinstance(node, exp.Func):
+        name = node.name if kind is exp.Anonymous else node.sql_name()
+        raise unresolved_routine(name)
+    raise parse_error("PARSE_SYNTAX_ERROR", f"Syntax error at or near '{node.sql('spark')}'.",
+                      text, 0, "42601")
+
+
+def _function_args(node: exp.Expression) -> list[exp.Expression]:
+    args: list[exp.Expression] = []
+    for value in node.args.values():
+        if isinstance(value, list):
+            args.extend(value)
+        elif isinstance(value, exp.Expression):
+            args.append(value)
+    return args
+
+
+def _literal(node: exp.Literal) -> e.Literal:
+    if node.is_string:
+        return e.Literal(node.this, StringType())
+    text = node.this
+    if any(c in text for c in ".eE"):
+        # Spark reads 1.5 as a decimal and 1e3 as a double; this slice computes both as
+        # doubles (decimal arithmetic comes later).
+        if "e" in text.lower():
+            return e.Literal(float(text), DoubleType())
+        return e.Literal(float(text), DoubleType())
+    value = int(text)
+    if -2**31 <= value < 2**31:
+        return e.Literal(value, IntegerType())
+    if -2**63 <= value < 2**63:
+        return e.Literal(value, LongType())
+    return e.Literal(decimal.Decimal(value), DecimalType(min(len(text), 38), 0))
+
+
+def unresolved_routine(name: str) -> Exception:
+    from sparkbook.errors import AnalysisException
+
+    message = (f"[UNRESOLVED_ROUTINE] Cannot resolve routine `{name.lower()}` on search path "
+               f"[`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`]. "
+               f"SQLSTATE: 42883")
+    return AnalysisException(message, "UNRESOLVED_ROUTINE", {"routineName": f"`{name}`"},
+                             "42883")
