@@ -15,19 +15,46 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-try:
-    from numpy import maximum as _maximum
-    from numpy import minimum as _minimum
-    from numpy import sqrt as _sqrt
-except ImportError:  # the same floats without numpy: NaN wins, ints become floats
-    def _maximum(a: Any, b: Any) -> float:
-        return math.nan if a != a or b != b else float(max(a, b))
 
-    def _minimum(a: Any, b: Any) -> float:
-        return math.nan if a != a or b != b else float(min(a, b))
+def _maximum_py(a: Any, b: Any) -> float:
+    return math.nan if a != a or b != b else float(max(a, b))
 
-    def _sqrt(x: float) -> float:
-        return math.sqrt(x) if x >= 0 else math.nan
+
+def _minimum_py(a: Any, b: Any) -> float:
+    return math.nan if a != a or b != b else float(min(a, b))
+
+
+def _sqrt_py(x: float) -> float:
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+# Until first used, each of these loads the real ones (_load_ops) and calls it.
+def _maximum(a: Any, b: Any) -> Any:
+    _load_ops()
+    return _maximum(a, b)
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    _load_ops()
+    return _minimum(a, b)
+
+
+def _sqrt(x: Any) -> Any:
+    _load_ops()
+    return _sqrt(x)
+
+
+def _load_ops() -> None:
+    """numpy's maximum, minimum and sqrt when numpy is installed, else the same floats
+    from plain Python (NaN wins, ints become floats). Loaded on first use, so that every
+    executor does not pay numpy's import at start."""
+    global _maximum, _minimum, _sqrt
+    try:
+        from numpy import maximum, minimum, sqrt
+    except ImportError:
+        maximum, minimum, sqrt = _maximum_py, _minimum_py, _sqrt_py
+    _maximum, _minimum, _sqrt = maximum, minimum, sqrt
+
 
 __all__ = ["StatCounter"]
 
