@@ -9,9 +9,9 @@ listener events, hands results to the job's waiter). It makes no scheduling deci
 
 The user's side, for SparkContext and nothing else (thread-safe; each posts an event or
 a read to the scheduler thread): ``submit_job``, ``cancel_job``, ``cancel_jobs``,
-``unpersist_rdd``, ``remove_broadcast``, ``add_file``, ``kill_executor``,
-``cached_partition_count``, ``executor_infos``, plus ``start``, ``wait_for_executors``
-and ``stop``.
+``unpersist_rdd``, ``remove_broadcast``, ``clean`` (the ContextCleaner's), ``add_file``,
+``kill_executor``, ``cached_partition_count``, ``shuffle_ids``, ``executor_infos``, plus
+``start``, ``wait_for_executors`` and ``stop``.
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ class SchedulerBackend:
             ev.RddUnpersisted: lambda i: self._send_to_all(m.RemoveRdd(self.app_id, i.rdd_id)),
             ev.BroadcastRemoved: lambda i: self._send_to_all(
                 m.RemoveBroadcast(self.app_id, i.bid)),
+            ev.RemoveShuffle: lambda i: self._send_to_all(
+                m.RemoveShuffle(self.app_id, i.shuffle_id)),
             ev.UpdateAccumulators: lambda i: self.apply_accumulators(i.blob),
             ev.TaskResult: lambda i: self._waiters[i.job_id].task_succeeded(i.index,
                                                                             i.result),
@@ -144,6 +146,11 @@ class SchedulerBackend:
     def remove_broadcast(self, bid: str) -> concurrent.futures.Future:
         return self._post(ev.BroadcastRemoved(bid))
 
+    def clean(self, event: ev.ShuffleCleaned | ev.RddUnpersisted | ev.BroadcastRemoved
+              ) -> concurrent.futures.Future:
+        """A ContextCleaner's event; safe from a finalizer on any thread (never blocks)."""
+        return self._post(event)
+
     def add_file(self, shipment: tuple[str, str]) -> concurrent.futures.Future:
         """An added file: every executor gets it with its next task."""
         return self._post(ev.FileAdded(shipment))
@@ -153,13 +160,21 @@ class SchedulerBackend:
 
     def cached_partition_count(self, rdd_id: int) -> int:
         """How many partitions of the RDD some executor holds in its block store."""
-        if threading.current_thread() is self._thread:  # e.g. a synchronous listener
-            return self._dag.cached_partition_count(rdd_id)
-        return self._post(lambda: self._dag.cached_partition_count(rdd_id)).result()
+        return self._read(lambda: self._dag.cached_partition_count(rdd_id))
+
+    def shuffle_ids(self) -> list[int]:
+        """The shuffles the scheduling core still keeps (the ContextCleaner drops them)."""
+        return self._read(self._dag.shuffle_ids)
 
     def executor_infos(self) -> list[m.ExecutorInfo]:
         """The executors granted now (a snapshot: the scheduler thread edits the table)."""
         return [e.info for e in list(self.executors.values())]
+
+    def _read(self, read: Callable[[], object]) -> object:
+        """``read()`` of the core's state, on the scheduler thread (which edits it)."""
+        if threading.current_thread() is self._thread:  # e.g. a synchronous listener
+            return read()
+        return self._post(read).result()
 
     def wait_for_executors(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout

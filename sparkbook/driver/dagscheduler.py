@@ -79,6 +79,7 @@ class DAGScheduler:
         self.running: set[Stage] = set()
         self.failed: set[Stage] = set()
         self.app_files: set[tuple[str, str]] = set()  # added files every executor gets
+        self.cleaning: set[int] = set()  # garbage shuffles whose stages are still in use
         self._stage_ids = itertools.count()
         self._freed: list[str] = []  # executors whose cores StatusUpdates freed
         self._handlers: dict[type, Callable] = {
@@ -91,6 +92,7 @@ class DAGScheduler:
             ev.Tick: self._tick,
             ev.RddUnpersisted: self._rdd_unpersisted,
             ev.BroadcastRemoved: self._broadcast_removed,
+            ev.ShuffleCleaned: lambda e: self._clean_shuffles({e.shuffle_id}),
             ev.FileAdded: lambda e: self.app_files.add(e.shipment),
         }
 
@@ -114,6 +116,10 @@ class DAGScheduler:
 
     def cached_partition_count(self, rdd_id: int) -> int:
         return sum(1 for (rid, _) in self.cache_locs if rid == rdd_id)
+
+    def shuffle_ids(self) -> list[int]:
+        """The shuffles whose map stages or map outputs the driver still keeps."""
+        return sorted(set(self.shuffle_stages) | set(self.map_outputs.shuffle_ids()))
 
     # --- building stages ----------------------------------------------------------------
 
@@ -476,6 +482,31 @@ class DAGScheduler:
         for data in self.task_scheduler.executors.values():
             data.held.discard(("broadcast", e.bid))  # sent again if read again
 
+    def _clean_shuffles(self, shuffle_ids: set[int]) -> None:
+        """Forget garbage shuffles (Spark's ContextCleaner.doCleanupShuffle): their map
+        stages, with the lineage and data those hold, and their map outputs, here and on
+        the executors. One whose stage is still in use waits in ``cleaning``."""
+        self.cleaning |= shuffle_ids
+        cleaned = True
+        while cleaned:  # a stage dropped may free its parent stages
+            cleaned = False
+            for shuffle_id in sorted(self.cleaning):
+                stage = self.shuffle_stages.get(shuffle_id)
+                if stage is not None and self._in_use(stage):
+                    continue
+                self.cleaning.discard(shuffle_id)
+                cleaned = True
+                if stage is not None:
+                    del self.shuffle_stages[shuffle_id]
+                    self.stages.pop(stage.id, None)
+                if self.map_outputs.unregister_shuffle(shuffle_id):
+                    self.emit(ev.RemoveShuffle(shuffle_id))
+
+    def _in_use(self, stage: Stage) -> bool:
+        return (stage in self.running or stage in self.waiting or stage in self.failed
+                or any(j in self.jobs for j in stage.job_ids)
+                or any(stage in s.parents for s in self.stages.values()))
+
     def _cancel_job(self, e: ev.CancelJob) -> None:
         job = self.jobs.get(e.job_id)
         if job is not None:
@@ -524,3 +555,5 @@ class DAGScheduler:
         self.jobs.pop(job.job_id, None)
         self.stages.pop(job.final_stage.id, None)
         job.final_stage.job = None
+        if self.cleaning:
+            self._clean_shuffles(set())

@@ -96,6 +96,14 @@ class BroadcastRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class ShuffleCleaned:
+    """The ContextCleaner found the shuffle garbage (no RDD on the driver reads it any
+    more): forget its map stage and map outputs, and have the executors drop them."""
+
+    shuffle_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class FileAdded:
     """A file the application added: every executor gets it with its next task."""
 
@@ -103,7 +111,7 @@ class FileAdded:
 
 
 Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | CancelJob | CancelJobs
-         | Tick | RddUnpersisted | BroadcastRemoved | FileAdded)
+         | Tick | RddUnpersisted | BroadcastRemoved | ShuffleCleaned | FileAdded)
 
 # --- instructions -------------------------------------------------------------------------
 
@@ -169,5 +177,13 @@ class RemoveBinary:
     binary_id: tuple[int, int]
 
 
+@dataclass(slots=True)
+class RemoveShuffle:
+    """Send ``RemoveShuffle`` to every executor: the shuffle's map outputs are garbage."""
+
+    shuffle_id: int
+
+
 Instruction = (LaunchTask | KillTask | RemoveBinary | RddUnpersisted | BroadcastRemoved
-               | UpdateAccumulators | TaskResult | JobEnded | SparkListenerEvent)
+               | RemoveShuffle | UpdateAccumulators | TaskResult | JobEnded
+               | SparkListenerEvent)

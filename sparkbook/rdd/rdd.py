@@ -140,6 +140,10 @@ class RDD:
         self._partitions: list[Partition] | None = None
         self._checkpoint_mark: str | None = None  # "reliable" or "local" once marked
         self._checkpoint_rdd: RDD | None = None  # where the partitions are read once written
+        cleaner = getattr(ctx, "_cleaner", None)  # the driver's ContextCleaner, if it runs one
+        for dep in deps if cleaner is not None else ():
+            if isinstance(dep, ShuffleDependency):
+                cleaner.register_shuffle(self, dep.shuffle_id)
 
     # --- shipping to executors ---------------------------------------------------------
 
@@ -226,7 +230,13 @@ class RDD:
             raise SparkException("Cannot change storage level of an RDD after it was already "
                                  "assigned a level")
         self._storage_level = storageLevel
+        self._track_persisted()
         return self
+
+    def _track_persisted(self) -> None:
+        cleaner = getattr(self.ctx, "_cleaner", None)
+        if cleaner is not None:
+            cleaner.register_rdd(self, self.rdd_id)
 
     def unpersist(self, blocking: bool = False) -> RDD:
         self._storage_level = StorageLevel.NONE
@@ -262,6 +272,7 @@ class RDD:
             StorageLevel(True, level.useMemory, level.useOffHeap, level.deserialized,
                          level.replication))
         self._checkpoint_mark = "local"
+        self._track_persisted()
         pending_checkpoints.add(self)
 
     def isCheckpointed(self) -> bool:

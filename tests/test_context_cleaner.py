@@ -1,0 +1,194 @@
+"""The ContextCleaner: what the driver garbage-collects, the cluster forgets too.
+
+A notebook runs for days. Each shuffle job leaves a map stage (holding its lineage and
+the data parallelized into it) on the driver and map outputs in the executors' block
+stores; once the RDD that reads the shuffle is garbage, nothing can read them again, so
+the driver drops the stage and its map outputs and tells every executor to drop its
+blocks (``RemoveShuffle``), as Spark's ContextCleaner does. Persisted RDDs and broadcasts
+go the same way. The first tests watch the finalizers on a driver stand-in (no sockets);
+the others run real jobs.
+"""
+
+from __future__ import annotations
+
+import gc
+from operator import add
+from pathlib import Path
+
+import cloudpickle
+import pytest
+from procutil import Reaper, child_env, driver_script, python_cmd
+from test_dagscheduler import DriverStandIn
+
+from sparkbook.broadcast import Broadcast
+from sparkbook.driver import scheduler_events as ev
+from sparkbook.driver.cleaner import ContextCleaner
+from sparkbook.rdd.dependency import ShuffleDependency
+from sparkbook.rdd.rdd import shipping_lineage
+
+pytestmark = pytest.mark.sparkbook_only
+
+
+class CleanedDriver(DriverStandIn):
+    """A driver stand-in with a ContextCleaner whose events land in ``posted``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted: list = []
+        self._cleaner = ContextCleaner(self.posted.append)
+
+
+def lineage_ids(rdd) -> set[int]:
+    ids, stack = set(), [rdd]
+    while stack:
+        current = stack.pop()
+        ids.add(current.rdd_id)
+        stack.extend(dep.rdd for dep in current.deps)
+    return ids
+
+
+def test_an_rdd_that_reads_a_shuffle_cleans_it_when_it_is_garbage():
+    driver = CleanedDriver()
+    pairs = driver.parallelize([(i % 3, i) for i in range(12)], 4)
+    counts = pairs.reduceByKey(add, 2)
+    gc.collect()
+    assert driver.posted == []
+    del counts
+    gc.collect()
+    assert driver.posted == [ev.ShuffleCleaned(0)]
+    assert driver._cleaner.cleaned["shuffle"] == 1
+
+
+def test_a_persisted_rdd_is_unpersisted_once_when_it_is_garbage():
+    driver = CleanedDriver()
+    cached = driver.parallelize(list(range(8)), 2).map(str).cache()
+    cached.persist()  # the same level again: still watched once
+    rdd_id = cached.id()
+    del cached
+    gc.collect()
+    assert driver.posted == [ev.RddUnpersisted(rdd_id)]
+
+
+def test_copies_unpickled_from_a_stage_binary_never_register():
+    driver = CleanedDriver()
+    counts = driver.parallelize([(1, 2)], 1).reduceByKey(add, 1).cache()
+    with shipping_lineage(lineage_ids(counts)):
+        blob = cloudpickle.dumps(counts)
+    for _ in range(3):  # what an executor does with each stage binary
+        copy = cloudpickle.loads(blob)
+        del copy
+    gc.collect()
+    assert driver.posted == []  # the driver's own counts is alive: nothing is garbage
+    del counts
+    gc.collect()
+    assert sorted(map(repr, driver.posted)) == ["RddUnpersisted(rdd_id=1)",
+                                                "ShuffleCleaned(shuffle_id=0)"]
+
+
+def test_a_garbage_broadcast_is_forgotten_on_the_driver_and_removed_on_the_executors():
+    driver, forgotten = CleanedDriver(), []
+    b = Broadcast(driver, list(range(100)), "app:0")
+    driver._cleaner.register_broadcast(b, "app:0", forgotten.append)
+    del b
+    gc.collect()
+    assert driver.posted == [ev.BroadcastRemoved("app:0")] and forgotten == ["app:0"]
+
+
+def test_a_stopped_cleaner_posts_nothing():
+    driver = CleanedDriver()
+    counts = driver.parallelize([(1, 2)], 1).reduceByKey(add, 1)
+    driver._cleaner.stop()
+    del counts
+    gc.collect()
+    assert driver.posted == []
+
+
+# --- on a real cluster -------------------------------------------------------------------
+
+
+def shuffles_of(rdd) -> set[int]:
+    found, stack = set(), [rdd]
+    while stack:
+        current = stack.pop()
+        found |= {d.shuffle_id for d in current.deps if isinstance(d, ShuffleDependency)}
+        stack.extend(d.rdd for d in current.deps)
+    return found
+
+
+def block_store_bytes(sc) -> int:
+    """What the executors' last heartbeats say their block stores hold, memory and disk."""
+    with sc.statusStore.lock:
+        metrics = [e.get("metrics") for e in sc.statusStore.executors.values() if e["alive"]]
+    return sum(m.memory_used + m.disk_used for m in metrics if m is not None)
+
+
+def test_thirty_shuffle_jobs_leave_no_shuffle_on_the_driver_or_the_executors(sc, eventually):
+    gc.collect()
+    before = eventually(lambda: block_store_bytes(sc), lambda b: True, 0)
+    dropped: set[int] = set()
+    for _ in range(30):
+        spread = sc.parallelize(range(20_000), 2).map(lambda x: (x, x)).partitionBy(2)
+        assert spread.count() == 20_000
+        dropped |= shuffles_of(spread)
+        del spread
+        gc.collect()  # as Spark's periodic GC on the driver
+    assert len(dropped) == 30
+    # The driver forgets each shuffle's stage, lineage and map outputs...
+    assert not eventually(lambda: set(sc._backend.shuffle_ids()) & dropped, lambda s: not s)
+    # ... and each executor's block store drops its map outputs (30 x ~200 KB if kept).
+    after = eventually(lambda: block_store_bytes(sc), lambda b: b <= before + 256 * 1024)
+    assert after <= before + 256 * 1024, (before, after)
+
+
+def plus_length_of(b: Broadcast):
+    return lambda x: x + len(b.value)
+
+
+def test_a_garbage_broadcast_and_persisted_rdd_leave_the_executors(sc, eventually):
+    b = sc.broadcast(list(range(50_000)))
+    cached = sc.parallelize(range(4), 2).map(plus_length_of(b)).cache()
+    assert cached.sum() == 4 * 50_000 + 6
+    rdd_id, bid = cached.id(), b.bid
+    assert sc._cached_partition_count(rdd_id) == 2
+    del cached, b
+    gc.collect()
+    assert eventually(lambda: sc._cached_partition_count(rdd_id), lambda n: n == 0) == 0
+    assert bid not in sc._broadcast_blobs
+
+
+@pytest.mark.reliability
+@pytest.mark.timeout(900)
+def test_a_thousand_shuffle_jobs_leave_the_driver_within_50_mb(reaper: Reaper,
+                                                               tmp_path: Path):
+    """Issue 9's notebook that runs for days: 1,000 jobs of parallelize(200_000) +
+    reduceByKey, the driver's RSS before and after, and the executors' block stores."""
+    script = driver_script(tmp_path, """\
+        import gc, psutil
+        from operator import add
+        sc = SparkContext("local[2]", "retention")
+        def job():
+            data = list(range(200_000))
+            return sc.parallelize(data, 4).map(lambda x: (x % 1000, 1)).reduceByKey(add).count()
+        job()
+        gc.collect()
+        start = psutil.Process().memory_info().rss
+        t0 = time.monotonic()
+        for _ in range(1000):
+            assert job() == 1000
+            gc.collect()
+        def stores():
+            return [e["metrics"].memory_used + e["metrics"].disk_used
+                    for e in sc.statusStore.executors.values() if e.get("metrics")]
+        until(lambda: sum(stores()) == 0, 10)
+        report("done", start=start, end=psutil.Process().memory_info().rss,
+               seconds=time.monotonic() - t0, stores=stores(),
+               shuffles=len(sc._backend.shuffle_ids()))
+        sc.stop()
+    """)
+    driver = reaper.child(python_cmd(script), child_env())
+    done = driver.report("done", 850)
+    grown = (done["end"] - done["start"]) / 2**20
+    print(f"1,000 jobs in {done['seconds']:.0f} s: driver RSS {done['start'] / 2**20:.0f} MB"
+          f" -> {done['end'] / 2**20:.0f} MB ({grown:+.1f} MB); block stores {done['stores']}")
+    assert grown < 50, done
+    assert done["shuffles"] == 0 and sum(done["stores"]) == 0, done
