@@ -26,7 +26,7 @@ from sparkbook.driver.listener import (
     TaskEnd,
     TaskStart,
 )
-from sparkbook.errors import PythonException
+from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection
 
 pytestmark = pytest.mark.sparkbook_only
@@ -472,3 +472,18 @@ def test_a_shuffle_that_never_ran_is_cleaned_without_a_message():
     core = Core()
     assert core.handle(ev.ShuffleCleaned(3)) == []
     assert core.dag.cleaning == set()
+
+
+def test_a_lost_cluster_manager_fails_the_running_job_and_every_later_one():
+    driver, core = DriverStandIn(), Core()
+    running = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    assert len(core.running) == 2
+    out = core.handle(ev.ClusterManagerLost("Cluster manager died: exit code -9"))
+    assert [e.executor_id for e in out if isinstance(e, ExecutorRemoved)] == ["0", "1"]
+    assert "Cluster manager died: exit code -9" == str(core.ended[running])
+    assert isinstance(core.ended[running], SparkException)
+    assert [type(e).__name__ for e in out][-2:] == ["JobEnd", "JobEnded"]
+    later = core.submit(driver.parallelize([1, 2], 2))
+    assert str(core.ended[later]) == "Cluster manager died: exit code -9"
+    # Nothing joins a cluster whose manager is gone, and nothing is left to run.
+    assert core.add_executor("2") == [] and core.dag.jobs == {}

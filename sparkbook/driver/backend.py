@@ -59,13 +59,17 @@ class SchedulerBackend:
     def __init__(self, master_address: str, manager_name: str, key: bytes, app_name: str,
                  bus: LiveListenerBus, apply_accumulators: Callable[[bytes], None],
                  payload: Callable[[str, str], bytes], max_failures: int,
-                 locality_wait: float, profile: bool = False) -> None:
+                 locality_wait: float, profile: bool = False,
+                 manager_exit: Callable[[], str | None] | None = None) -> None:
         self.key = key
         self.app_name = app_name
         self.bus = bus
         self.apply_accumulators = apply_accumulators
         self.payload = payload
         self.profile = profile
+        # For local[N]: how the manager's process ended, or None while it runs.
+        self._manager_exit = manager_exit
+        self.manager_lost: str | None = None  # why jobs cannot run any more
         self.zctx = zmq.Context()
         # Routes name the manager by its cluster file's address (see wire.Channel).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
@@ -233,7 +237,8 @@ class SchedulerBackend:
             if now >= next_tick:
                 self._handle((ev.Tick(),))
                 next_tick = now + REVIVE_INTERVAL
-            if now >= next_heartbeat and self.app_id is not None:
+                self._check_manager()
+            if now >= next_heartbeat and self.app_id is not None and not self.manager_lost:
                 self.manager.send(m.AppHeartbeat(self.app_id))
                 next_heartbeat = now + APP_HEARTBEAT_INTERVAL
 
@@ -267,9 +272,28 @@ class SchedulerBackend:
                 if isinstance(command, ev.JobSubmitted) and command.job_id in self._waiters:
                     self._waiters.pop(command.job_id).job_failed(exc)  # the caller hears
 
+    def _check_manager(self) -> None:
+        """A local cluster's executors exit with its manager, and nobody would tell the
+        driver they did: fail this and every later job instead of waiting forever."""
+        if self._manager_exit is None or self.manager_lost is not None:
+            return
+        reason = self._manager_exit()
+        if reason is None:
+            return
+        self.manager_lost = (f"Cluster manager died: {reason}, and its executors exited "
+                             "with it. No job can run on this SparkContext any more: stop "
+                             "it and create a new one.")
+        log.error("%s", self.manager_lost)
+        self._handle((ev.ClusterManagerLost(self.manager_lost),))
+        for endpoint in self.executors.values():
+            self._poller.unregister(endpoint.channel.socket)
+            endpoint.channel.socket.close(0)
+        self.executors.clear()
+        self._by_socket.clear()
+
     def _shutdown(self) -> None:
         self._stopping = True
-        if self.app_id is not None:
+        if self.app_id is not None and self.manager_lost is None:
             self.manager.send(m.UnregisterApplication(self.app_id))
 
     def _on_manager(self) -> None:

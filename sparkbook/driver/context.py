@@ -161,7 +161,8 @@ class SparkContext:
             manager_address, cluster.address, cluster.key, self.appName, self._bus,
             self._apply_accumulators, self._payload,
             self._conf.get_int("spark.task.maxFailures", 4),
-            self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None)
+            self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None,
+            self._local_cluster.exit_reason if self._local_cluster is not None else None)
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))
         if self._local_executors:

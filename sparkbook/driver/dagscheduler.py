@@ -80,6 +80,7 @@ class DAGScheduler:
         self.failed: set[Stage] = set()
         self.app_files: set[tuple[str, str]] = set()  # added files every executor gets
         self.cleaning: set[int] = set()  # garbage shuffles whose stages are still in use
+        self.cluster_lost: str | None = None  # why no job can run any more
         self._stage_ids = itertools.count()
         self._freed: list[str] = []  # executors whose cores StatusUpdates freed
         self._handlers: dict[type, Callable] = {
@@ -87,6 +88,7 @@ class DAGScheduler:
             ev.StatusUpdate: lambda e: self._status_update(e.update, e.result),
             ev.ExecutorAdded: self._executor_added,
             ev.ExecutorLost: self._executor_lost,
+            ev.ClusterManagerLost: self._cluster_manager_lost,
             ev.CancelJob: self._cancel_job,
             ev.CancelJobs: self._cancel_jobs,
             ev.Tick: self._tick,
@@ -154,6 +156,9 @@ class DAGScheduler:
 
     def _job_submitted(self, e: ev.JobSubmitted) -> None:
         job_id = e.job_id
+        if self.cluster_lost is not None:  # fail at once: no executor will ever come
+            self.emit(ev.JobEnded(job_id, SparkException(self.cluster_lost)))
+            return
         try:
             parents = self._parent_stages(e.rdd, job_id)
         except Exception as exc:  # e.g. a file that vanished while listing partitions
@@ -449,7 +454,7 @@ class DAGScheduler:
     # --- executors, blocks, cancellation ----------------------------------------------------
 
     def _executor_added(self, e: ev.ExecutorAdded) -> None:
-        if self.task_scheduler.is_alive(e.info.executor_id):
+        if self.task_scheduler.is_alive(e.info.executor_id) or self.cluster_lost is not None:
             return
         self.task_scheduler.executor_added(e.info)
         self.emit(ExecutorAdded(e.info.executor_id, self.clock(), e.info))
@@ -467,6 +472,15 @@ class DAGScheduler:
                 del self.cache_locs[key]
         if lost:
             log.info("executor %s lost shuffle outputs of shuffles %s", executor_id, lost)
+
+    def _cluster_manager_lost(self, e: ev.ClusterManagerLost) -> None:
+        if self.cluster_lost is not None:
+            return
+        self.cluster_lost = e.reason
+        for executor_id in sorted(self.task_scheduler.executors):
+            self._executor_lost(ev.ExecutorLost(executor_id, e.reason))
+        for job in sorted(self.jobs.values(), key=lambda j: j.job_id):
+            self._fail_job(job, SparkException(e.reason))
 
     def _tick(self, e: ev.Tick) -> None:
         if self.task_scheduler.has_pending():

@@ -58,6 +58,15 @@ class ExecutorLost:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterManagerLost:
+    """The cluster manager is gone and its executors with it (a local cluster's manager
+    process exited): every executor is lost, and this and every later job fails with a
+    ``SparkException`` saying ``reason``."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CancelJob:
     """Fail the job with "Job N cancelled <reason>" and kill its running tasks."""
 
@@ -110,8 +119,9 @@ class FileAdded:
     shipment: tuple[str, str]
 
 
-Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | CancelJob | CancelJobs
-         | Tick | RddUnpersisted | BroadcastRemoved | ShuffleCleaned | FileAdded)
+Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | ClusterManagerLost
+         | CancelJob | CancelJobs | Tick | RddUnpersisted | BroadcastRemoved | ShuffleCleaned
+         | FileAdded)
 
 # --- instructions -------------------------------------------------------------------------
 
