@@ -190,7 +190,17 @@ def test_a_killed_manager_fails_the_running_job_and_later_ones_at_once(
     """The manager of local[N] dies: its executors exit with it, so the driver fails the
     running job within a few seconds, and every later one at once, saying so."""
     driver, started = start_local_driver(reaper, tmp_path, """\
-import threading
+import signal, threading
+def status_error(timeout):
+    try:
+        sc.cluster.status(timeout)
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+os.kill(pids["manager"], signal.SIGSTOP)  # a manager that does not answer ...
+silent = status_error(0.5)
+os.kill(pids["manager"], signal.SIGCONT)  # ... and then does again
+answering = status_error(5)
 def attempt(rdd):
     t0 = time.monotonic()
     try:
@@ -207,9 +217,11 @@ killer = threading.Thread(target=lambda: (started_job.wait(20), report("running"
 killer.start()
 running = attempt(sc.parallelize(range(4), 2).map(lambda x: time.sleep(60)))
 later = attempt(sc.parallelize(range(10), 2))
+dead = status_error(5)
 t0 = time.monotonic()
 sc.stop()
-report("failed", running=running, later=later, stop_seconds=time.monotonic() - t0)
+report("failed", running=running, later=later, stop_seconds=time.monotonic() - t0,
+       silent=silent, answering=answering, dead=dead)
 """)
     driver.report("running", 20)
     os.kill(started["manager"], signal.SIGKILL)
@@ -221,5 +233,9 @@ report("failed", running=running, later=later, stop_seconds=time.monotonic() - t
     assert failed["running"]["seconds"] < 5, failed
     assert failed["later"]["seconds"] < 1, failed
     assert failed["stop_seconds"] < 5, failed
+    # sc.cluster.status() times out on a silent manager, and says when it died.
+    assert failed["silent"] == ("TimeoutError: the cluster manager did not answer "
+                                "ClusterStatus in 0.5 s") and failed["answering"] is None
+    assert failed["dead"].startswith("SparkException: Cluster manager died: "), failed
     assert driver.wait(15) == 0, driver.describe()
     assert_all_gone(processes(started["executors"]), "the manager died, its executors live on")

@@ -10,8 +10,8 @@ listener events, hands results to the job's waiter). It makes no scheduling deci
 The user's side, for SparkContext and nothing else (thread-safe; each posts an event or
 a read to the scheduler thread): ``submit_job``, ``cancel_job``, ``cancel_jobs``,
 ``unpersist_rdd``, ``remove_broadcast``, ``clean`` (the ContextCleaner's), ``add_file``,
-``kill_executor``, ``cached_partition_count``, ``shuffle_ids``, ``executor_infos``, plus
-``start``, ``wait_for_executors`` and ``stop``.
+``kill_executor``, ``cluster_status``, ``cached_partition_count``, ``shuffle_ids``,
+``executor_infos``, plus ``start``, ``wait_for_executors`` and ``stop``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
+from sparkbook.errors import SparkException
 from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.backend")
@@ -94,7 +95,9 @@ class SchedulerBackend:
             m.ExecutorAdded: lambda msg: self._add_executor(msg.executor),
             m.ExecutorRemoved: lambda msg: self._remove_executor(msg.executor_id, msg.reason),
             m.UnknownApplication: lambda msg: self._register(),
+            m.ClusterStatusReply: self._status_reply,
         })
+        self._status_waiters: list[concurrent.futures.Future] = []  # scheduler thread only
         self._instruction_handlers: dict[type, Callable] = {
             ev.LaunchTask: self._send_launch,
             ev.KillTask: lambda i: self._send_to(i.executor_id, m.KillTask(i.task_id)),
@@ -165,6 +168,19 @@ class SchedulerBackend:
     def cached_partition_count(self, rdd_id: int) -> int:
         """How many partitions of the RDD some executor holds in its block store."""
         return self._read(lambda: self._dag.cached_partition_count(rdd_id))
+
+    def cluster_status(self, timeout: float) -> m.ClusterStatusReply:
+        """Ask the cluster manager for its view (``ClusterStatus``) and wait for the reply.
+        Not from the scheduler's thread (a synchronous listener), which would answer it."""
+        if self.manager_lost is not None:
+            raise SparkException(self.manager_lost)
+        reply: concurrent.futures.Future = concurrent.futures.Future()
+        self._post(lambda: self._ask_status(reply))
+        try:
+            return reply.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"the cluster manager did not answer ClusterStatus in "
+                               f"{timeout:g} s") from None
 
     def shuffle_ids(self) -> list[int]:
         """The shuffles the scheduling core still keeps (the ContextCleaner drops them)."""
@@ -290,6 +306,16 @@ class SchedulerBackend:
             endpoint.channel.socket.close(0)
         self.executors.clear()
         self._by_socket.clear()
+
+    def _ask_status(self, reply: concurrent.futures.Future) -> None:
+        self._status_waiters.append(reply)  # the next reply answers every waiter
+        self.manager.send(m.ClusterStatus())
+
+    def _status_reply(self, msg: m.ClusterStatusReply) -> None:
+        waiters, self._status_waiters = self._status_waiters, []
+        for reply in waiters:
+            if not reply.done():
+                reply.set_result(msg)
 
     def _shutdown(self) -> None:
         self._stopping = True
