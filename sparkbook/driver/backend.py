@@ -35,6 +35,7 @@ from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
+from sparkbook.driver.liveness import ManagerLiveness
 from sparkbook.errors import SparkException
 from sparkbook.metrics import ExecutorMetrics
 
@@ -61,7 +62,8 @@ class SchedulerBackend:
                  bus: LiveListenerBus, apply_accumulators: Callable[[bytes], None],
                  payload: Callable[[str, str], bytes], max_failures: int,
                  locality_wait: float, profile: bool = False,
-                 manager_exit: Callable[[], str | None] | None = None) -> None:
+                 manager_exit: Callable[[], str | None] | None = None,
+                 manager_timeout: float = 5.0) -> None:
         self.key = key
         self.app_name = app_name
         self.bus = bus
@@ -71,6 +73,7 @@ class SchedulerBackend:
         # For local[N]: how the manager's process ended, or None while it runs.
         self._manager_exit = manager_exit
         self.manager_lost: str | None = None  # why jobs cannot run any more
+        self._liveness = ManagerLiveness(manager_timeout, time.monotonic())
         self.zctx = zmq.Context()
         # Routes name the manager by its cluster file's address (see wire.Channel).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
@@ -290,11 +293,20 @@ class SchedulerBackend:
 
     def _check_manager(self) -> None:
         """A local cluster's executors exit with its manager, and nobody would tell the
-        driver they did: fail this and every later job instead of waiting forever."""
-        if self._manager_exit is None or self.manager_lost is not None:
+        driver they did: fail this and every later job instead of waiting forever. A
+        silent manager otherwise is asked, then warned of; jobs go on meanwhile."""
+        if self.manager_lost is not None or self.app_id is None:
             return
-        reason = self._manager_exit()
+        reason = self._manager_exit() if self._manager_exit is not None else None
         if reason is None:
+            now, liveness = time.monotonic(), self._liveness
+            if liveness.should_probe(now):
+                self.manager.send(m.ClusterStatus())
+            if liveness.went_silent(now):
+                log.warning("the cluster manager has not answered for %.0f s: jobs go on "
+                            "with the %d executors this driver has, and no executor can "
+                            "join until it is back", now - liveness.last_heard,
+                            len(self.executors))
             return
         self.manager_lost = (f"Cluster manager died: {reason}, and its executors exited "
                              "with it. No job can run on this SparkContext any more: stop "
@@ -331,6 +343,8 @@ class SchedulerBackend:
             self._stopping = True
             return
         if msg is not None:
+            if self._liveness.heard(time.monotonic()):
+                log.warning("the cluster manager answers again")
             self.manager_dispatch(msg.message)
 
     def _register(self) -> None:
