@@ -18,7 +18,7 @@ from pathlib import Path
 import cloudpickle
 import pytest
 from procutil import Reaper, child_env, driver_script, python_cmd
-from test_dagscheduler import DriverStandIn
+from test_dagscheduler import Core, DriverStandIn
 
 from sparkbook.broadcast import Broadcast
 from sparkbook.driver import scheduler_events as ev
@@ -47,16 +47,30 @@ def lineage_ids(rdd) -> set[int]:
     return ids
 
 
-def test_an_rdd_that_reads_a_shuffle_cleans_it_when_it_is_garbage():
+def test_a_shuffle_is_cleaned_once_no_rdd_reads_it():
     driver = CleanedDriver()
     pairs = driver.parallelize([(i % 3, i) for i in range(12)], 4)
     counts = pairs.reduceByKey(add, 2)
-    gc.collect()
-    assert driver.posted == []
+    doubled = counts.mapValues(lambda v: 2 * v)
     del counts
+    gc.collect()
+    assert driver.posted == []  # doubled still reads the shuffle
+    del doubled
     gc.collect()
     assert driver.posted == [ev.ShuffleCleaned(0)]
     assert driver._cleaner.cleaned["shuffle"] == 1
+
+
+def test_the_map_stage_the_core_keeps_does_not_keep_its_shuffle_alive():
+    driver, core = CleanedDriver(), Core()
+    counts = driver.parallelize([(i % 3, i) for i in range(12)], 4).reduceByKey(add, 2)
+    core.submit(counts)
+    core.finish_all()
+    assert list(core.dag.shuffle_stages) == [0]
+    del counts
+    gc.collect()
+    assert driver.posted == [ev.ShuffleCleaned(0)]  # which then drops the stage
+    assert core.handle(driver.posted[0]) == [ev.RemoveShuffle(0)]
 
 
 def test_a_persisted_rdd_is_unpersisted_once_when_it_is_garbage():
@@ -72,8 +86,8 @@ def test_a_persisted_rdd_is_unpersisted_once_when_it_is_garbage():
 def test_copies_unpickled_from_a_stage_binary_never_register():
     driver = CleanedDriver()
     counts = driver.parallelize([(1, 2)], 1).reduceByKey(add, 1).cache()
-    with shipping_lineage(lineage_ids(counts)):
-        blob = cloudpickle.dumps(counts)
+    with shipping_lineage(lineage_ids(counts)):  # a map stage's binary, a result stage's
+        blob = cloudpickle.dumps((counts.deps[0].rdd, counts.deps[0], counts))
     for _ in range(3):  # what an executor does with each stage binary
         copy = cloudpickle.loads(blob)
         del copy
@@ -154,6 +168,22 @@ def test_a_garbage_broadcast_and_persisted_rdd_leave_the_executors(sc, eventuall
     gc.collect()
     assert eventually(lambda: sc._cached_partition_count(rdd_id), lambda n: n == 0) == 0
     assert bid not in sc._broadcast_blobs
+
+
+def test_reference_tracking_off_keeps_every_shuffle(reaper: Reaper, tmp_path: Path):
+    script = driver_script(tmp_path, """\
+        import gc
+        conf = SparkConf().set("spark.cleaner.referenceTracking", "false")
+        sc = SparkContext("local[1]", "no-cleaner", conf=conf)
+        for _ in range(3):
+            sc.parallelize(range(10), 2).map(lambda x: (x, x)).partitionBy(2).count()
+            gc.collect()
+        report("kept", shuffles=sc._backend.shuffle_ids())
+        sc.stop()
+    """)
+    driver = reaper.child(python_cmd(script), child_env())
+    assert driver.report("kept", 60)["shuffles"] == [0, 1, 2]
+    assert driver.wait(15) == 0, driver.describe()
 
 
 @pytest.mark.reliability

@@ -90,6 +90,9 @@ class SchedulerBackend:
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        # A full pipe wakes the loop already; a finalizer that posts on the scheduler
+        # thread itself (the ContextCleaner's) must never wait for that thread to read.
+        os.set_blocking(self._wake_w, False)
         self._poller = zmq.Poller()
         self._stopping = False
         self.manager_dispatch = m.Dispatcher("driver (from the manager)", {

@@ -1,13 +1,14 @@
 """ContextCleaner: what the driver's garbage collector frees, the cluster frees too.
 
-As Spark's ``ContextCleaner``: when the driver no longer holds an RDD that reads a
-shuffle, a persisted RDD or a broadcast, the shuffle's map stage and map outputs, the
-RDD's cached blocks, or the broadcast's copies are removed, on the driver and on every
-executor. Each is watched by a ``weakref.finalize`` on its driver-side object, made where
-the object is made on the driver (``RDD.__init__``, ``persist``, ``SparkContext.broadcast``);
-the copies that cloudpickle rebuilds on executors are never constructed that way, so they
-never register. A finalizer runs on whichever thread the collector happens to run, so it
-only hands an event to the scheduler backend's queue (``post``, which never blocks); the
+As Spark's ``ContextCleaner``: when the driver no longer holds a shuffle's
+ShuffleDependency (no RDD or stage reads it), a persisted RDD or a broadcast, the
+shuffle's map stage and map outputs, the RDD's cached blocks, or the broadcast's copies
+are removed, on the driver and on every executor. Each is watched by a
+``weakref.finalize`` on its driver-side object, made where the driver makes the object
+(``ShuffleDependency.__init__``, ``RDD.persist``, ``SparkContext.broadcast``); the copies
+that cloudpickle rebuilds on executors are never constructed that way, so they never
+register. A finalizer runs on whichever thread the collector happens to run, so it only
+hands an event to the scheduler backend's queue (``post``, which never blocks); the
 scheduling core does the work on the scheduler thread.
 
 ``spark.cleaner.referenceTracking=false`` turns it off, as in Spark.
@@ -32,9 +33,10 @@ class ContextCleaner:
         self._persisted: set[int] = set()  # persisted RDDs already watched
         self.cleaned: dict[str, int] = {"shuffle": 0, "rdd": 0, "broadcast": 0}
 
-    def register_shuffle(self, rdd: object, shuffle_id: int) -> None:
-        """Clean the shuffle once ``rdd``, the RDD that reads it, is garbage."""
-        self._watch(rdd, "shuffle", ev.ShuffleCleaned(shuffle_id))
+    def register_shuffle(self, dep: object, shuffle_id: int) -> None:
+        """Clean the shuffle once its ShuffleDependency is garbage: no RDD and no stage
+        that reads it is left (its own map stage holds it weakly)."""
+        self._watch(dep, "shuffle", ev.ShuffleCleaned(shuffle_id))
 
     def register_rdd(self, rdd: object, rdd_id: int) -> None:
         """Drop the persisted RDD's cached blocks once it is garbage."""

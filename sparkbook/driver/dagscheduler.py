@@ -141,7 +141,7 @@ class DAGScheduler:
 
     def _is_available(self, stage: Stage) -> bool:
         return (isinstance(stage, ShuffleMapStage)
-                and self.map_outputs.is_available(stage.shuffle_dep.shuffle_id))
+                and self.map_outputs.is_available(stage.shuffle_id))
 
     def _ancestors(self, stage: Stage) -> list[Stage]:
         found, stack = {}, [stage]
@@ -199,7 +199,7 @@ class DAGScheduler:
 
     def _missing_partitions(self, stage: Stage) -> list[int]:
         if isinstance(stage, ShuffleMapStage):
-            return self.map_outputs.missing(stage.shuffle_dep.shuffle_id)
+            return self.map_outputs.missing(stage.shuffle_id)
         job = stage.job
         return [i for i, done in enumerate(job.finished) if not done] if job else []
 
@@ -404,7 +404,7 @@ class DAGScheduler:
             return
         # A ShuffleMapTask: record where its output lives (its executor is alive: the task
         # scheduler drops updates from lost executors).
-        self.map_outputs.register_map_output(stage.shuffle_dep.shuffle_id, task.partition,
+        self.map_outputs.register_map_output(stage.shuffle_id, task.partition,
                                              MapStatus(executor_id, update.sizes))
         stage.pending.discard(task.partition)
         if stage in self.running and not stage.pending:

@@ -140,10 +140,6 @@ class RDD:
         self._partitions: list[Partition] | None = None
         self._checkpoint_mark: str | None = None  # "reliable" or "local" once marked
         self._checkpoint_rdd: RDD | None = None  # where the partitions are read once written
-        cleaner = getattr(ctx, "_cleaner", None)  # the driver's ContextCleaner, if it runs one
-        for dep in deps if cleaner is not None else ():
-            if isinstance(dep, ShuffleDependency):
-                cleaner.register_shuffle(self, dep.shuffle_id)
 
     # --- shipping to executors ---------------------------------------------------------
 
@@ -234,7 +230,7 @@ class RDD:
         return self
 
     def _track_persisted(self) -> None:
-        cleaner = getattr(self.ctx, "_cleaner", None)
+        cleaner = getattr(self.ctx, "_cleaner", None)  # the driver's ContextCleaner, if any
         if cleaner is not None:
             cleaner.register_rdd(self, self.rdd_id)
 
