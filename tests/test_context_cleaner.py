@@ -108,6 +108,23 @@ def test_a_garbage_broadcast_is_forgotten_on_the_driver_and_removed_on_the_execu
     assert driver.posted == [ev.BroadcastRemoved("app:0")] and forgotten == ["app:0"]
 
 
+def test_a_stage_keeps_the_broadcasts_it_read_until_its_job_ends():
+    driver, core = CleanedDriver(), Core()
+    b = Broadcast(driver, [1, 2, 3], "app:0")
+    driver._cleaner.register_broadcast(b, "app:0", lambda bid: None)
+    holder = {"b": b}  # as a notebook's global: read when the binary is pickled
+    job = core.submit(driver.parallelize(list(range(4)), 2).map(
+        lambda x: x + len(holder["b"].value)))
+    holder.clear()
+    del b
+    gc.collect()
+    assert driver.posted == []  # a retry elsewhere may still have to send it
+    core.finish_all()
+    assert core.succeeded(job)
+    gc.collect()
+    assert driver.posted == [ev.BroadcastRemoved("app:0")]
+
+
 def test_a_stopped_cleaner_posts_nothing():
     driver = CleanedDriver()
     counts = driver.parallelize([(1, 2)], 1).reduceByKey(add, 1)

@@ -212,7 +212,7 @@ class DAGScheduler:
             action = stage.shuffle_dep if isinstance(stage, ShuffleMapStage) else stage.func
             with shipping_lineage(stage.lineage_ids), collecting_broadcasts() as used:
                 stage.binary = serializers.dumps_closure((stage.rdd, action), stage.name)
-            stage.broadcast_ids = used
+            stage.broadcasts = used
         except Exception as exc:
             self._abort_stage(stage, f"Task not serializable: {exc}", exc)
             return
@@ -323,8 +323,8 @@ class DAGScheduler:
         # Broadcasts the stage reads and files the application added go to each executor
         # once, with the first task that needs them.
         shipments: list[tuple[str, str]] = []
-        if stage.broadcast_ids or self.app_files:
-            wanted = {("broadcast", bid) for bid in stage.broadcast_ids} | self.app_files
+        if stage.broadcasts or self.app_files:
+            wanted = {("broadcast", bid) for bid in stage.broadcasts} | self.app_files
             shipments = sorted(wanted - data.held)
             data.held.update(shipments)
         shuffle_locations = {

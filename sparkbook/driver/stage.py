@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sparkbook.broadcast import Broadcast
 from sparkbook.driver.listener import StageInfo
 from sparkbook.rdd import RDD
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
@@ -30,7 +31,7 @@ class Stage:
         self.lineage_ids, self.reads = stage_lineage(rdd)
         self.pending: set[int] = set()
         self.binary: bytes | None = None
-        self.broadcast_ids: set[str] = set()
+        self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
