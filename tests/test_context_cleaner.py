@@ -12,12 +12,13 @@ the others run real jobs.
 from __future__ import annotations
 
 import gc
+import json
 from operator import add
 from pathlib import Path
 
 import cloudpickle
 import pytest
-from procutil import Reaper, child_env, driver_script, python_cmd
+from procutil import REPO_ROOT, Reaper, child_env, driver_script, python_cmd
 from test_dagscheduler import Core, DriverStandIn
 
 from sparkbook.broadcast import Broadcast
@@ -205,37 +206,17 @@ def test_reference_tracking_off_keeps_every_shuffle(reaper: Reaper, tmp_path: Pa
 
 @pytest.mark.reliability
 @pytest.mark.timeout(900)
-def test_a_thousand_shuffle_jobs_leave_the_driver_within_50_mb(reaper: Reaper,
-                                                               tmp_path: Path):
-    """Issue 9's notebook that runs for days: 1,000 jobs of parallelize(200_000) +
-    reduceByKey, the driver's RSS before and after, and the executors' block stores."""
-    script = driver_script(tmp_path, """\
-        import gc, psutil
-        from operator import add
-        sc = SparkContext("local[2]", "retention")
-        def job():
-            data = list(range(200_000))
-            return sc.parallelize(data, 4).map(lambda x: (x % 1000, 1)).reduceByKey(add).count()
-        job()
-        gc.collect()
-        start = psutil.Process().memory_info().rss
-        t0 = time.monotonic()
-        for _ in range(1000):
-            assert job() == 1000
-            gc.collect()
-        def stores():
-            return [e["metrics"].memory_used + e["metrics"].disk_used
-                    for e in sc.statusStore.executors.values() if e.get("metrics")]
-        until(lambda: sum(stores()) == 0, 10)
-        report("done", start=start, end=psutil.Process().memory_info().rss,
-               seconds=time.monotonic() - t0, stores=stores(),
-               shuffles=len(sc._backend.shuffle_ids()))
-        sc.stop()
-    """)
-    driver = reaper.child(python_cmd(script), child_env())
-    done = driver.report("done", 850)
-    grown = (done["end"] - done["start"]) / 2**20
-    print(f"1,000 jobs in {done['seconds']:.0f} s: driver RSS {done['start'] / 2**20:.0f} MB"
-          f" -> {done['end'] / 2**20:.0f} MB ({grown:+.1f} MB); block stores {done['stores']}")
+def test_a_thousand_shuffle_jobs_leave_the_driver_within_50_mb(reaper: Reaper):
+    """Issue 9's notebook that runs for days (bench/driver_retention.py): 1,000 jobs of
+    parallelize(200_000) + reduceByKey, the driver's RSS before and after, and the
+    executors' block stores."""
+    script = REPO_ROOT / "bench" / "driver_retention.py"
+    run = reaper.child(python_cmd(script, "--jobs", "1000", "--json"), child_env())
+    assert run.wait(850) == 0, run.describe()
+    done = json.loads(run.stdout.strip().splitlines()[-1])
+    grown = (done["rss_end"] - done["rss_start"]) / 2**20
+    print(f"1,000 jobs in {done['seconds']:.0f} s: driver RSS {done['rss_start'] / 2**20:.0f}"
+          f" MB -> {done['rss_end'] / 2**20:.0f} MB ({grown:+.1f} MB); block stores "
+          f"{done['stores']}")
     assert grown < 50, done
-    assert done["shuffles"] == 0 and sum(done["stores"]) == 0, done
+    assert done["shuffles_kept"] == 0 and sum(done["stores"]) == 0, done
