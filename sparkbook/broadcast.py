@@ -21,14 +21,16 @@ _collecting = threading.local()
 
 
 class collecting_broadcasts:  # noqa: N801 - used as a context manager
-    """Record the ids of the broadcasts pickled inside this block."""
+    """Record the broadcasts pickled inside this block, by id. Whoever keeps the record
+    keeps them alive: a stage must be able to send them until it ends, even when the
+    closure that read one reached it through a global the user has since rebound."""
 
-    def __enter__(self) -> set[str]:
-        _collecting.ids = set()
-        return _collecting.ids
+    def __enter__(self) -> dict[str, Broadcast]:
+        _collecting.found = {}
+        return _collecting.found
 
     def __exit__(self, *exc: object) -> None:
-        _collecting.ids = None
+        _collecting.found = None
 
 
 class Broadcast:
@@ -101,9 +103,9 @@ class Broadcast:
 
     def __reduce__(self) -> tuple:
         self._assert_valid()
-        ids = getattr(_collecting, "ids", None)
-        if ids is not None:
-            ids.add(self._bid)
+        found = getattr(_collecting, "found", None)
+        if found is not None:
+            found[self._bid] = self
         return (_broadcast_from_id, (self._bid,))
 
     def __repr__(self) -> str:

@@ -26,7 +26,7 @@ from sparkbook.driver.listener import (
     TaskEnd,
     TaskStart,
 )
-from sparkbook.errors import PythonException
+from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.kinds import ParallelCollectionRDD, slice_collection
 
 pytestmark = pytest.mark.sparkbook_only
@@ -427,3 +427,63 @@ def test_a_stage_that_cannot_be_pickled_fails_its_job():
     job = core.submit(driver.parallelize([1, 2], 2).map(lambda x: (x, lock)))
     assert core.running == {}
     assert "lock" in str(core.ended[job]).lower()
+
+
+# --- the ContextCleaner's events ---------------------------------------------------------
+
+
+def test_a_cleaned_shuffle_forgets_its_map_stage_and_outputs_and_tells_the_executors():
+    driver, core = DriverStandIn(), Core()
+    core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    core.finish_all()
+    assert list(core.dag.shuffle_stages) == [0] and core.dag.map_outputs.is_available(0)
+    assert core.handle(ev.ShuffleCleaned(0)) == [ev.RemoveShuffle(0)]
+    assert core.dag.shuffle_stages == {} and core.dag.stages == {}
+    assert core.dag.map_outputs.locations(0, None) == []  # no executor holds any of it
+
+
+def test_a_shuffle_cleaned_while_a_job_reads_it_is_removed_when_the_job_ends():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    while core.launches("shuffle_map"):
+        core.finish(core.launches()[0])
+    assert core.handle(ev.ShuffleCleaned(0)) == []  # the reduce stage still reads it
+    assert 0 in core.dag.shuffle_stages
+    while core.running:
+        out = core.finish(core.launches()[0])
+    assert core.succeeded(job) and len(core.results[job]) == 4
+    kinds = [type(i).__name__ for i in out]
+    assert kinds.index("RemoveShuffle") < kinds.index("JobEnded")
+    assert core.dag.shuffle_stages == {} and core.dag.cleaning == set()
+
+
+def test_a_shuffle_under_another_stage_is_cleaned_with_that_stage():
+    driver, core = DriverStandIn(), Core()
+    twice = pairs_rdd(driver).reduceByKey(add, 4).map(lambda kv: (kv[1] % 2, 1))
+    core.submit(twice.reduceByKey(add, 2))
+    core.finish_all()
+    assert sorted(core.dag.shuffle_stages) == [0, 1]
+    assert core.handle(ev.ShuffleCleaned(0)) == []  # shuffle 1's map stage reads it
+    assert core.handle(ev.ShuffleCleaned(1)) == [ev.RemoveShuffle(1), ev.RemoveShuffle(0)]
+    assert core.dag.stages == {}
+
+
+def test_a_shuffle_that_never_ran_is_cleaned_without_a_message():
+    core = Core()
+    assert core.handle(ev.ShuffleCleaned(3)) == []
+    assert core.dag.cleaning == set()
+
+
+def test_a_lost_cluster_manager_fails_the_running_job_and_every_later_one():
+    driver, core = DriverStandIn(), Core()
+    running = core.submit(pairs_rdd(driver).reduceByKey(add, 4))
+    assert len(core.running) == 2
+    out = core.handle(ev.ClusterManagerLost("Cluster manager died: exit code -9"))
+    assert [e.executor_id for e in out if isinstance(e, ExecutorRemoved)] == ["0", "1"]
+    assert "Cluster manager died: exit code -9" == str(core.ended[running])
+    assert isinstance(core.ended[running], SparkException)
+    assert [type(e).__name__ for e in out][-2:] == ["JobEnd", "JobEnded"]
+    later = core.submit(driver.parallelize([1, 2], 2))
+    assert str(core.ended[later]) == "Cluster manager died: exit code -9"
+    # Nothing joins a cluster whose manager is gone, and nothing is left to run.
+    assert core.add_executor("2") == [] and core.dag.jobs == {}

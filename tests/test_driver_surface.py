@@ -107,6 +107,20 @@ def test_the_cluster_view_lists_the_executor_processes_that_run_the_tasks(sc):
     assert ran_on == {e.pid for e in executors}
 
 
+def test_the_cluster_manager_s_status_lists_this_application_and_its_executors(sc, eventually):
+    wait_for(lambda: len(sc.cluster.executors()) == 2)
+    status = eventually(sc.cluster.status, lambda st: all(
+        e["metrics"] is not None for e in st.executors) and len(st.executors) == 2)
+    mine = [a for a in status.applications if a["app_id"] == sc.applicationId]
+    assert mine == [{"app_id": sc.applicationId, "name": sc.appName,
+                     "user": sc.sparkUser(), "pid": os.getpid()}]
+    # The manager's executors are the ones this driver uses, with their last heartbeat.
+    assert [(e["executor_id"], e["pid"]) for e in status.executors] == [
+        (e.executor_id, e.pid) for e in sc.cluster.executors()]
+    assert all(e["metrics"].memory_limit == e["memory"] > 0 for e in status.executors)
+    assert isinstance(status.lost, dict)  # executors this run killed on purpose, by id
+
+
 def test_kill_executor_takes_one_away_and_the_manager_replaces_it(sc):
     wait_for(lambda: len(sc.cluster.executors()) == 2)
     heard = EventRecorder()

@@ -78,6 +78,9 @@ def test_the_sparkbook_kernel_preloads_the_magics_and_the_widget_ends_exact(kern
     assert sum(e["completed"] for e in state["executors"]) == 12
     status = nb.cells[1].outputs[0]["data"]["text/html"]
     assert "cluster: local[2]" in status and "pid" in status
+    # ... and beside the driver's view, the cluster manager's own (ClusterStatus).
+    assert "cluster manager's view: executors 2, applications 1" in status
+    assert "(this one)" in status and "lost executors: none" in status
 
 
 def test_a_saved_notebook_keeps_a_static_summary_of_each_cell(kernel_prefix):
@@ -196,6 +199,8 @@ def test_killing_an_executor_mid_job_still_gives_the_right_answer():
     (state,) = widget_states(nb)
     assert state["jobs"][-1]["status"] == "SUCCEEDED"
     assert any(not e["alive"] for e in state["executors"])
+    status = nb.cells[3].outputs[0]["data"]["text/html"]
+    assert "lost executors:\n      0  executor process exited (executor lost)" in status
 
 
 def test_in_a_terminal_the_magics_draw_the_console_progress_bar():

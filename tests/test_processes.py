@@ -183,3 +183,59 @@ sc.stop()
     assert replaced["total"] == sum(x * x for x in range(1000))
     driver.send_line("done")
     assert driver.wait(15) == 0, driver.describe()
+
+
+def test_a_killed_manager_fails_the_running_job_and_later_ones_at_once(
+        reaper: Reaper, tmp_path: Path) -> None:
+    """The manager of local[N] dies: its executors exit with it, so the driver fails the
+    running job within a few seconds, and every later one at once, saying so."""
+    driver, started = start_local_driver(reaper, tmp_path, """\
+import signal, threading
+def status_error(timeout):
+    try:
+        sc.cluster.status(timeout)
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+os.kill(pids["manager"], signal.SIGSTOP)  # a manager that does not answer ...
+silent = status_error(0.5)
+os.kill(pids["manager"], signal.SIGCONT)  # ... and then does again
+answering = status_error(5)
+def attempt(rdd):
+    t0 = time.monotonic()
+    try:
+        rdd.count()
+        return {"error": None, "seconds": time.monotonic() - t0}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.monotonic() - t0}
+started_job = threading.Event()
+class Started:
+    def on_task_start(self, event):
+        started_job.set()
+sc.addSparkListener(Started())
+killer = threading.Thread(target=lambda: (started_job.wait(20), report("running")))
+killer.start()
+running = attempt(sc.parallelize(range(4), 2).map(lambda x: time.sleep(60)))
+later = attempt(sc.parallelize(range(10), 2))
+dead = status_error(5)
+t0 = time.monotonic()
+sc.stop()
+report("failed", running=running, later=later, stop_seconds=time.monotonic() - t0,
+       silent=silent, answering=answering, dead=dead)
+""")
+    driver.report("running", 20)
+    os.kill(started["manager"], signal.SIGKILL)
+    failed = driver.report("failed", 30)
+    reason = f"the local cluster manager (pid {started['manager']}) exited with code -9"
+    for attempt in (failed["running"], failed["later"]):
+        assert attempt["error"].startswith("SparkException: Cluster manager died: "), failed
+        assert reason in attempt["error"] and "(killed by SIGKILL)" in attempt["error"]
+    assert failed["running"]["seconds"] < 5, failed
+    assert failed["later"]["seconds"] < 1, failed
+    assert failed["stop_seconds"] < 5, failed
+    # sc.cluster.status() times out on a silent manager, and says when it died.
+    assert failed["silent"] == ("TimeoutError: the cluster manager did not answer "
+                                "ClusterStatus in 0.5 s") and failed["answering"] is None
+    assert failed["dead"].startswith("SparkException: Cluster manager died: "), failed
+    assert driver.wait(15) == 0, driver.describe()
+    assert_all_gone(processes(started["executors"]), "the manager died, its executors live on")

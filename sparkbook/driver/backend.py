@@ -9,9 +9,9 @@ listener events, hands results to the job's waiter). It makes no scheduling deci
 
 The user's side, for SparkContext and nothing else (thread-safe; each posts an event or
 a read to the scheduler thread): ``submit_job``, ``cancel_job``, ``cancel_jobs``,
-``unpersist_rdd``, ``remove_broadcast``, ``add_file``, ``kill_executor``,
-``cached_partition_count``, ``executor_infos``, plus ``start``, ``wait_for_executors``
-and ``stop``.
+``unpersist_rdd``, ``remove_broadcast``, ``clean`` (the ContextCleaner's), ``add_file``,
+``kill_executor``, ``cluster_status``, ``cached_partition_count``, ``shuffle_ids``,
+``executor_infos``, plus ``start``, ``wait_for_executors`` and ``stop``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
+from sparkbook.driver.liveness import ManagerLiveness
 from sparkbook.driver.tasksetmanager import Speculation
+from sparkbook.errors import SparkException
 from sparkbook.metrics import ExecutorMetrics
 
 log = logging.getLogger("sparkbook.backend")
@@ -61,6 +63,8 @@ class SchedulerBackend:
                  bus: LiveListenerBus, apply_accumulators: Callable[[bytes], None],
                  payload: Callable[[str, str], bytes], max_failures: int,
                  locality_wait: float, profile: bool = False,
+                 manager_exit: Callable[[], str | None] | None = None,
+                 manager_timeout: float = 5.0,
                  speculation: Speculation | None = None) -> None:
         self.key = key
         self.app_name = app_name
@@ -68,6 +72,10 @@ class SchedulerBackend:
         self.apply_accumulators = apply_accumulators
         self.payload = payload
         self.profile = profile
+        # For local[N]: how the manager's process ended, or None while it runs.
+        self._manager_exit = manager_exit
+        self.manager_lost: str | None = None  # why jobs cannot run any more
+        self._liveness = ManagerLiveness(manager_timeout, time.monotonic())
         self.zctx = zmq.Context()
         # Routes name the manager by its cluster file's address (see wire.Channel).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
@@ -85,6 +93,9 @@ class SchedulerBackend:
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        # A full pipe wakes the loop already; a finalizer that posts on the scheduler
+        # thread itself (the ContextCleaner's) must never wait for that thread to read.
+        os.set_blocking(self._wake_w, False)
         self._poller = zmq.Poller()
         self._stopping = False
         self.manager_dispatch = m.Dispatcher("driver (from the manager)", {
@@ -93,7 +104,9 @@ class SchedulerBackend:
             m.ExecutorAdded: lambda msg: self._add_executor(msg.executor),
             m.ExecutorRemoved: lambda msg: self._remove_executor(msg.executor_id, msg.reason),
             m.UnknownApplication: lambda msg: self._register(),
+            m.ClusterStatusReply: self._status_reply,
         })
+        self._status_waiters: list[concurrent.futures.Future] = []  # scheduler thread only
         self._instruction_handlers: dict[type, Callable] = {
             ev.LaunchTask: self._send_launch,
             ev.KillTask: lambda i: self._send_to(i.executor_id, m.KillTask(i.task_id)),
@@ -102,6 +115,8 @@ class SchedulerBackend:
             ev.RddUnpersisted: lambda i: self._send_to_all(m.RemoveRdd(self.app_id, i.rdd_id)),
             ev.BroadcastRemoved: lambda i: self._send_to_all(
                 m.RemoveBroadcast(self.app_id, i.bid)),
+            ev.RemoveShuffle: lambda i: self._send_to_all(
+                m.RemoveShuffle(self.app_id, i.shuffle_id)),
             ev.UpdateAccumulators: lambda i: self.apply_accumulators(i.blob),
             ev.TaskResult: lambda i: self._waiters[i.job_id].task_succeeded(i.index,
                                                                             i.result),
@@ -147,6 +162,11 @@ class SchedulerBackend:
     def remove_broadcast(self, bid: str) -> concurrent.futures.Future:
         return self._post(ev.BroadcastRemoved(bid))
 
+    def clean(self, event: ev.ShuffleCleaned | ev.RddUnpersisted | ev.BroadcastRemoved
+              ) -> concurrent.futures.Future:
+        """A ContextCleaner's event; safe from a finalizer on any thread (never blocks)."""
+        return self._post(event)
+
     def add_file(self, shipment: tuple[str, str]) -> concurrent.futures.Future:
         """An added file: every executor gets it with its next task."""
         return self._post(ev.FileAdded(shipment))
@@ -156,13 +176,34 @@ class SchedulerBackend:
 
     def cached_partition_count(self, rdd_id: int) -> int:
         """How many partitions of the RDD some executor holds in its block store."""
-        if threading.current_thread() is self._thread:  # e.g. a synchronous listener
-            return self._dag.cached_partition_count(rdd_id)
-        return self._post(lambda: self._dag.cached_partition_count(rdd_id)).result()
+        return self._read(lambda: self._dag.cached_partition_count(rdd_id))
+
+    def cluster_status(self, timeout: float) -> m.ClusterStatusReply:
+        """Ask the cluster manager for its view (``ClusterStatus``) and wait for the reply.
+        Not from the scheduler's thread (a synchronous listener), which would answer it."""
+        if self.manager_lost is not None:
+            raise SparkException(self.manager_lost)
+        reply: concurrent.futures.Future = concurrent.futures.Future()
+        self._post(lambda: self._ask_status(reply))
+        try:
+            return reply.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"the cluster manager did not answer ClusterStatus in "
+                               f"{timeout:g} s") from None
+
+    def shuffle_ids(self) -> list[int]:
+        """The shuffles the scheduling core still keeps (the ContextCleaner drops them)."""
+        return self._read(self._dag.shuffle_ids)
 
     def executor_infos(self) -> list[m.ExecutorInfo]:
         """The executors granted now (a snapshot: the scheduler thread edits the table)."""
         return [e.info for e in list(self.executors.values())]
+
+    def _read(self, read: Callable[[], object]) -> object:
+        """``read()`` of the core's state, on the scheduler thread (which edits it)."""
+        if threading.current_thread() is self._thread:  # e.g. a synchronous listener
+            return read()
+        return self._post(read).result()
 
     def wait_for_executors(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -221,7 +262,8 @@ class SchedulerBackend:
             if now >= next_tick:
                 self._handle((ev.Tick(),))
                 next_tick = now + REVIVE_INTERVAL
-            if now >= next_heartbeat and self.app_id is not None:
+                self._check_manager()
+            if now >= next_heartbeat and self.app_id is not None and not self.manager_lost:
                 self.manager.send(m.AppHeartbeat(self.app_id))
                 next_heartbeat = now + APP_HEARTBEAT_INTERVAL
 
@@ -255,9 +297,47 @@ class SchedulerBackend:
                 if isinstance(command, ev.JobSubmitted) and command.job_id in self._waiters:
                     self._waiters.pop(command.job_id).job_failed(exc)  # the caller hears
 
+    def _check_manager(self) -> None:
+        """A local cluster's executors exit with its manager, and nobody would tell the
+        driver they did: fail this and every later job instead of waiting forever. A
+        silent manager otherwise is asked, then warned of; jobs go on meanwhile."""
+        if self.manager_lost is not None or self.app_id is None:
+            return
+        reason = self._manager_exit() if self._manager_exit is not None else None
+        if reason is None:
+            now, liveness = time.monotonic(), self._liveness
+            if liveness.should_probe(now):
+                self.manager.send(m.ClusterStatus())
+            if liveness.went_silent(now):
+                log.warning("the cluster manager has not answered for %.0f s: jobs go on "
+                            "with the %d executors this driver has, and no executor can "
+                            "join until it is back", now - liveness.last_heard,
+                            len(self.executors))
+            return
+        self.manager_lost = (f"Cluster manager died: {reason}, and its executors exited "
+                             "with it. No job can run on this SparkContext any more: stop "
+                             "it and create a new one.")
+        log.error("%s", self.manager_lost)
+        self._handle((ev.ClusterManagerLost(self.manager_lost),))
+        for endpoint in self.executors.values():
+            self._poller.unregister(endpoint.channel.socket)
+            endpoint.channel.socket.close(0)
+        self.executors.clear()
+        self._by_socket.clear()
+
+    def _ask_status(self, reply: concurrent.futures.Future) -> None:
+        self._status_waiters.append(reply)  # the next reply answers every waiter
+        self.manager.send(m.ClusterStatus())
+
+    def _status_reply(self, msg: m.ClusterStatusReply) -> None:
+        waiters, self._status_waiters = self._status_waiters, []
+        for reply in waiters:
+            if not reply.done():
+                reply.set_result(msg)
+
     def _shutdown(self) -> None:
         self._stopping = True
-        if self.app_id is not None:
+        if self.app_id is not None and self.manager_lost is None:
             self.manager.send(m.UnregisterApplication(self.app_id))
 
     def _on_manager(self) -> None:
@@ -269,6 +349,8 @@ class SchedulerBackend:
             self._stopping = True
             return
         if msg is not None:
+            if self._liveness.heard(time.monotonic()):
+                log.warning("the cluster manager answers again")
             self.manager_dispatch(msg.message)
 
     def _register(self) -> None:

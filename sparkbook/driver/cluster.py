@@ -1,12 +1,14 @@
 """ClusterView (``sc.cluster``): the executors a driver is using, and the processes behind them.
 
 What the architecture and fault-tolerance lessons look at: each executor's id, address and
-pid, the local cluster's manager process, and killing an executor on purpose.
+pid, the local cluster's manager process, killing an executor on purpose, and the cluster
+manager's own view of its cluster (``status``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sparkbook.messages import ExecutorInfo
@@ -18,6 +20,18 @@ if TYPE_CHECKING:
 
 def _id_order(executor_id: str) -> tuple[int, str]:
     return len(executor_id), executor_id  # "2" before "10"
+
+
+@dataclass
+class ManagerStatus:
+    """What the cluster manager knows, as its ``ClusterStatusReply`` says: every
+    registered executor (``ExecutorInfo``'s fields and its last heartbeat's ``metrics``,
+    an ``ExecutorMetrics`` or None), every application (``app_id``, ``name``, ``user``,
+    ``pid``) and the executors it declared lost, each with the reason."""
+
+    executors: list[dict]
+    applications: list[dict]
+    lost: dict[str, str]
 
 
 class ClusterView:
@@ -58,3 +72,15 @@ class ClusterView:
         registered). None when the context joined a standalone cluster, whose manager is
         another machine's or another program's."""
         return None if self._local_cluster is None else self._local_cluster.pids
+
+    def status(self, timeout: float = 5.0) -> ManagerStatus:
+        """Ask the cluster manager for its view of the cluster; executors by id.
+
+        Raises TimeoutError when the manager does not answer within ``timeout`` seconds,
+        and SparkException once a local cluster's manager has died. Not for listeners that
+        run on the scheduler's thread, which would wait on themselves.
+        """
+        reply = self._backend.cluster_status(timeout)
+        executors = sorted((dict(e) for e in reply.executors),
+                           key=lambda e: _id_order(e["executor_id"]))
+        return ManagerStatus(executors, list(reply.applications), dict(reply.lost))

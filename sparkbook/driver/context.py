@@ -27,6 +27,7 @@ from sparkbook.broadcast import Broadcast
 from sparkbook.conf import SparkConf
 from sparkbook.driver.backend import SchedulerBackend
 from sparkbook.driver.callsite import user_callsite
+from sparkbook.driver.cleaner import ContextCleaner
 from sparkbook.driver.cluster import ClusterView
 from sparkbook.driver.fileserver import FileServer, Shipment
 from sparkbook.driver.listener import (
@@ -113,7 +114,9 @@ class SparkContext:
         self._shuffle_ids = itertools.count()
         self._broadcast_ids = itertools.count()
         self._accumulators: dict[int, accumulators.Accumulator] = {}
-        self._broadcasts: dict[str, Broadcast] = {}
+        # Pickled values only: holding the Broadcast objects would keep them from the cleaner.
+        self._broadcast_blobs: dict[str, bytes] = {}
+        self._cleaner: ContextCleaner | None = None
         self._local = threading.local()
         self._stopped = False
         self._checkpoint_dir: str | None = None
@@ -160,12 +163,16 @@ class SparkContext:
             self._apply_accumulators, self._payload,
             self._conf.get_int("spark.task.maxFailures", 4),
             self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None,
+            self._local_cluster.exit_reason if self._local_cluster is not None else None,
+            self._conf.get_seconds("spark.sparkbook.managerTimeout", 5.0),
             self._speculation())
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))
         if self._local_executors:
             self._backend.wait_for_executors(self._local_executors, 30.0)
         self._app_id = self._backend.app_id
+        if self._conf.get("spark.cleaner.referenceTracking", "true").lower() == "true":
+            self._cleaner = ContextCleaner(self._backend.clean)
         show = self._conf.get("spark.ui.showConsoleProgress")
         if show == "true" or (show is None and sys.stderr.isatty()):
             self._progress = ConsoleProgressBar(self._status)
@@ -213,6 +220,8 @@ class SparkContext:
                 SparkContext._active_spark_context = None
 
     def _teardown(self) -> None:
+        if getattr(self, "_cleaner", None) is not None:
+            self._cleaner.stop()  # before the backend it posts to goes
         if getattr(self, "_progress", None) is not None:
             self._progress.stop()
         if getattr(self, "_backend", None) is not None:
@@ -402,7 +411,7 @@ class SparkContext:
     def _payload(self, kind: str, name: str) -> bytes:
         """What the scheduler backend sends an executor: a broadcast or an added file."""
         if kind == "broadcast":
-            return self._broadcasts[name]._blob
+            return self._broadcast_blobs[name]
         return self._files.blobs[(kind, name)]
 
     def setCheckpointDir(self, dirName: str) -> None:
@@ -485,7 +494,9 @@ class SparkContext:
         """Ship ``value`` to each executor once, for every task that reads ``b.value``."""
         bid = f"{self.applicationId}:{next(self._broadcast_ids)}"
         b = Broadcast(self, value, bid)
-        self._broadcasts[bid] = b
+        self._broadcast_blobs[bid] = b._blob
+        if self._cleaner is not None:
+            self._cleaner.register_broadcast(b, bid, self._destroy_broadcast)
         return b
 
     def accumulator(self, value: Any,
@@ -512,7 +523,7 @@ class SparkContext:
             future.result()
 
     def _destroy_broadcast(self, bid: str) -> None:
-        self._broadcasts.pop(bid, None)
+        self._broadcast_blobs.pop(bid, None)
 
     def _remove_rdd_blocks(self, rdd_id: int, blocking: bool) -> None:
         future = self._backend.unpersist_rdd(rdd_id)

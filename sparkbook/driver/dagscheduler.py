@@ -82,6 +82,8 @@ class DAGScheduler:
         self.running: set[Stage] = set()
         self.failed: set[Stage] = set()
         self.app_files: set[tuple[str, str]] = set()  # added files every executor gets
+        self.cleaning: set[int] = set()  # garbage shuffles whose stages are still in use
+        self.cluster_lost: str | None = None  # why no job can run any more
         self._stage_ids = itertools.count()
         self._freed: list[str] = []  # executors whose cores StatusUpdates freed
         self._handlers: dict[type, Callable] = {
@@ -89,11 +91,13 @@ class DAGScheduler:
             ev.StatusUpdate: lambda e: self._status_update(e.update, e.result),
             ev.ExecutorAdded: self._executor_added,
             ev.ExecutorLost: self._executor_lost,
+            ev.ClusterManagerLost: self._cluster_manager_lost,
             ev.CancelJob: self._cancel_job,
             ev.CancelJobs: self._cancel_jobs,
             ev.Tick: self._tick,
             ev.RddUnpersisted: self._rdd_unpersisted,
             ev.BroadcastRemoved: self._broadcast_removed,
+            ev.ShuffleCleaned: lambda e: self._clean_shuffles({e.shuffle_id}),
             ev.FileAdded: lambda e: self.app_files.add(e.shipment),
         }
 
@@ -118,6 +122,10 @@ class DAGScheduler:
     def cached_partition_count(self, rdd_id: int) -> int:
         return sum(1 for (rid, _) in self.cache_locs if rid == rdd_id)
 
+    def shuffle_ids(self) -> list[int]:
+        """The shuffles whose map stages or map outputs the driver still keeps."""
+        return sorted(set(self.shuffle_stages) | set(self.map_outputs.shuffle_ids()))
+
     # --- building stages ----------------------------------------------------------------
 
     def _parent_stages(self, rdd: RDD, job_id: int) -> list[Stage]:
@@ -136,7 +144,7 @@ class DAGScheduler:
 
     def _is_available(self, stage: Stage) -> bool:
         return (isinstance(stage, ShuffleMapStage)
-                and self.map_outputs.is_available(stage.shuffle_dep.shuffle_id))
+                and self.map_outputs.is_available(stage.shuffle_id))
 
     def _ancestors(self, stage: Stage) -> list[Stage]:
         found, stack = {}, [stage]
@@ -151,6 +159,9 @@ class DAGScheduler:
 
     def _job_submitted(self, e: ev.JobSubmitted) -> None:
         job_id = e.job_id
+        if self.cluster_lost is not None:  # fail at once: no executor will ever come
+            self.emit(ev.JobEnded(job_id, SparkException(self.cluster_lost)))
+            return
         try:
             parents = self._parent_stages(e.rdd, job_id)
         except Exception as exc:  # e.g. a file that vanished while listing partitions
@@ -191,7 +202,7 @@ class DAGScheduler:
 
     def _missing_partitions(self, stage: Stage) -> list[int]:
         if isinstance(stage, ShuffleMapStage):
-            return self.map_outputs.missing(stage.shuffle_dep.shuffle_id)
+            return self.map_outputs.missing(stage.shuffle_id)
         job = stage.job
         return [i for i, done in enumerate(job.finished) if not done] if job else []
 
@@ -204,7 +215,7 @@ class DAGScheduler:
             action = stage.shuffle_dep if isinstance(stage, ShuffleMapStage) else stage.func
             with shipping_lineage(stage.lineage_ids), collecting_broadcasts() as used:
                 stage.binary = serializers.dumps_closure((stage.rdd, action), stage.name)
-            stage.broadcast_ids = used
+            stage.broadcasts = used
         except Exception as exc:
             self._abort_stage(stage, f"Task not serializable: {exc}", exc)
             return
@@ -315,8 +326,8 @@ class DAGScheduler:
         # Broadcasts the stage reads and files the application added go to each executor
         # once, with the first task that needs them.
         shipments: list[tuple[str, str]] = []
-        if stage.broadcast_ids or self.app_files:
-            wanted = {("broadcast", bid) for bid in stage.broadcast_ids} | self.app_files
+        if stage.broadcasts or self.app_files:
+            wanted = {("broadcast", bid) for bid in stage.broadcasts} | self.app_files
             shipments = sorted(wanted - data.held)
             data.held.update(shipments)
         shuffle_locations = {
@@ -396,7 +407,7 @@ class DAGScheduler:
             return
         # A ShuffleMapTask: record where its output lives (its executor is alive: the task
         # scheduler drops updates from lost executors).
-        self.map_outputs.register_map_output(stage.shuffle_dep.shuffle_id, task.partition,
+        self.map_outputs.register_map_output(stage.shuffle_id, task.partition,
                                              MapStatus(executor_id, update.sizes))
         stage.pending.discard(task.partition)
         if stage in self.running and not stage.pending:
@@ -446,7 +457,7 @@ class DAGScheduler:
     # --- executors, blocks, cancellation ----------------------------------------------------
 
     def _executor_added(self, e: ev.ExecutorAdded) -> None:
-        if self.task_scheduler.is_alive(e.info.executor_id):
+        if self.task_scheduler.is_alive(e.info.executor_id) or self.cluster_lost is not None:
             return
         self.task_scheduler.executor_added(e.info)
         self.emit(ExecutorAdded(e.info.executor_id, self.clock(), e.info))
@@ -465,6 +476,15 @@ class DAGScheduler:
         if lost:
             log.info("executor %s lost shuffle outputs of shuffles %s", executor_id, lost)
 
+    def _cluster_manager_lost(self, e: ev.ClusterManagerLost) -> None:
+        if self.cluster_lost is not None:
+            return
+        self.cluster_lost = e.reason
+        for executor_id in sorted(self.task_scheduler.executors):
+            self._executor_lost(ev.ExecutorLost(executor_id, e.reason))
+        for job in sorted(self.jobs.values(), key=lambda j: j.job_id):
+            self._fail_job(job, SparkException(e.reason))
+
     def _tick(self, e: ev.Tick) -> None:
         ts = self.task_scheduler
         if ts.check_speculatable_tasks() or ts.has_pending():
@@ -479,6 +499,31 @@ class DAGScheduler:
         self.emit(e)  # and the executors drop it
         for data in self.task_scheduler.executors.values():
             data.held.discard(("broadcast", e.bid))  # sent again if read again
+
+    def _clean_shuffles(self, shuffle_ids: set[int]) -> None:
+        """Forget garbage shuffles (Spark's ContextCleaner.doCleanupShuffle): their map
+        stages, with the lineage and data those hold, and their map outputs, here and on
+        the executors. One whose stage is still in use waits in ``cleaning``."""
+        self.cleaning |= shuffle_ids
+        cleaned = True
+        while cleaned:  # a stage dropped may free its parent stages
+            cleaned = False
+            for shuffle_id in sorted(self.cleaning):
+                stage = self.shuffle_stages.get(shuffle_id)
+                if stage is not None and self._in_use(stage):
+                    continue
+                self.cleaning.discard(shuffle_id)
+                cleaned = True
+                if stage is not None:
+                    del self.shuffle_stages[shuffle_id]
+                    self.stages.pop(stage.id, None)
+                if self.map_outputs.unregister_shuffle(shuffle_id):
+                    self.emit(ev.RemoveShuffle(shuffle_id))
+
+    def _in_use(self, stage: Stage) -> bool:
+        return (stage in self.running or stage in self.waiting or stage in self.failed
+                or any(j in self.jobs for j in stage.job_ids)
+                or any(stage in s.parents for s in self.stages.values()))
 
     def _cancel_job(self, e: ev.CancelJob) -> None:
         job = self.jobs.get(e.job_id)
@@ -528,3 +573,5 @@ class DAGScheduler:
         self.jobs.pop(job.job_id, None)
         self.stages.pop(job.final_stage.id, None)
         job.final_stage.job = None
+        if self.cleaning:
+            self._clean_shuffles(set())

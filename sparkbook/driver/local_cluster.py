@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,19 @@ class LocalCluster:
         except psutil.NoSuchProcess:
             children = []
         return {"manager": self.proc.pid, "executors": [c.pid for c in children]}
+
+    def exit_reason(self) -> str | None:
+        """How the manager process ended (its exit code), or None while it runs."""
+        code = self.proc.poll()
+        if code is None:
+            return None
+        how = ""
+        if code < 0:
+            try:
+                how = f" (killed by {signal.Signals(-code).name})"
+            except ValueError:
+                how = f" (killed by signal {-code})"
+        return f"the local cluster manager (pid {self.proc.pid}) exited with code {code}{how}"
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -62,5 +62,9 @@ class MapOutputTracker:
         outputs = [s for s in self._outputs.get(shuffle_id, []) if s is not None]
         return [sum(col) for col in zip(*(s.sizes for s in outputs))] if outputs else []
 
-    def unregister_shuffle(self, shuffle_id: int) -> None:
-        self._outputs.pop(shuffle_id, None)
+    def shuffle_ids(self) -> list[int]:
+        return list(self._outputs)
+
+    def unregister_shuffle(self, shuffle_id: int) -> bool:
+        """Forget the shuffle; whether it was known (then executors may hold its outputs)."""
+        return self._outputs.pop(shuffle_id, None) is not None

@@ -58,6 +58,15 @@ class ExecutorLost:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterManagerLost:
+    """The cluster manager is gone and its executors with it (a local cluster's manager
+    process exited): every executor is lost, and this and every later job fails with a
+    ``SparkException`` saying ``reason``."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CancelJob:
     """Fail the job with "Job N cancelled <reason>" and kill its running tasks."""
 
@@ -96,14 +105,23 @@ class BroadcastRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class ShuffleCleaned:
+    """The ContextCleaner found the shuffle garbage (no RDD on the driver reads it any
+    more): forget its map stage and map outputs, and have the executors drop them."""
+
+    shuffle_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class FileAdded:
     """A file the application added: every executor gets it with its next task."""
 
     shipment: tuple[str, str]
 
 
-Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | CancelJob | CancelJobs
-         | Tick | RddUnpersisted | BroadcastRemoved | FileAdded)
+Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | ClusterManagerLost
+         | CancelJob | CancelJobs | Tick | RddUnpersisted | BroadcastRemoved | ShuffleCleaned
+         | FileAdded)
 
 # --- instructions -------------------------------------------------------------------------
 
@@ -169,5 +187,13 @@ class RemoveBinary:
     binary_id: tuple[int, int]
 
 
+@dataclass(slots=True)
+class RemoveShuffle:
+    """Send ``RemoveShuffle`` to every executor: the shuffle's map outputs are garbage."""
+
+    shuffle_id: int
+
+
 Instruction = (LaunchTask | KillTask | RemoveBinary | RddUnpersisted | BroadcastRemoved
-               | UpdateAccumulators | TaskResult | JobEnded | SparkListenerEvent)
+               | RemoveShuffle | UpdateAccumulators | TaskResult | JobEnded
+               | SparkListenerEvent)

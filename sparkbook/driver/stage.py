@@ -3,9 +3,11 @@ ResultStage and ActiveJob), and how a stage's lineage is found."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sparkbook.broadcast import Broadcast
 from sparkbook.driver.listener import StageInfo
 from sparkbook.rdd import RDD
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
@@ -29,7 +31,7 @@ class Stage:
         self.lineage_ids, self.reads = stage_lineage(rdd)
         self.pending: set[int] = set()
         self.binary: bytes | None = None
-        self.broadcast_ids: set[str] = set()
+        self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
@@ -40,13 +42,24 @@ class Stage:
 
 
 class ShuffleMapStage(Stage):
-    """An intermediate stage: its tasks write shuffle outputs for the stages after it."""
+    """An intermediate stage: its tasks write shuffle outputs for the stages after it.
+
+    It holds its ShuffleDependency weakly: the RDDs that read the shuffle (and the stages
+    that do) keep it alive, and once none does, the ContextCleaner cleans the shuffle."""
 
     def __init__(self, stage_id: int, dep: ShuffleDependency, parents: list[Stage],
                  first_job_id: int) -> None:
         super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
-        self.shuffle_dep = dep
+        self.shuffle_id = dep.shuffle_id
+        self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
+
+    @property
+    def shuffle_dep(self) -> ShuffleDependency:
+        dep = self._dep()
+        if dep is None:  # only a stage nothing reads any more, which never runs again
+            raise RuntimeError(f"shuffle {self.shuffle_id} is garbage: its stage cannot run")
+        return dep
 
 
 class ResultStage(Stage):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import html
 import shlex
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -18,6 +19,8 @@ from sparkbook.driver.callsite import register_callsite_namer
 from sparkbook.driver.progress import ConsoleProgressBar
 from sparkbook.notebook.session import NotebookSession
 from sparkbook.notebook.snapshot import ExecutorHistory, summary_html, take_snapshot
+
+MANAGER_STATUS_TIMEOUT = 5.0  # seconds %spark status waits for the manager's answer
 
 USAGE = """%spark start [-e N] [-c CORES] [-m MEMORY]   start (or reuse) a local cluster
 %spark connect sparkbook://HOST:PORT [--cluster-file F]   join a standalone cluster
@@ -31,6 +34,23 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     return _Parser(prog=prog, add_help=False)
+
+
+def _manager_lines(sc) -> list[str]:
+    """What the cluster manager itself says (``sc.cluster.status()``), for %spark status."""
+    try:
+        status = sc.cluster.status(timeout=MANAGER_STATUS_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - a dead or silent manager is worth a line
+        return [f"cluster manager: no answer ({exc})"]
+    lines = [f"cluster manager's view: executors {len(status.executors)}, "
+             f"applications {len(status.applications)}", "  applications:"]
+    for app in status.applications:
+        mine = "  (this one)" if app["app_id"] == sc.applicationId else ""
+        lines.append(f"    {app['app_id']}  {app['name']}  user {app['user']}, "
+                     f"pid {app['pid']}{mine}")
+    lines.append("  lost executors:" + ("" if status.lost else " none"))
+    lines += [f"    {eid:>3}  {reason}" for eid, reason in status.lost.items()]
+    return lines
 
 
 @magics_class
@@ -139,9 +159,10 @@ class SparkMagics(Magics):
                          f"tasks {ex['active']} active / {ex['completed']} done / "
                          f"{ex['failed']} failed")
         lines.append(f"running jobs: {[j['id'] for j in snap['jobs']] or 'none'}")
+        lines += _manager_lines(sc)
         text = "\n".join(lines)
         if self._in_notebook():
-            display(HTML(f"<pre>{text}</pre>"))
+            display(HTML(f"<pre>{html.escape(text, quote=False)}</pre>"))
         else:
             print(text)
 

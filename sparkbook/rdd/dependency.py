@@ -100,6 +100,9 @@ class ShuffleDependency:
         self.aggregator = aggregator
         self.map_side_combine = map_side_combine and aggregator is not None
         self.shuffle_id = rdd.ctx._new_shuffle_id()
+        cleaner = getattr(rdd.ctx, "_cleaner", None)  # the driver's ContextCleaner, if any
+        if cleaner is not None:  # (copies unpickled on executors are not made here)
+            cleaner.register_shuffle(self, self.shuffle_id)
 
     def __repr__(self) -> str:
         return f"ShuffleDependency(shuffle {self.shuffle_id}, {self.partitioner!r})"

@@ -226,7 +226,13 @@ class RDD:
             raise SparkException("Cannot change storage level of an RDD after it was already "
                                  "assigned a level")
         self._storage_level = storageLevel
+        self._track_persisted()
         return self
+
+    def _track_persisted(self) -> None:
+        cleaner = getattr(self.ctx, "_cleaner", None)  # the driver's ContextCleaner, if any
+        if cleaner is not None:
+            cleaner.register_rdd(self, self.rdd_id)
 
     def unpersist(self, blocking: bool = False) -> RDD:
         self._storage_level = StorageLevel.NONE
@@ -262,6 +268,7 @@ class RDD:
             StorageLevel(True, level.useMemory, level.useOffHeap, level.deserialized,
                          level.replication))
         self._checkpoint_mark = "local"
+        self._track_persisted()
         pending_checkpoints.add(self)
 
     def isCheckpointed(self) -> bool:
