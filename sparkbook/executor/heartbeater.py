@@ -100,6 +100,8 @@ class HeartbeatSidecar:
         self.pid = os.fork()
         if self.pid == 0:  # the sidecar
             self.conn.close()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # it goes when its executor goes
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             code = 1
             try:
                 _serve(theirs, self.counters, self.identity, executor_pid, manager_address,
@@ -141,8 +143,6 @@ def _serve(conn: socket.socket, counters: SharedCounters, identity: bytes, execu
            manager_address: str, manager_name: str, key: bytes, interval: float) -> None:
     """The sidecar's loop: heartbeat while the executor can run, relay the manager's
     answers, and return when the executor is gone."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # it goes when its executor goes
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     zctx = zmq.Context()
     sock = wire.make_socket(zctx, zmq.DEALER, identity)
     sock.setsockopt(zmq.IMMEDIATE, 1)  # no queue for a manager that is not there
@@ -168,6 +168,7 @@ def _serve(conn: socket.socket, counters: SharedCounters, identity: bytes, execu
                     kind = "lost" if msg.declared_lost else "forgot"
                     conn.sendall(f"{kind} {msg.executor_id}\n".encode())
             elif not conn.recv(4096):
+                zctx.destroy()
                 return  # the executor exited, however it went
         if time.monotonic() < next_beat:
             continue
@@ -177,6 +178,7 @@ def _serve(conn: socket.socket, counters: SharedCounters, identity: bytes, execu
                 continue  # stopped: silence, so that the manager declares it lost
             cpu, rss = executor.cpu_percent(), executor.memory_info().rss
         except psutil.Error:
+            zctx.destroy()
             return
         executor_id, metrics = counters.read()
         if executor_id is None:
