@@ -120,7 +120,10 @@ class HeartbeatSidecar:
     def notices(self) -> list[tuple[str, bool]] | None:
         """What the sidecar sent: (executor id, declared lost) for each ``UnknownExecutor``
         the manager answered; None once the sidecar is gone."""
-        data = self.conn.recv(4096)
+        try:
+            data = self.conn.recv(4096)
+        except OSError:
+            data = b""
         if not data:
             return None
         self._buffer += data
@@ -166,8 +169,11 @@ def _serve(conn: socket.socket, counters: SharedCounters, identity: bytes, execu
                 if envelope is not None and isinstance(envelope.message, m.UnknownExecutor):
                     msg = envelope.message
                     kind = "lost" if msg.declared_lost else "forgot"
-                    conn.sendall(f"{kind} {msg.executor_id}\n".encode())
-            elif not conn.recv(4096):
+                    try:
+                        conn.sendall(f"{kind} {msg.executor_id}\n".encode())
+                    except OSError:
+                        break  # the executor is gone: the read below says so
+            elif not _still_open(conn):
                 zctx.destroy()
                 return  # the executor exited, however it went
         if time.monotonic() < next_beat:
@@ -195,3 +201,10 @@ def _serve(conn: socket.socket, counters: SharedCounters, identity: bytes, execu
             channel.send(m.Heartbeat(executor_id, metrics))
         except zmq.Again:
             pass  # the manager is away: this heartbeat is dropped, not queued
+
+
+def _still_open(conn: socket.socket) -> bool:
+    try:
+        return bool(conn.recv(4096))
+    except OSError:
+        return False
