@@ -8,9 +8,11 @@ ends when the executor's end of the socket pair closes.
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -25,23 +27,31 @@ pytestmark = pytest.mark.sparkbook_only
 INTERVAL = 0.05
 
 
-@pytest.fixture
-def sidecar():
-    """(manager, counters, the executor's end of the pair, the executor process, thread)."""
+def start_sidecar(executor: subprocess.Popen):
     manager = FakeManager()
     counters = SharedCounters()
     ours, theirs = socket.socketpair()
-    executor = subprocess.Popen(["sleep", "60"])
     thread = threading.Thread(target=_serve, args=(
         theirs, counters, b"Hsidecar", executor.pid, manager.address, manager.address, KEY,
         INTERVAL), daemon=True)
     thread.start()
-    yield manager, counters, ours, executor, thread
+    return manager, counters, ours, executor, thread
+
+
+def stop_sidecar(manager, counters, ours, executor, thread) -> None:
     ours.close()
     thread.join(5)
     executor.kill()
     executor.wait()
     manager.close()
+
+
+@pytest.fixture
+def sidecar():
+    """(manager, counters, the executor's end of the pair, the executor process, thread)."""
+    parts = start_sidecar(subprocess.Popen(["sleep", "60"]))
+    yield parts
+    stop_sidecar(*parts)
 
 
 def beats(manager: FakeManager, timeout: float = 0.5) -> list[m.Heartbeat]:
@@ -84,12 +94,26 @@ def test_unknown_executor_answers_reach_the_executor(sidecar):
     assert received == b"forgot 3\nlost 3\n"
 
 
-def test_an_executor_far_over_its_memory_limit_is_flagged(sidecar):
-    manager, counters, _, executor, _ = sidecar
-    counters.write("3", ExecutorMetrics(memory_limit=1))  # `sleep` uses more than 1 byte...
-    [*_, last] = beats(manager)
-    assert last.metrics.over_memory_limit == (last.metrics.rss > over_limit(1))
+def test_an_executor_far_over_its_memory_limit_is_flagged_and_logged_once(caplog):
     assert over_limit(256 << 20) == 384 << 20 and over_limit(1 << 20) == 129 << 20
+    hog = subprocess.Popen([sys.executable, "-c", "import sys, time; b = b'x' * (300 << 20); "
+                            "print(flush=True); time.sleep(60)"], stdout=subprocess.PIPE)
+    hog.stdout.readline()  # its 300 MB are resident now
+    parts = start_sidecar(hog)
+    manager, counters = parts[:2]
+    try:
+        with caplog.at_level(logging.WARNING, "sparkbook.executor"):
+            counters.write("3", ExecutorMetrics(memory_limit=64 << 20))  # limit: 64 MB
+            got = beats(manager)
+            counters.write("3", ExecutorMetrics(memory_limit=1 << 30))
+            below = beats(manager)
+    finally:
+        stop_sidecar(*parts)
+    assert got and all(b.metrics.over_memory_limit for b in got)
+    assert got[-1].metrics.rss > 300 << 20
+    assert below and not below[-1].metrics.over_memory_limit
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("executor 3 uses ") and "far over its memory limit of 64 MB" in line
 
 
 def test_the_sidecar_ends_when_its_executor_does(sidecar):
