@@ -27,7 +27,8 @@ def _manager(args: argparse.Namespace) -> None:
     from sparkbook.manager.server import manager_main
 
     manager_main(args.host, args.port, args.cluster_file, args.heartbeat_timeout,
-                 args.local_executors, args.executor_memory, args.work_dir, args.watch_stdin)
+                 args.local_executors, args.executor_memory, args.work_dir, args.watch_stdin,
+                 args.remove_work_dir)
 
 
 def _local(args: argparse.Namespace) -> None:
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor-memory", default="1g", help=argparse.SUPPRESS)
     p.add_argument("--work-dir", help=argparse.SUPPRESS)
     p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--remove-work-dir", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=_manager)
 
     p = sub.add_parser("executor", help="run executors for a manager")

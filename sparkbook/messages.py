@@ -264,6 +264,8 @@ class RegisterExecutor(Message):
     hostname: str
     hash_probe: int
     python: str
+    executor_id: str | None = None  # the id it had, to keep across a manager's restart
+    heartbeat_identity: bytes | None = None  # its heartbeat sidecar's socket identity
 
 
 @dataclass
@@ -287,9 +289,11 @@ class RegisterExecutorFailed(Message):
 
 @dataclass
 class UnknownExecutor(Message):
-    """The manager declared this executor lost: it clears its state and registers again."""
+    """The manager does not know this executor: it registers again, and first clears its
+    state when the manager had ``declared_lost`` it (a restarted manager merely forgot)."""
 
     executor_id: str
+    declared_lost: bool = True
 
 
 @dataclass
@@ -317,6 +321,7 @@ class RegisterApplication(Message):
     name: str
     user: str
     pid: int
+    app_id: str | None = None  # the id it had, to keep across a manager's restart
 
 
 @dataclass
@@ -355,8 +360,14 @@ class ExecutorAdded(Message):
 
 @dataclass
 class ExecutorRemoved(Message):
+    """``exit_code``/``exit_signal`` when the manager saw the process exit;
+    ``exit_caused_by_app`` when nobody asked it to (Spark's ``ExecutorExited``)."""
+
     executor_id: str
     reason: str
+    exit_code: int | None = None
+    exit_signal: int | None = None
+    exit_caused_by_app: bool = False
 
 
 @dataclass

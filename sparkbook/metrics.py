@@ -55,3 +55,4 @@ class ExecutorMetrics(Record):
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
     timestamp: float = 0.0
+    over_memory_limit: bool = False  # RSS far above memory_limit (see executor/memory.py)

@@ -105,3 +105,47 @@ def test_removing_a_dropped_block_s_rdd_leaves_no_news_for_the_driver(store):
     store.put(rdd_block(1), b"b" * 600, StorageLevel.MEMORY_ONLY)  # drops block 0
     store.remove_matching(RDDBlockId, "app", rdd_id=1)
     assert store.take_dropped("app") == []
+
+
+class FakeRSS:
+    """The process's resident memory, as the test sets it."""
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value
+
+    def __call__(self) -> int:
+        return self.value
+
+
+def test_rss_over_the_limit_spills_the_oldest_blocks_by_the_excess(tmp_path):
+    rss = FakeRSS(500)
+    store = BlockManager(1000, str(tmp_path / "blocks"), rss=rss)
+    for n in range(3):
+        store.put(rdd_block(n), bytes(300), StorageLevel.MEMORY_AND_DISK)
+    assert (store.memory_used, store.disk_used) == (900, 0)
+    rss.value = 1400  # the tasks' own memory pushed the process 400 bytes over the limit
+    assert store.relieve_pressure()
+    # 400 over: the two oldest blocks went to disk; the newest stays in memory.
+    assert (store.memory_used, store.disk_used) == (300, 600)
+    assert store.get(rdd_block(0)) == bytes(300)
+    rss.value = 1000  # spilling freed the memory: no longer over, nothing more moves
+    assert not store.relieve_pressure()
+    assert store.memory_used == 300
+
+
+def test_under_pressure_a_new_block_goes_to_disk_or_is_not_cached(tmp_path):
+    rss = FakeRSS(5000)  # far over the limit: nothing may stay in memory
+    store = BlockManager(1000, str(tmp_path / "blocks"), rss=rss)
+    assert store.put(rdd_block(0), bytes(100), StorageLevel.MEMORY_AND_DISK)
+    assert (store.memory_used, store.disk_used) == (0, 100)
+    assert not store.put(rdd_block(1), bytes(100), StorageLevel.MEMORY_ONLY)
+    store.put_shuffle_output(ShuffleBlockId("app", 0, 0), [bytes(10), bytes(20)])
+    assert store.memory_used == 0
+    assert store.get_shuffle_bucket(ShuffleBlockId("app", 0, 0), 1) == bytes(20)
+
+
+def test_rss_under_the_limit_changes_nothing(tmp_path):
+    store = BlockManager(1000, str(tmp_path / "blocks"), rss=FakeRSS(999))
+    store.put(rdd_block(0), bytes(900), StorageLevel.MEMORY_ONLY)
+    assert not store.relieve_pressure()
+    assert store.memory_used == 900

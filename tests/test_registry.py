@@ -31,13 +31,15 @@ class Manager:
         self.now += seconds
         return self.registry.check_timeouts(self.now)
 
-    def executor(self, identity: bytes = EXECUTOR, pid: int = 40) -> str:
-        sends = self(register_executor(pid=pid), identity)
+    def executor(self, identity: bytes = EXECUTOR, pid: int = 40, executor_id: str | None = None,
+                 sidecar: bytes | None = None) -> str:
+        sends = self(register_executor(pid=pid, executor_id=executor_id, sidecar=sidecar),
+                     identity)
         assert isinstance(sends[0].message, m.RegisteredExecutor)
         return sends[0].message.executor_id
 
-    def app(self, identity: bytes = DRIVER, name: str = "job") -> str:
-        [send] = self(m.RegisterApplication(name, "ada", 7), identity)
+    def app(self, identity: bytes = DRIVER, name: str = "job", app_id: str | None = None) -> str:
+        [send] = self(m.RegisterApplication(name, "ada", 7, app_id), identity)
         return send.message.app_id
 
 
@@ -46,9 +48,10 @@ def manager() -> Manager:
     return Manager()
 
 
-def register_executor(hash_probe: int = PROBE, pid: int = 40) -> m.RegisterExecutor:
+def register_executor(hash_probe: int = PROBE, pid: int = 40, executor_id: str | None = None,
+                      sidecar: bytes | None = None) -> m.RegisterExecutor:
     return m.RegisterExecutor("tcp://127.0.0.1:5000", "127.0.0.1", 1, 1 << 20, pid, "box",
-                              hash_probe, "3.11.7")
+                              hash_probe, "3.11.7", executor_id, sidecar)
 
 
 def sent(sends: list[Send]) -> list[tuple[bytes, type]]:
@@ -107,7 +110,7 @@ def test_a_heartbeat_from_an_unknown_or_impostor_executor_is_answered_unknown(ma
     ex = manager.executor(EXECUTOR)
     for executor_id, sender in [("42", EXECUTOR), (ex, OTHER_EXECUTOR)]:
         assert manager(m.Heartbeat(executor_id, ExecutorMetrics()), sender) == [
-            Send(sender, m.UnknownExecutor(executor_id))]
+            Send(sender, m.UnknownExecutor(executor_id, declared_lost=False))]
     assert manager.registry.executors[ex].identity == EXECUTOR  # the impostor changed nothing
 
 
@@ -125,17 +128,19 @@ def test_silent_executors_are_declared_lost_and_then_told_they_are_unknown(manag
     assert quiet in manager.registry.lost
     # It was only slow: its next heartbeat makes it start afresh (and register again).
     assert manager(m.Heartbeat(quiet, ExecutorMetrics()), EXECUTOR) == [
-        Send(EXECUTOR, m.UnknownExecutor(quiet))]
+        Send(EXECUTOR, m.UnknownExecutor(quiet, declared_lost=True))]
+    # Which clears its blocks, and it may not have its old id back: drivers forgot it.
+    assert manager.executor(EXECUTOR, executor_id=quiet) not in (quiet, chatty)
 
 
 def test_an_exited_executor_process_is_lost_at_once(manager):
     ex = manager.executor(pid=40)
     manager.executor(OTHER_EXECUTOR, pid=41)
     manager.app()
-    sends = manager.registry.executor_process_exited(40)
+    sends = manager.registry.executor_process_exited(40, 1)
     assert sends == [Send(DRIVER, m.ExecutorRemoved(
-        ex, "executor process exited (executor lost)"))]
-    assert manager.registry.executor_process_exited(40) == []
+        ex, f"executor {ex} exited with code 1", exit_code=1, exit_caused_by_app=True))]
+    assert manager.registry.executor_process_exited(40, 1) == []
 
 
 def test_silent_applications_are_finished_and_executors_drop_their_state(manager):
@@ -185,7 +190,7 @@ def test_cluster_status_lists_executors_applications_and_the_lost(manager):
     metrics = ExecutorMetrics(rss=1 << 20)
     manager(m.Heartbeat(live, metrics), OTHER_EXECUTOR)
     app = manager.app(DRIVER, name="wordcount")
-    manager.registry.executor_process_exited(40)
+    manager.registry.executor_process_exited(40, -9)
     [send] = manager(m.ClusterStatus(), OTHER_DRIVER)
     reply = send.message
     assert send.to == OTHER_DRIVER and isinstance(reply, m.ClusterStatusReply)
@@ -193,7 +198,7 @@ def test_cluster_status_lists_executors_applications_and_the_lost(manager):
         (live, 41, metrics)]
     assert reply.applications == [{"app_id": app, "name": "wordcount", "user": "ada",
                                    "pid": 7}]
-    assert reply.lost == {gone: "executor process exited (executor lost)"}
+    assert reply.lost == {gone: f"executor {gone} killed by signal 9 (SIGKILL)"}
 
 
 def test_shutdown_tells_every_executor(manager):
@@ -206,3 +211,99 @@ def test_shutdown_tells_every_executor(manager):
 def test_a_message_the_manager_does_not_handle_is_dropped_and_counted(manager):
     assert manager(m.Shutdown(), DRIVER) is None
     assert manager.dispatch.dropped == 1
+
+
+# --- heartbeats from a sidecar process ----------------------------------------------------
+
+SIDECAR = b"hb-a"
+
+
+def test_heartbeats_come_from_the_executors_sidecar_too(manager):
+    ex = manager.executor(EXECUTOR, sidecar=SIDECAR)
+    manager.app()
+    for identity in (SIDECAR, EXECUTOR):
+        manager.tick(2.0)
+        assert sent(manager(m.Heartbeat(ex, ExecutorMetrics()), identity)) == [
+            (DRIVER, m.ExecutorMetricsUpdate)]
+    assert manager.tick(2.5) == [] and ex in manager.registry.executors
+    # Another executor's sidecar cannot keep it alive.
+    other = manager.executor(OTHER_EXECUTOR, pid=41, sidecar=b"hb-b")
+    assert manager(m.Heartbeat(other, ExecutorMetrics()), SIDECAR) == [
+        Send(SIDECAR, m.UnknownExecutor(other, declared_lost=False))]
+
+
+# --- a restarted manager ------------------------------------------------------------------
+
+
+def test_a_restarted_manager_gives_executors_back_their_ids():
+    fresh = Manager()  # what a manager restarted on the same port starts with
+    assert fresh(m.Heartbeat("3", ExecutorMetrics()), SIDECAR) == [
+        Send(SIDECAR, m.UnknownExecutor("3", declared_lost=False))]  # keep your blocks
+    assert fresh.executor(EXECUTOR, executor_id="3", sidecar=SIDECAR) == "3"
+    assert fresh.executor(OTHER_EXECUTOR, pid=41, executor_id="1") == "1"
+    # New executors' ids skip past the ones handed back.
+    assert fresh.executor(b"ex-c", pid=42) == "4"
+    # An id this registry gave away is not handed back twice.
+    assert fresh.executor(b"ex-d", pid=43, executor_id="3") == "5"
+
+
+def test_an_executor_that_registers_twice_is_registered_once(manager):
+    manager.app()
+    ex = manager.executor(EXECUTOR, executor_id="7")
+    again = manager(register_executor(executor_id="7"), EXECUTOR)
+    assert again == [Send(EXECUTOR, m.RegisteredExecutor(ex))]  # no second ExecutorAdded
+    assert manager(register_executor(), EXECUTOR) == [Send(EXECUTOR, m.RegisteredExecutor(ex))]
+    assert list(manager.registry.executors) == [ex]
+
+
+def test_a_restarted_manager_gives_applications_back_their_ids():
+    fresh = Manager()
+    assert fresh.app(DRIVER, app_id="app-1600000000-0003") == "app-1600000000-0003"
+    assert fresh.app(OTHER_DRIVER, app_id="app-1700000000-0002") == "app-1700000000-0002"
+    assert fresh.app(b"drv-c") == "app-1700000000-0003"  # past the one it handed back
+    assert fresh.app(b"drv-d", app_id="app-1600000000-0003") == "app-1700000000-0004"
+    assert fresh(m.AppHeartbeat("app-1600000000-0003"), DRIVER) == []
+    # A registration sent again gets the same answer.
+    [send] = fresh(m.RegisterApplication("job", "ada", 7, "app-1600000000-0003"), DRIVER)
+    assert send.message.app_id == "app-1600000000-0003" and len(fresh.registry.apps) == 4
+
+
+# --- why an executor went -----------------------------------------------------------------
+
+
+def test_an_executor_that_exits_by_itself_was_lost_to_the_application(manager):
+    ex = manager.executor(pid=40)
+    manager.app()
+    [send] = manager.registry.executor_process_exited(40, -11)
+    assert send.message == m.ExecutorRemoved(ex, f"executor {ex} killed by signal 11 (SIGSEGV)",
+                                             exit_signal=11, exit_caused_by_app=True)
+
+
+def test_an_executor_a_driver_had_killed_was_not_lost_to_the_application(manager):
+    ex = manager.executor(pid=40)
+    manager.app()
+    manager(m.KillExecutor(ex), DRIVER)
+    [send] = manager.registry.executor_process_exited(40, -9)
+    assert send.message.exit_signal == 9 and not send.message.exit_caused_by_app
+    assert send.message.reason == f"executor {ex} killed by signal 9 (SIGKILL), as a driver asked"
+
+
+def test_a_heartbeat_timeout_is_not_blamed_on_the_application(manager):
+    ex = manager.executor()
+    manager.app()
+    [send] = manager.tick(3.5)
+    assert send.message.executor_id == ex
+    assert (send.message.exit_code, send.message.exit_signal) == (None, None)
+    assert not send.message.exit_caused_by_app
+
+
+def test_an_executor_killed_far_over_its_memory_limit_names_memory_as_the_cause(manager):
+    ex = manager.executor(pid=40)
+    manager.app()
+    manager(m.Heartbeat(ex, ExecutorMetrics(rss=900 << 20, memory_limit=256 << 20,
+                                            over_memory_limit=True)), EXECUTOR)
+    [send] = manager.registry.executor_process_exited(40, -9)
+    assert send.message.exit_caused_by_app
+    assert send.message.reason.startswith(f"executor {ex} killed by signal 9 (SIGKILL); it was "
+                                          "using 900 MB, far over its memory limit of 256 MB")
+    assert "exceeding memory limits" in send.message.reason

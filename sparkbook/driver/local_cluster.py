@@ -29,7 +29,8 @@ class LocalCluster:
         cmd = [sys.executable, "-m", "sparkbook", "manager", "--host", "127.0.0.1",
                "--port", "0", "--cluster-file", cluster_file, "--local-executors",
                str(executors), "--executor-memory", executor_memory, "--work-dir",
-               self.work_dir, "--heartbeat-timeout", str(heartbeat_timeout), "--watch-stdin"]
+               self.work_dir, "--heartbeat-timeout", str(heartbeat_timeout), "--watch-stdin",
+               "--remove-work-dir"]
         # Executors import what the driver can import (cloudpickle ships modules by name).
         path = [os.path.abspath(p or os.curdir) for p in sys.path]
         env = dict(os.environ, PYTHONHASHSEED=HASH_SEED, PYTHONPATH=os.pathsep.join(path))

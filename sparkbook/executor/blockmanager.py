@@ -6,15 +6,23 @@ memory use past the limit, the oldest blocks make room: shuffle outputs, broadca
 partitions are dropped (the driver is told, and recomputes them from lineage when next
 needed). The block server thread and the task thread share the store, so every public
 method holds the lock.
+
+The limit is the process's too: given ``rss`` (the process's resident memory), the store
+treats RSS above the limit as memory pressure and makes as much room again, so that
+tasks' own memory and the interpreter's push blocks out of memory instead of pushing the
+process past its limit (``relieve_pressure`` does so between puts).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import os
 import shutil
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sparkbook.executor.blockid import BlockId, BroadcastBlockId, RDDBlockId, ShuffleBlockId
@@ -32,8 +40,10 @@ class _Block:
 class BlockManager:
     """Memory-first block store with spill to local disk."""
 
-    def __init__(self, memory_limit: int, local_dir: str) -> None:
+    def __init__(self, memory_limit: int, local_dir: str,
+                 rss: Callable[[], int] | None = None) -> None:
         self.memory_limit = memory_limit
+        self._rss = rss
         self.local_dir = local_dir
         os.makedirs(local_dir, exist_ok=True)
         self.memory_used = 0
@@ -64,17 +74,27 @@ class BlockManager:
             self._remove_locked(block_id)
             block = _Block(parts, size, use_disk)
             if use_memory and size <= self.memory_limit:
-                self._make_room(size)
-                self._memory[block_id] = block
-                self.memory_used += size
-                return True
+                budget = self._make_room(size)
+                if self.memory_used + size <= budget:
+                    self._memory[block_id] = block
+                    self.memory_used += size
+                    return True
             if use_disk:
                 self._write_to_disk(block_id, block)
                 return True
             return False
 
-    def _make_room(self, size: int) -> None:
-        while self._memory and self.memory_used + size > self.memory_limit:
+    def _budget(self) -> int:
+        """What blocks may hold in memory now: the limit, or, when the process's RSS is
+        over it, what they hold less the excess."""
+        over = self._rss() - self.memory_limit if self._rss is not None else 0
+        return self.memory_limit if over <= 0 else max(0, self.memory_used - over)
+
+    def _make_room(self, size: int) -> int:
+        """Spill or drop the least recently used blocks until ``size`` more bytes fit in
+        the budget (or memory is empty); the budget."""
+        budget = self._budget()
+        while self._memory and self.memory_used + size > budget:
             victim_id, victim = self._memory.popitem(last=False)
             self.memory_used -= victim.size
             if victim.can_spill:
@@ -82,6 +102,20 @@ class BlockManager:
                 self._write_to_disk(victim_id, victim)
             elif isinstance(victim_id, RDDBlockId):
                 self._dropped.append(victim_id)
+        return budget
+
+    def relieve_pressure(self) -> bool:
+        """Between puts: when RSS is over the limit, spill or drop blocks as for a put,
+        and hand freed memory back to the system; whether anything left memory."""
+        if self._rss is None:
+            return False
+        with self._lock:
+            held = self.memory_used
+            self._make_room(0)
+            relieved = self.memory_used < held
+        if relieved:
+            _trim_heap()
+        return relieved
 
     def _write_to_disk(self, block_id: BlockId, block: _Block) -> None:
         self._serial += 1
@@ -181,3 +215,14 @@ class BlockManager:
             self.memory_used = self.disk_used = 0
         shutil.rmtree(self.local_dir, ignore_errors=True)
         os.makedirs(self.local_dir, exist_ok=True)
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
+
+
+def _trim_heap() -> None:
+    """Return the C heap's free pages to the system (glibc keeps them otherwise, and
+    they still count in RSS)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -1,14 +1,20 @@
 """The executor process: registers with the cluster manager, runs tasks, serves blocks.
 
 This module owns the sockets and threads; what the executor knows and holds is kept by
-``ExecutorState`` (``state.py``), which each message becomes a call to. Two threads, so
-that task code can never silence the executor:
+``ExecutorState`` (``state.py``), which each message becomes a call to. Two threads and
+a sidecar process, so that task code can never silence the executor:
 
-* the main thread owns every socket: it registers and heartbeats to the manager (with
-  CPU, memory and task counts), takes tasks from drivers, answers peers' shuffle fetches
-  from the block store, and forwards task results;
+* the main thread owns every socket: it registers with the manager, takes tasks from
+  drivers, answers peers' shuffle fetches from the block store, forwards task results,
+  and publishes its counters for the heartbeats;
 * the task thread runs one task at a time (``cores`` of 1: Python's GIL makes a process
-  the unit of parallelism, so ``sparkbook executor --cores N`` starts N of these).
+  the unit of parallelism, so ``sparkbook executor --cores N`` starts N of these);
+* the heartbeat sidecar (``heartbeater.py``), a forked process, sends the heartbeats, so
+  that a task holding the GIL cannot stop them; should it die, the main thread sends them.
+
+A manager that restarts answers a heartbeat with ``UnknownExecutor``: the executor
+registers again, once, asking for the id it had, and keeps its blocks unless the manager
+had declared it lost or gives it another id.
 """
 
 from __future__ import annotations
@@ -34,13 +40,16 @@ from sparkbook import wire
 from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.env import SparkEnv
+from sparkbook.executor.heartbeater import HEARTBEAT_INTERVAL, HeartbeatSidecar
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
 
 log = logging.getLogger("sparkbook.executor")
 
-HEARTBEAT_INTERVAL = 0.5
+# A registration unanswered for this long is sent again (the manager may have died
+# before it answered); meanwhile further UnknownExecutor answers are ignored.
+REGISTER_RETRY = 2.0
 
 
 class Executor:
@@ -48,19 +57,30 @@ class Executor:
 
     def __init__(self, manager_address: str, key: bytes, memory: int, local_dir: str,
                  host: str = "127.0.0.1", watch_stdin: bool = False,
-                 fetch_timeout: float = 30.0, manager_name: str | None = None) -> None:
+                 fetch_timeout: float = 30.0, manager_name: str | None = None,
+                 sidecar: HeartbeatSidecar | None = None) -> None:
         self.manager_address = manager_address
         self.key = key
         self.host = host
         self.watch_stdin = watch_stdin
-        self.env = SparkEnv(BlockManager(memory, local_dir))
+        self.process = psutil.Process()
+        self.env = SparkEnv(BlockManager(memory, local_dir,
+                                         rss=lambda: self.process.memory_info().rss))
         self.blocks = self.env.blocks
         self.zctx = zmq.Context.instance()
         # Routes name the manager by the address in the cluster file, which may differ
         # from the one this executor was told to connect to (another host name for it).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
                                     peer=manager_name or manager_address)
+        # Nothing queues for a manager that is away: a registration that cannot go now
+        # is retried, a heartbeat dropped (a restarted manager must not get a burst).
+        self.manager.socket.setsockopt(zmq.IMMEDIATE, 1)
+        self.manager.socket.setsockopt(zmq.SNDTIMEO, 0)
         self.manager.socket.connect(manager_address)
+        self.sidecar = sidecar
+        self._register_due: float | None = 0.0  # when to send RegisterExecutor (again)
+        self._register_wait = 0.0
+        self._keep_id: str | None = None  # the id we ask the manager to give back
         sock = wire.make_socket(self.zctx, zmq.ROUTER)
         port = sock.bind_to_random_port(f"tcp://{host}")
         self.address = f"tcp://{host}:{port}"
@@ -72,7 +92,6 @@ class Executor:
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.fetch_timeout = fetch_timeout
-        self.process = psutil.Process()
         self.process.cpu_percent()
         self._task_thread = threading.Thread(target=self._task_loop, name="task-runner",
                                              daemon=True)
@@ -82,7 +101,7 @@ class Executor:
         self.manager_dispatch = m.Dispatcher("executor (from the manager)", {
             m.RegisteredExecutor: self._registered,
             m.RegisterExecutorFailed: self._registration_refused,
-            m.UnknownExecutor: self._reset,
+            m.UnknownExecutor: lambda msg, _: self._unknown(msg.executor_id, msg.declared_lost),
             m.ApplicationRemoved: lambda msg, _: state.application_removed(msg.app_id),
             m.KillExecutor: lambda msg, _: os.kill(os.getpid(), signal.SIGKILL),
             m.Shutdown: lambda msg, _: self._exit(0),
@@ -103,42 +122,73 @@ class Executor:
     def run(self) -> None:
         """Register, then serve until told to stop or orphaned."""
         self._task_thread.start()
-        self._register()
         poller = zmq.Poller()
         poller.register(self.manager.socket, zmq.POLLIN)
         poller.register(self.router.socket, zmq.POLLIN)
         poller.register(self.results, zmq.POLLIN)
+        if self.sidecar is not None:
+            poller.register(self.sidecar.conn.fileno(), zmq.POLLIN)
         if self.watch_stdin:
             poller.register(sys.stdin.fileno(), zmq.POLLIN)
         next_heartbeat = time.monotonic()
         while True:
-            timeout = max(0.0, next_heartbeat - time.monotonic())
-            for sock, _ in poller.poll(timeout * 1000):
+            due = next_heartbeat if self._register_due is None else min(
+                next_heartbeat, self._register_due)
+            for sock, _ in poller.poll(max(0.0, due - time.monotonic()) * 1000):
                 if sock is self.router.socket:
                     self._on_router()
                 elif sock is self.results:
                     self._on_result()
                 elif sock is self.manager.socket:
                     self._on_manager()
+                elif self.sidecar is not None and sock == self.sidecar.conn.fileno():
+                    self._on_sidecar(poller)
                 elif not os.read(sys.stdin.fileno(), 1024):
                     log.info("parent process went away; exiting")
                     self._exit(0)
-            if time.monotonic() >= next_heartbeat:
+            now = time.monotonic()
+            if self._register_due is not None and now >= self._register_due:
+                self._register()
+            if now >= next_heartbeat:
                 self._heartbeat()
                 next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
 
     def _register(self) -> None:
-        self.manager.send(m.RegisterExecutor(
-            address=self.address, host=self.host, cores=1, memory=self.blocks.memory_limit,
-            pid=os.getpid(), hostname=socket.gethostname(), hash_probe=hash(m.HASH_PROBE),
-            python=sys.version.split()[0]))
+        try:
+            self.manager.send(m.RegisterExecutor(
+                address=self.address, host=self.host, cores=1, memory=self.blocks.memory_limit,
+                pid=os.getpid(), hostname=socket.gethostname(), hash_probe=hash(m.HASH_PROBE),
+                python=sys.version.split()[0], executor_id=self._keep_id,
+                heartbeat_identity=self.sidecar.identity if self.sidecar else None))
+        except zmq.Again:  # not connected (yet, or any more): try again soon
+            self._register_wait = min(0.5, max(0.005, 2 * self._register_wait))
+        else:
+            self._register_wait = REGISTER_RETRY
+        self._register_due = time.monotonic() + self._register_wait
 
     def _heartbeat(self) -> None:
-        if self.state.executor_id is None:
+        """Publish the counters for the sidecar's heartbeat, or heartbeat ourselves."""
+        state = self.state
+        self.blocks.relieve_pressure()
+        if self.sidecar is not None:
+            self.sidecar.publish(state.executor_id, state.metrics(0.0, 0, 0.0))
+        elif state.executor_id is not None:
+            metrics = state.metrics(self.process.cpu_percent(), self.process.memory_info().rss,
+                                    time.time())
+            try:
+                self.manager.send(m.Heartbeat(state.executor_id, metrics))
+            except zmq.Again:
+                pass  # the manager is away; a queued heartbeat would only pile up
+
+    def _on_sidecar(self, poller: zmq.Poller) -> None:
+        notices = self.sidecar.notices()
+        if notices is None:
+            log.warning("the heartbeat sidecar exited; heartbeating from the socket thread")
+            poller.unregister(self.sidecar.conn.fileno())
+            self.sidecar = None
             return
-        metrics = self.state.metrics(self.process.cpu_percent(),
-                                     self.process.memory_info().rss, time.time())
-        self.manager.send(m.Heartbeat(self.state.executor_id, metrics))
+        for executor_id, declared_lost in notices:
+            self._unknown(executor_id, declared_lost)
 
     def _on_manager(self) -> None:
         try:
@@ -150,7 +200,14 @@ class Executor:
             self.manager_dispatch(msg.message, msg)
 
     def _registered(self, msg: m.RegisteredExecutor, envelope: wire.Envelope) -> None:
+        if self._register_due is None:
+            return  # the answer to a registration sent again: we have it already
+        if self._keep_id is not None and msg.executor_id != self._keep_id:
+            # Our id went to another executor: no driver can find our blocks by it.
+            self.state.reset()
         self.state.registered(msg.executor_id)
+        self._register_due = self._keep_id = None
+        self._register_wait = 0.0
         log.info("registered as executor %s at %s", msg.executor_id, self.address)
         self._heartbeat()
 
@@ -160,9 +217,16 @@ class Executor:
               flush=True)
         self._exit(3)
 
-    def _reset(self, msg: m.UnknownExecutor, envelope: wire.Envelope) -> None:
-        """The manager declared us lost (we were silent too long): start afresh."""
-        self.state.reset()
+    def _unknown(self, executor_id: str, declared_lost: bool) -> None:
+        """``UnknownExecutor``: register again, once. Declared lost, we were silent too
+        long and drivers forgot what we held: start afresh under a new id. Merely
+        forgotten (a restarted manager), we ask for our id back and keep our blocks."""
+        if executor_id != self.state.executor_id or self._register_due is not None:
+            return  # about an id we no longer have, or a registration is under way
+        if declared_lost:
+            self.state.reset()
+        self._keep_id = self.state.executor_id
+        self._register_wait = 0.0
         self._register()
 
     def _on_router(self) -> None:
@@ -252,8 +316,11 @@ def executor_main(manager_address: str, key: bytes, memory: int, local_dir: str,
     # collector rescans them every few hundred allocations and halves the throughput.
     gc.freeze()
     gc.set_threshold(100_000, 20, 20)
+    # Forked first: before any ZeroMQ context or thread exists, and while the process is
+    # small (the sidecar shares its pages).
+    sidecar = HeartbeatSidecar(manager_address, key, manager_name)
     executor = Executor(manager_address, key, memory, local_dir, host, watch_stdin,
-                        manager_name=manager_name)
+                        manager_name=manager_name, sidecar=sidecar)
     signal.signal(signal.SIGTERM, lambda *_: executor._exit(0))
     # An executor with a parent (a manager, an `executor --cores N`) is stopped by it;
     # a Ctrl-C meant for that parent's terminal must not kill it first.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,13 +54,14 @@ class ExecutorLauncher:
         self.procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=sys.stderr,
                                            env=env))
 
-    def reap(self) -> list[int]:
-        """Pids of executors that exited since the last call; each is replaced."""
+    def reap(self) -> list[tuple[int, int]]:
+        """(pid, returncode) of executors that exited since the last call; each is
+        replaced. A returncode of -N means killed by signal N."""
         dead = [p for p in self.procs if p.poll() is not None]
         for proc in dead:
             self.procs.remove(proc)
             self.launch()
-        return [p.pid for p in dead]
+        return [(p.pid, p.returncode) for p in dead]
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -78,7 +80,8 @@ class ManagerServer:
     """Serves the Registry over ZeroMQ until stopped."""
 
     def __init__(self, host: str, port: int, cluster_file: str | None,
-                 heartbeat_timeout: float = 3.0, watch_stdin: bool = False) -> None:
+                 heartbeat_timeout: float = 3.0, watch_stdin: bool = False,
+                 remove_work_dir: str | None = None) -> None:
         self.zctx = zmq.Context.instance()
         sock = wire.make_socket(self.zctx, zmq.ROUTER)
         if port:
@@ -90,6 +93,9 @@ class ManagerServer:
                                     local=self.cluster.address)
         self.registry = Registry(heartbeat_timeout, hash(m.HASH_PROBE), start_time=time.time())
         self.watch_stdin = watch_stdin
+        # local[N]'s folder (its cluster secret, its executors' spill) goes when this
+        # manager stops, even when the driver was killed and could not remove it.
+        self.remove_work_dir = remove_work_dir
         self.launcher: ExecutorLauncher | None = None
         self._stopping = False
         self.dispatch = m.Dispatcher("manager", self.registry.handlers())
@@ -109,8 +115,8 @@ class ManagerServer:
             now = time.monotonic()
             self._deliver(self.registry.check_timeouts(now))
             if self.launcher is not None:
-                for pid in self.launcher.reap():
-                    self._deliver(self.registry.executor_process_exited(pid))
+                for pid, code in self.launcher.reap():
+                    self._deliver(self.registry.executor_process_exited(pid, code))
         self.stop()
 
     def stop(self) -> None:
@@ -119,6 +125,8 @@ class ManagerServer:
             self.launcher.stop()
             self.launcher = None
         self._deliver(self.registry.shutdown())
+        if self.remove_work_dir:
+            shutil.rmtree(self.remove_work_dir, ignore_errors=True)
 
     def _on_message(self) -> None:
         envelope = self.channel.recv()
@@ -128,6 +136,11 @@ class ManagerServer:
 
     def _deliver(self, sends: list[Send]) -> None:
         for send in sends:
+            if isinstance(send.message, m.RegisteredExecutor):
+                log.info("registered executor %s", send.message.executor_id)
+            elif isinstance(send.message, m.ExecutorRemoved):
+                log.info("executor %s removed: %s", send.message.executor_id,
+                         send.message.reason)
             try:
                 self.channel.send(send.message, to=send.to)
             except zmq.ZMQError as exc:
@@ -149,11 +162,12 @@ def _cluster_file_for(address: str, path: str | None) -> wire.ClusterFile:
 
 def manager_main(host: str, port: int, cluster_file: str | None, heartbeat_timeout: float,
                  local_executors: int, executor_memory: str, work_dir: str | None,
-                 watch_stdin: bool) -> None:
+                 watch_stdin: bool, remove_work_dir: bool = False) -> None:
     """Entry point of ``sparkbook manager`` and ``sparkbook local``."""
     logging.basicConfig(level=os.environ.get("SPARKBOOK_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s manager %(levelname)s %(message)s")
-    server = ManagerServer(host, port, cluster_file, heartbeat_timeout, watch_stdin)
+    server = ManagerServer(host, port, cluster_file, heartbeat_timeout, watch_stdin,
+                           work_dir if remove_work_dir else None)
     cluster = server.cluster
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: setattr(server, "_stopping", True))
