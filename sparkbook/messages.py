@@ -244,7 +244,10 @@ class ExecutorLostFailure(TaskEndReason):
 
     @property
     def message(self) -> str:
-        return f"executor {self.executor_id} lost: {self.description}"
+        why = ("caused by one of the running tasks" if self.exit_caused_by_app
+               else "unrelated to the running tasks")
+        return f"ExecutorLostFailure (executor {self.executor_id} exited {why}) Reason: " + (
+            self.description)
 
 
 _CHECKED.update({cls.__name__: (cls,) for cls in (ExecutorInfo, TaskEndReason, ExecutorMetrics,

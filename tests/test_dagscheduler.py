@@ -238,6 +238,24 @@ def test_a_lost_executor_reruns_its_running_tasks_without_counting_failures():
     assert core.task_ends().count("ExecutorLostFailure") == len(on_lost)
 
 
+def test_an_executor_that_its_task_killed_counts_and_the_fourth_loss_fails_the_job():
+    driver, core = DriverStandIn(), Core(executors=("0",))
+    job = core.submit(driver.parallelize([1], 1).map(str))
+    for attempt in range(4):
+        executor_id = str(attempt)
+        [launch] = core.launches()
+        assert (launch.executor_id, launch.attempt) == (executor_id, attempt)
+        del core.running[launch.task_id]
+        core.handle(ev.ExecutorLost(executor_id, f"executor {executor_id} exited with code 1",
+                                    exit_caused_by_app=True))
+        core.add_executor(str(attempt + 1))  # the manager starts a replacement
+    error = core.ended[job]
+    assert isinstance(error, SparkException) and "failed 4 times" in str(error)
+    assert "exited caused by one of the running tasks" in str(error)
+    assert "executor 3 exited with code 1" in str(error)
+    assert not core.launches()
+
+
 def test_a_status_update_from_a_lost_executor_is_ignored():
     driver, core = DriverStandIn(), Core()
     job = core.submit(driver.parallelize(list(range(4)), 2).map(str))

@@ -200,7 +200,8 @@ def test_killing_an_executor_mid_job_still_gives_the_right_answer():
     assert state["jobs"][-1]["status"] == "SUCCEEDED"
     assert any(not e["alive"] for e in state["executors"])
     status = nb.cells[3].outputs[0]["data"]["text/html"]
-    assert "lost executors:\n      0  executor process exited (executor lost)" in status
+    assert ("lost executors:\n      0  executor 0 killed by signal 9 (SIGKILL), as a driver "
+            "asked") in status
 
 
 def test_in_a_terminal_the_magics_draw_the_console_progress_bar():

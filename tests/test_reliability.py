@@ -214,6 +214,91 @@ def test_a_restarted_manager_gets_each_executor_back_once_under_its_id(
     assert sorted(registrations(restarted)) == sorted(before), restarted.stderr
 
 
+RUN_ACROSS_A_RESTART = """\
+sc = SparkContext(sys.argv[1], "across-a-restart")
+until(lambda: len(sc.cluster.executors()) == 2)
+words = sc.parallelize(["a", "b", "a", "c"] * 250, 4).map(lambda w: (w, 1)).cache()
+counts = words.reduceByKey(lambda a, b: a + b)
+report("before", app_id=sc.applicationId, counts=sorted(counts.collect()),
+       executors=sc.cluster.executor_pids())
+sys.stdin.readline()  # the manager is killed and restarted meanwhile
+started = time.monotonic()
+got = sorted(counts.mapValues(lambda n: n * 2).collect())  # the shuffle's outputs, reused
+seconds = time.monotonic() - started
+store = sc.statusStore
+with store.lock:
+    job = max(store.jobs.values(), key=lambda j: j.job_id)
+    stages = sorted(store.stages[s].status for s in job.stage_ids)
+cached = words.count()
+# The application registers again with its next heartbeat (within a second).
+until(lambda: sc.applicationId in [a["app_id"] for a in sc.cluster.status().applications])
+report("after", seconds=seconds, counts=got, cached=cached, stages=stages,
+       executors=sc.cluster.executor_pids(), app_id=sc.applicationId)
+sc.stop()
+"""
+
+
+def test_a_driver_keeps_running_right_across_a_manager_restart(
+        reaper: Reaper, tmp_path: Path) -> None:
+    """Jobs after the restart run at once on the same executors, whose shuffle outputs and
+    cached blocks lived on, and the application registers again exactly once, as itself."""
+    port, cluster_file = free_port(), tmp_path / "cluster.json"
+    url = f"sparkbook://127.0.0.1:{port}"
+    manager = start_manager_at(reaper, port, cluster_file)
+    reaper.child(sparkbook_cmd("executor", "--manager", url, "--cores", "2", "--memory",
+                               "256m", "--cluster-file", str(cluster_file)), child_env())
+    driver = reaper.child(python_cmd(driver_script(tmp_path, RUN_ACROSS_A_RESTART), url),
+                          child_env({"SPARKBOOK_CLUSTER_FILE": str(cluster_file)}))
+    before = driver.report("before", 30)
+    assert before["counts"] == [["a", 500], ["b", 250], ["c", 250]]
+    os.kill(manager.pid, signal.SIGKILL)
+    manager.wait(5)
+    time.sleep(2.5)  # app heartbeats fall due meanwhile: they must not pile up either
+    restarted = start_manager_at(reaper, port, cluster_file)
+    assert wait_until(lambda: len(live_executors(cluster_file)) == 2, 5.0)
+    driver.send_line("go")
+    after = driver.report("after", 30)
+    assert after["counts"] == [["a", 1000], ["b", 500], ["c", 500]]
+    assert after["cached"] == 1000 and after["seconds"] < 5.0, after
+    assert after["stages"] == ["COMPLETE", "SKIPPED"], after  # the map outputs lived on
+    assert after["executors"] == before["executors"] and after["app_id"] == before["app_id"]
+    assert driver.wait(20) == 0, driver.describe()
+    apps = re.findall(r"registered application (\S+)", restarted.stderr)
+    assert apps == [before["app_id"]], restarted.stderr
+
+
+KILL_OWN_EXECUTOR = """\
+sc = SparkContext("local[2]", "suicidal-task")
+
+
+def die(x):
+    os._exit(3)  # the task kills its own executor
+
+
+started = time.monotonic()
+try:
+    sc.parallelize([1, 2], 2).map(die).count()
+except Exception as exc:
+    report("failed", type=type(exc).__name__, message=str(exc),
+           seconds=time.monotonic() - started)
+report("after", total=sc.parallelize(range(10), 2).sum())
+sc.stop()
+"""
+
+
+def test_a_task_that_kills_its_executor_fails_its_job_after_four_attempts(
+        reaper: Reaper, tmp_path: Path) -> None:
+    """Each loss counts towards spark.task.maxFailures, as in Spark: no endless retries."""
+    driver = reaper.child(python_cmd(driver_script(tmp_path, KILL_OWN_EXECUTOR)), child_env())
+    failed = driver.report("failed", 60)
+    assert failed["type"] == "SparkException", failed
+    assert "failed 4 times" in failed["message"], failed
+    assert "exited caused by one of the running tasks" in failed["message"], failed
+    assert "exited with code 3" in failed["message"], failed
+    assert driver.report("after", 30)["total"] == 45  # the replacements serve the next job
+    assert driver.wait(20) == 0, driver.describe()
+
+
 # --- why an executor went -----------------------------------------------------------------------
 
 

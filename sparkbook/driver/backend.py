@@ -43,6 +43,7 @@ from sparkbook.metrics import ExecutorMetrics
 log = logging.getLogger("sparkbook.backend")
 
 APP_HEARTBEAT_INTERVAL = 1.0
+REGISTER_RETRY = 2.0  # an unanswered RegisterApplication is sent again after this
 REVIVE_INTERVAL = 0.1  # how often the core hears a Tick
 
 
@@ -80,7 +81,11 @@ class SchedulerBackend:
         # Routes name the manager by its cluster file's address (see wire.Channel).
         self.manager = wire.Channel(wire.make_socket(self.zctx, zmq.DEALER), key, "manager",
                                     peer=manager_name)
+        # Nothing queues for a manager that is away (see _to_manager).
+        self.manager.socket.setsockopt(zmq.IMMEDIATE, 1)
+        self.manager.socket.setsockopt(zmq.SNDTIMEO, 0)
         self.manager.socket.connect(master_address)
+        self._register_due: float | None = None  # when to send RegisterApplication again
         # On the scheduler thread only.
         self._dag = DAGScheduler(max_failures, locality_wait, speculation=speculation)
         self.executors: dict[str, ExecutorEndpoint] = {}
@@ -102,8 +107,9 @@ class SchedulerBackend:
             m.ExecutorMetricsUpdate: self._executor_metrics,
             m.RegisteredApplication: self._registered,
             m.ExecutorAdded: lambda msg: self._add_executor(msg.executor),
-            m.ExecutorRemoved: lambda msg: self._remove_executor(msg.executor_id, msg.reason),
-            m.UnknownApplication: lambda msg: self._register(),
+            m.ExecutorRemoved: lambda msg: self._remove_executor(
+                msg.executor_id, msg.reason, msg.exit_caused_by_app),
+            m.UnknownApplication: self._unknown_application,
             m.ClusterStatusReply: self._status_reply,
         })
         self._status_waiters: list[concurrent.futures.Future] = []  # scheduler thread only
@@ -172,7 +178,7 @@ class SchedulerBackend:
         return self._post(ev.FileAdded(shipment))
 
     def kill_executor(self, executor_id: str) -> concurrent.futures.Future:
-        return self._post(lambda: self.manager.send(m.KillExecutor(executor_id)))
+        return self._post(lambda: self._to_manager(m.KillExecutor(executor_id)))
 
     def cached_partition_count(self, rdd_id: int) -> int:
         """How many partitions of the RDD some executor holds in its block store."""
@@ -259,12 +265,14 @@ class SchedulerBackend:
             if updates:  # all that arrived together: one round of offers for them all
                 self._handle(updates)
             now = time.monotonic()
+            if self._register_due is not None and now >= self._register_due:
+                self._register()
             if now >= next_tick:
                 self._handle((ev.Tick(),))
                 next_tick = now + REVIVE_INTERVAL
                 self._check_manager()
             if now >= next_heartbeat and self.app_id is not None and not self.manager_lost:
-                self.manager.send(m.AppHeartbeat(self.app_id))
+                self._to_manager(m.AppHeartbeat(self.app_id))
                 next_heartbeat = now + APP_HEARTBEAT_INTERVAL
 
     def _handle(self, events: list | tuple) -> None:
@@ -307,7 +315,7 @@ class SchedulerBackend:
         if reason is None:
             now, liveness = time.monotonic(), self._liveness
             if liveness.should_probe(now):
-                self.manager.send(m.ClusterStatus())
+                self._to_manager(m.ClusterStatus())
             if liveness.went_silent(now):
                 log.warning("the cluster manager has not answered for %.0f s: jobs go on "
                             "with the %d executors this driver has, and no executor can "
@@ -327,7 +335,7 @@ class SchedulerBackend:
 
     def _ask_status(self, reply: concurrent.futures.Future) -> None:
         self._status_waiters.append(reply)  # the next reply answers every waiter
-        self.manager.send(m.ClusterStatus())
+        self._to_manager(m.ClusterStatus())
 
     def _status_reply(self, msg: m.ClusterStatusReply) -> None:
         waiters, self._status_waiters = self._status_waiters, []
@@ -338,7 +346,7 @@ class SchedulerBackend:
     def _shutdown(self) -> None:
         self._stopping = True
         if self.app_id is not None and self.manager_lost is None:
-            self.manager.send(m.UnregisterApplication(self.app_id))
+            self._to_manager(m.UnregisterApplication(self.app_id))
 
     def _on_manager(self) -> None:
         try:
@@ -353,12 +361,36 @@ class SchedulerBackend:
                 log.warning("the cluster manager answers again")
             self.manager_dispatch(msg.message)
 
+    def _to_manager(self, message: m.Message) -> bool:
+        """Send to the manager unless it is away (nothing queues for it: a restarted
+        manager must not get a burst of stale heartbeats and registrations)."""
+        try:
+            self.manager.send(message)
+        except zmq.Again:
+            return False
+        return True
+
     def _register(self) -> None:
-        self.manager.send(m.RegisterApplication(self.app_name, getpass.getuser(), os.getpid()))
+        """Register (again, under the same application id once it has one), and try
+        again if no answer comes."""
+        sent = self._to_manager(m.RegisterApplication(self.app_name, getpass.getuser(),
+                                                      os.getpid(), self.app_id))
+        self._register_due = time.monotonic() + (REGISTER_RETRY if sent else 0.05)
+
+    def _unknown_application(self, msg: m.UnknownApplication) -> None:
+        """A manager that forgot this application (it restarted): register once."""
+        if self._register_due is None:
+            log.warning("the cluster manager does not know application %s any more (it "
+                        "restarted?): registering again", self.app_id)
+            self._register()
 
     def _registered(self, msg: m.RegisteredApplication) -> None:
-        self.app_id = msg.app_id
-        for info in msg.executors:
+        self._register_due = None
+        if self.app_id is not None and msg.app_id != self.app_id:
+            log.error("the cluster manager gave this application a new id %s (it was %s): "
+                      "executors keep its blocks under the old one", msg.app_id, self.app_id)
+        self.app_id = self.app_id or msg.app_id
+        for info in msg.executors:  # those it knows already stay as they are
             self._add_executor(info)
         self.registered.set()
 
@@ -370,8 +402,11 @@ class SchedulerBackend:
 
     def _add_executor(self, info: m.ExecutorInfo) -> None:
         executor_id = info.executor_id
-        if executor_id in self.executors:
-            return
+        known = self.executors.get(executor_id)
+        if known is not None and known.info.address == info.address:
+            return  # the same executor, told again (e.g. by a restarted manager)
+        if known is not None:
+            self._remove_executor(executor_id, "re-registered at another address")
         sock = wire.make_socket(self.zctx, zmq.DEALER, identity=self.app_id.encode())
         sock.connect(info.address)
         channel = wire.Channel(sock, self.key, f"executor {executor_id}", peer=info.address)
@@ -380,7 +415,8 @@ class SchedulerBackend:
         self._poller.register(sock, zmq.POLLIN)
         self._handle((ev.ExecutorAdded(info),))
 
-    def _remove_executor(self, executor_id: str, reason: str) -> None:
+    def _remove_executor(self, executor_id: str, reason: str,
+                         exit_caused_by_app: bool = False) -> None:
         endpoint = self.executors.pop(executor_id, None)
         if endpoint is None:
             return
@@ -388,7 +424,7 @@ class SchedulerBackend:
         self._by_socket.pop(endpoint.channel.socket, None)
         endpoint.channel.socket.close(0)
         self._send_to_all(m.ExecutorLost(executor_id))  # its peers' fetches fail at once
-        self._handle((ev.ExecutorLost(executor_id, reason),))
+        self._handle((ev.ExecutorLost(executor_id, reason, exit_caused_by_app),))
 
     def _receive_updates(self, endpoint: ExecutorEndpoint, into: list) -> None:
         sock = endpoint.channel.socket

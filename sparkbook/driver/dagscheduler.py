@@ -438,17 +438,20 @@ class DAGScheduler:
         self.failed.update((stage, map_stage))
         self._resubmit_failed_stages()
 
-    def _task_set_failed(self, stage_id: int, reason: str, failure: m.ExceptionFailure | None,
+    def _task_set_failed(self, stage_id: int, reason: str, failure: m.TaskEndReason | None,
                          executor_id: str) -> None:
         stage = self.stages.get(stage_id)
         if stage is not None:
             exc: BaseException
-            if failure is not None:
+            if isinstance(failure, m.ExceptionFailure):
                 exc = PythonException(
                     f"Job aborted due to stage failure: {reason}, most recent failure: "
                     f"{failure.message}\n\n"
                     f"Remote traceback (executor {executor_id}):\n{failure.traceback}",
                     failure.type, failure.description, failure.traceback, executor_id)
+            elif failure is not None:  # e.g. the task's executor died running it
+                exc = SparkException(f"Job aborted due to stage failure: {reason}, most "
+                                     f"recent failure: {failure.message}")
             else:
                 exc = SparkException(f"Job aborted due to stage failure: {reason}")
             self._abort_stage(stage, reason, exc)
@@ -467,7 +470,8 @@ class DAGScheduler:
         if not self.task_scheduler.is_alive(executor_id):
             return
         self.emit(ExecutorRemoved(executor_id, self.clock(), e.reason))
-        self._completed(self.task_scheduler.executor_lost(executor_id, e.reason) or [])
+        self._completed(self.task_scheduler.executor_lost(executor_id, e.reason,
+                                                          e.exit_caused_by_app) or [])
         lost = self.map_outputs.remove_outputs_on_executor(executor_id)
         for key in [k for k, v in self.cache_locs.items() if executor_id in v]:
             self.cache_locs[key].discard(executor_id)

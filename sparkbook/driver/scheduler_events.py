@@ -51,10 +51,12 @@ class ExecutorAdded:
 
 @dataclass(frozen=True, slots=True)
 class ExecutorLost:
-    """An executor is gone: its running tasks, shuffle outputs and cached blocks too."""
+    """An executor is gone: its running tasks, shuffle outputs and cached blocks too;
+    ``exit_caused_by_app`` when its process exited unasked (a task may have killed it)."""
 
     executor_id: str
     reason: str
+    exit_caused_by_app: bool = False
 
 
 @dataclass(frozen=True, slots=True)

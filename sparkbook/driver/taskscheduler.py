@@ -61,7 +61,7 @@ class TaskSetFailed:
 
     stage_id: int
     reason: str
-    failure: m.ExceptionFailure | None
+    failure: m.TaskEndReason | None  # the last failure
     executor_id: str
 
 
@@ -90,15 +90,18 @@ class TaskSchedulerImpl:
         self.executors[info.executor_id] = ExecutorData(info, info.cores)
         self.offer_all = True
 
-    def executor_lost(self, executor_id: str, reason: str) -> list[Completion] | None:
-        """The endings of the tasks that ran there; None if the executor was unknown."""
+    def executor_lost(self, executor_id: str, reason: str,
+                      exit_caused_by_app: bool = False) -> list[Completion] | None:
+        """The endings of the tasks that ran there; None if the executor was unknown. When
+        its process exited unasked, the tasks running there count a failure each (Spark's
+        ``exitCausedByApp``): a task that kills its executor fails its job in the end."""
         if self.executors.pop(executor_id, None) is None:
             return None
         completions: list[Completion] = []
         for manager in list(self.managers):
             for task_id in manager.executor_lost(executor_id):
                 completions += self._ended(task_id, m.ExecutorLostFailure(
-                    executor_id, False, reason), TaskMetrics())
+                    executor_id, exit_caused_by_app, reason), TaskMetrics())
         return completions
 
     def is_alive(self, executor_id: str) -> bool:
@@ -232,8 +235,7 @@ class TaskSchedulerImpl:
         self._drop_if_idle(manager)
         if abort is None:
             return []
-        failure = reason if isinstance(reason, m.ExceptionFailure) else None
-        return [TaskSetFailed(manager.stage_id, abort, failure, info.executor_id)]
+        return [TaskSetFailed(manager.stage_id, abort, reason, info.executor_id)]
 
     def _post_end(self, task_id: int, reason: m.TaskEndReason, metrics: TaskMetrics,
                   update: m.StatusUpdate | None = None) -> None:

@@ -138,6 +138,8 @@ class ManagerServer:
         for send in sends:
             if isinstance(send.message, m.RegisteredExecutor):
                 log.info("registered executor %s", send.message.executor_id)
+            elif isinstance(send.message, m.RegisteredApplication):
+                log.info("registered application %s", send.message.app_id)
             elif isinstance(send.message, m.ExecutorRemoved):
                 log.info("executor %s removed: %s", send.message.executor_id,
                          send.message.reason)
