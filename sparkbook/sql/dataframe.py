@@ -17,11 +17,13 @@ from sparkbook.errors import (
 )
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.analyzer import analyze, resolve_name, unresolved_column
 from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, name_expr
 from sparkbook.sql.execution import physical
 from sparkbook.sql.execution.arrow import batches_to_rows
+from sparkbook.sql.group import GroupedData
 from sparkbook.sql.row import Row
 from sparkbook.sql.show import show_string
 from sparkbook.sql.types import StructField, StructType
@@ -29,6 +31,29 @@ from sparkbook.sql.types import StructField, StructType
 if TYPE_CHECKING:
     from sparkbook.rdd import RDD
     from sparkbook.sql.session import SparkSession
+
+
+_JOIN_TYPES = {"inner": "Inner", "cross": "Inner", "left": "LeftOuter",
+               "leftouter": "LeftOuter", "right": "RightOuter", "rightouter": "RightOuter",
+               "full": "FullOuter", "outer": "FullOuter", "fullouter": "FullOuter",
+               "leftsemi": "LeftSemi", "semi": "LeftSemi", "leftanti": "LeftAnti",
+               "anti": "LeftAnti"}
+
+
+def _widened(other: DataFrame, like: DataFrame) -> DataFrame:
+    """``other`` with each column cast to the wider of its type and ``like``'s (union)."""
+    from sparkbook.sql.catalyst.typecoercion import common_type
+
+    cols, changed = [], False
+    for mine, theirs in zip(like.schema.fields, other.schema.fields):
+        target = common_type([mine.dataType, theirs.dataType]) or theirs.dataType
+        col = other[theirs.name] if len(set(other.columns)) == len(other.columns) else None
+        if target != theirs.dataType and col is not None:
+            cols.append(col.cast(target).alias(theirs.name))
+            changed = True
+        else:
+            cols.append(col)
+    return other.select(*cols) if changed and None not in cols else other
 
 
 class DataFrame:
@@ -146,6 +171,106 @@ class DataFrame:
     def alias(self, alias: str) -> DataFrame:
         return self._with(lp.SubqueryAlias(alias, self._plan))
 
+    # --- aggregation, joins, order and sets (each plans an exchange) --------------------
+
+    def groupBy(self, *cols: Column | str | list) -> GroupedData:
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        return GroupedData(self, [name_expr(c) for c in cols])
+
+    groupby = groupBy
+
+    def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
+        return self.groupBy().agg(*exprs)
+
+    def join(self, other: DataFrame, on: str | list | Column | None = None,
+             how: str | None = None) -> DataFrame:
+        """Join with ``other`` on column names (kept once, first) or a condition."""
+        kind = _JOIN_TYPES.get((how or "inner").lower().replace("_", ""))
+        if kind is None:
+            raise PySparkValueError(f"[UNSUPPORTED_JOIN_TYPE] Unsupported join type '{how}'.",
+                                    "UNSUPPORTED_JOIN_TYPE")
+        if isinstance(on, str):
+            on = [on]
+        if isinstance(on, list) and on and all(isinstance(c, str) for c in on):
+            return self._with(lp.Join(self._plan, other._plan, kind, None, on))
+        if isinstance(on, list):
+            cond = None
+            for c in on:
+                cond = c._expr if cond is None else e.And(cond, c._expr)
+            on = Column(cond) if cond is not None else None
+        condition = on._expr if isinstance(on, Column) else None
+        return self._with(lp.Join(self._plan, other._plan, kind, condition))
+
+    def crossJoin(self, other: DataFrame) -> DataFrame:
+        return self._with(lp.Join(self._plan, other._plan, "Inner", None))
+
+    def orderBy(self, *cols: Column | str | list, ascending: bool | list | None = None
+                ) -> DataFrame:
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        order = [name_expr(c) for c in cols]
+        if ascending is not None:
+            flags = ascending if isinstance(ascending, list) else [ascending] * len(order)
+            order = [o if isinstance(o, e.SortOrder) else e.SortOrder(o, bool(a))
+                     for o, a in zip(order, flags)]
+        return self._with(lp.Sort(order, self._plan))
+
+    sort = orderBy
+
+    def distinct(self) -> DataFrame:
+        attrs = self._plan.output()
+        return self._with(lp.Aggregate(list(attrs), list(attrs), self._plan, resolved=True))
+
+    def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
+        """One row per distinct ``subset`` (the first met), every column kept."""
+        if subset is None:
+            return self.distinct()
+        attrs = self._plan.output()
+        keys = [self._attribute(c) for c in subset]
+        ids = {k.expr_id for k in keys}
+        out: list[e.Expression] = [a if a.expr_id in ids else
+                                   e.Alias(AggregateFunction("first", [a]), a.name)
+                                   for a in attrs]
+        return self._with(lp.Aggregate(keys, out, self._plan))
+
+    drop_duplicates = dropDuplicates
+
+    def union(self, other: DataFrame) -> DataFrame:
+        """The rows of both, matched by position (``UNION ALL``)."""
+        if len(self.columns) != len(other.columns):
+            raise AnalysisException(
+                f"[NUM_COLUMNS_MISMATCH] UNION can only be performed on inputs with the same "
+                f"number of columns, but the first input has {len(self.columns)} columns and "
+                f"the second input has {len(other.columns)} columns. SQLSTATE: 42826",
+                "NUM_COLUMNS_MISMATCH", {}, "42826")
+        return self._with(lp.Union([self._plan, _widened(other, self)._plan]))
+
+    unionAll = union
+
+    def unionByName(self, other: DataFrame, allowMissingColumns: bool = False) -> DataFrame:
+        """The rows of both, matched by column name; missing ones NULL if allowed."""
+        from sparkbook.sql import functions as F
+
+        mine = {c.lower() for c in self.columns}
+        theirs = {c.lower(): c for c in other.columns}
+        left = self
+        if allowMissingColumns:
+            extra = [c for c in other.columns if c.lower() not in mine]
+            left = self.withColumns({c: F.lit(None).cast(other.schema[c].dataType)
+                                     for c in extra}) if extra else self
+        cols = []
+        for c in left.columns:
+            if c.lower() in theirs:
+                cols.append(other[theirs[c.lower()]])
+            elif allowMissingColumns:
+                cols.append(F.lit(None).cast(left.schema[c].dataType).alias(c))
+            else:
+                raise AnalysisException(
+                    f"[NUM_COLUMNS_MISMATCH] Cannot resolve column name \"{c}\" among "
+                    f"({', '.join(other.columns)}).", "NUM_COLUMNS_MISMATCH")
+        return left.union(other.select(*cols))
+
     # --- columns by name ----------------------------------------------------------------
 
     def __getitem__(self, item: str | int | Column | list) -> Any:
@@ -253,7 +378,7 @@ class DataFrame:
         if isinstance(extended, str):
             mode, extended = extended, None
         spark_plan = physical.plan_physical(self._plan)
-        text = f"== Physical Plan ==\n{spark_plan.tree_string()}\n"
+        text = f"== Physical Plan ==\n{physical.explain_string(spark_plan)}\n"
         if extended or mode == "extended":
             schema = ", ".join(f"{n}: {t}" for n, t in self.dtypes)
             text = (f"== Analyzed Logical Plan ==\n{schema}\n{self._plan.tree_string()}\n"

@@ -196,17 +196,66 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
         return FilterExec(plan.condition, plan_physical(plan.child, False))
     if isinstance(plan, lp.GlobalLimit):
         return LimitExec(plan.n, plan_physical(plan.child, False), collect=top)
+    from sparkbook.sql.execution.planner import plan_more  # exchanges, joins, aggregates
+
+    planned = plan_more(plan, top)
+    if planned is not None:
+        return planned
     raise errors.AnalysisException(f"[INTERNAL_ERROR] Cannot plan {type(plan).__name__}.",
                                    "INTERNAL_ERROR")
 
 
+def explain_string(plan: SparkPlan) -> str:
+    """The plan as ``explain()`` prints it: each operator marked ``*(n)`` with the stage it
+    runs in (numbered in the order stages run, as Spark's codegen ids roughly are), the
+    exchanges between them unmarked; with exchanges, under ``AdaptiveSparkPlan``."""
+    ids: dict[int, int] = {}
+    counter = iter(range(1, 1 << 30))
+
+    def number(node: SparkPlan) -> int:
+        stages = [number(c) for c in node.children]
+        inside = [sid for c, sid in zip(node.children, stages)
+                  if not getattr(c, "exchange", False)]
+        sid = inside[0] if inside else next(counter)
+        ids[id(node)] = sid
+        return sid
+
+    number(plan)
+    lines: list[str] = []
+    has_exchange = False
+
+    def walk(node: SparkPlan, first: str, rest: str) -> None:
+        nonlocal has_exchange
+        has_exchange = has_exchange or getattr(node, "exchange", False)
+        if not node.pipelined:
+            lines.append(first + node.node_line())
+        else:
+            lines.append(f"{first}*({ids[id(node)]}) {node.node_line()}")
+        for i, child in enumerate(node.children):
+            last = i == len(node.children) - 1
+            walk(child, rest + ("+- " if last else ":- "), rest + ("   " if last else ":  "))
+
+    walk(plan, "", "")
+    if has_exchange:
+        lines = ["AdaptiveSparkPlan isFinalPlan=false"] + [
+            ("+- " if i == 0 else "   ") + line for i, line in enumerate(lines)]
+    return "\n".join(lines) + "\n"
+
+
 def stage_name(plan: SparkPlan) -> str:
-    """What the stage does: its operators from the last to the first."""
+    """What the stage does: its operators from the last to the first, down to the exchange
+    it reads (whose map side is the stage before)."""
     parts = []
     node: SparkPlan | None = plan
     while node is not None:
         parts.append(node.node_line(ids=False))
-        node = node.children[0] if node.children else None
+        if getattr(node, "exchange", False) and node is not plan:
+            break
+        inside = [c for c in node.children if not getattr(c, "exchange", False)]
+        node = (inside or list(node.children) or [None])[0]
+        if node is not None and getattr(node, "exchange", False):
+            parts.append(node.node_line(ids=False))
+            break
     return " <- ".join(parts)
 
 
