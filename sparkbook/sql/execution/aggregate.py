@@ -40,41 +40,64 @@ def _checked_sum(f: AggregateFunction) -> bool:
 
 
 def group_ids(keys: list[pa.Array], num_rows: int) -> tuple[np.ndarray, list[pa.Array], int]:
-    """Each row's dense group id, the keys of each group, and the number of groups."""
+    """Each row's dense group id (in order of first appearance), the keys of each group,
+    and the number of groups. A key column's dictionary indices are ids already (NULL is
+    one more); several keys combine their ids and are made dense again."""
     if not keys:
         return np.zeros(num_rows, np.int64), [], 1
-    table = pa.table({**{f"k{i}": k for i, k in enumerate(keys)},
-                      "row": pa.array(np.arange(num_rows))})
-    grouped = table.group_by([f"k{i}" for i in range(len(keys))], use_threads=False) \
-        .aggregate([("row", "list")])
-    rows = grouped.column("row_list").combine_chunks()
-    gids = np.empty(num_rows, np.int64)
-    gids[pc.list_flatten(rows).to_numpy()] = pc.list_parent_indices(rows).to_numpy()
-    return gids, [grouped.column(f"k{i}").combine_chunks() for i in range(len(keys))], \
-        grouped.num_rows
+    if len(keys) == 1:
+        # One key: its dictionary indices are dense ids already; NULL is one more id.
+        encoded = pc.dictionary_encode(_whole(keys[0]))
+        ids = encoded.indices.to_numpy(zero_copy_only=False)
+        groups = encoded.dictionary
+        if encoded.null_count:
+            ids = np.where(encoded.indices.is_valid().to_numpy(zero_copy_only=False), ids,
+                           len(groups))
+            groups = pa.concat_arrays([groups, pa.nulls(1, groups.type)])
+        return ids.astype(np.int64), [groups], len(groups)
+    combined = np.zeros(num_rows, np.int64)
+    for k in keys:
+        encoded = pc.dictionary_encode(_whole(k))
+        size = len(encoded.dictionary) + 1
+        ids = pc.fill_null(encoded.indices, size - 1).to_numpy(zero_copy_only=False)
+        combined = combined * size + ids.astype(np.int64)
+    _, first, gids = np.unique(combined, return_index=True, return_inverse=True)
+    index = pa.array(first)
+    return gids.astype(np.int64), [_whole(k).take(index) for k in keys], len(first)
 
 
-def aggregate(gids: np.ndarray, n: int, values: pa.Array, how: str) -> pa.Array:
-    """``how`` (sum, count, min, max, first, last, list, set) of ``values`` per group."""
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if how in ("list", "set"):
-        return _lists(gids, n, values, how)
-    if how == "count_all":
-        return pa.array(np.bincount(gids, minlength=n).astype(np.int64))
-    table = pa.table({"g": pa.array(gids), "v": values})
-    options = None
-    if how in ("first", "last"):
-        options = pc.ScalarAggregateOptions(skip_nulls=False)  # first(x) may be NULL
-    out = table.group_by("g", use_threads=False).aggregate([("v", how, options)])
-    result = out.column(f"v_{how}").combine_chunks()
-    if how == "count":
-        full = np.zeros(n, np.int64)
-        full[out.column("g").to_numpy()] = result.to_numpy()
-        return pa.array(full)
-    # Groups with no rows here are NULL (a global aggregate over nothing).
-    index = np.full(n, -1, np.int64)
-    index[out.column("g").to_numpy()] = np.arange(out.num_rows)
-    return result.take(pa.array(index, mask=index < 0))
+def _whole(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
+                   ) -> list[pa.Array]:
+    """Each ``(values, how)`` aggregated per group, the hash kinds in one ``group_by``."""
+    out: list[pa.Array | None] = [None] * len(specs)
+    hashed = []
+    for i, (values, how) in enumerate(specs):
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if how in ("list", "set"):
+            out[i] = _lists(gids, n, values, how)
+        elif how == "count_all":
+            out[i] = pa.array(np.bincount(gids, minlength=n).astype(np.int64))
+        else:
+            hashed.append((i, values, how))
+    if hashed:
+        columns = {"g": pa.array(gids)}
+        columns.update({f"v{i}": v for i, v, _ in hashed})
+        first_last = pc.ScalarAggregateOptions(skip_nulls=False)  # first(x) may be NULL
+        grouped = pa.table(columns).group_by("g", use_threads=False).aggregate(
+            [(f"v{i}", how, first_last if how in ("first", "last") else None)
+             for i, _, how in hashed])
+        # Groups with no rows here (a global aggregate over nothing) are NULL, counts 0.
+        index = np.full(n, -1, np.int64)
+        index[grouped.column("g").to_numpy()] = np.arange(grouped.num_rows)
+        take = pa.array(index, mask=index < 0)
+        for i, _, how in hashed:
+            result = grouped.column(f"v{i}_{how}").combine_chunks().take(take)
+            out[i] = pc.fill_null(result, 0) if how == "count" else result
+    return out  # type: ignore[return-value]
 
 
 def _lists(gids: np.ndarray, n: int, values: pa.Array, how: str) -> pa.Array:
@@ -115,48 +138,53 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
     gids, group_keys, n = group_ids(key_cols, batch.num_rows)
     if not keys and batch.num_rows == 0:
         n = 1
-    cols = list(group_keys)
+    specs: list[tuple[pa.Array, str]] = []
+    checks: list[int] = []  # where a checked bigint sum's (sum, float sum) pair starts
     for f in functions:
         if not f.children or isinstance(f.child, e.Literal):  # count(*), count(1)
-            cols.append(aggregate(gids, n, pa.nulls(batch.num_rows), "count_all"))
+            specs.append((pa.nulls(batch.num_rows), "count_all"))
             continue
         values = ev.column(f.child, batch)
         cast = input_type(f)
         if cast is not None:
             values = values.cast(to_arrow_type(cast))
         if f.distinct:
-            cols.append(_lists(gids, n, values, "set"))
+            specs.append((values, "set"))
             continue
-        for how in BUFFERS[f.name]:
-            cols.append(aggregate(gids, n, values, how))
+        specs += [(values, how) for how in BUFFERS[f.name]]
         if _checked_sum(f):
-            approx = aggregate(gids, n, pc.cast(values, pa.float64(), safe=False), "sum")
-            _overflow_check(cols[-1], approx)
-            cols.append(approx)
-    return pa.table({str(i): c for i, c in enumerate(cols)})
+            checks.append(len(specs) - 1)
+            specs.append((pc.cast(values, pa.float64(), safe=False), "sum"))
+    cols = aggregate_many(gids, n, specs)
+    for i in checks:
+        _overflow_check(cols[i], cols[i + 1])
+    return pa.table({str(i): c for i, c in enumerate(list(group_keys) + cols)})
 
 
 def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
           global_agg: bool) -> list[pa.Array]:
     """Merge the buffers of each group (from every map task) into the aggregates."""
     cols = [c.combine_chunks() for c in table.columns]
-    num_rows = table.num_rows
-    gids, group_keys, n = group_ids(cols[:num_keys], num_rows)
-    if global_agg and num_rows == 0:
+    gids, group_keys, n = group_ids(cols[:num_keys], table.num_rows)
+    if global_agg and table.num_rows == 0:
         n = 1
-    out = list(group_keys)
+    specs: list[tuple[pa.Array, str]] = []
     i = num_keys
     for f in functions:
+        hows = ("set",) if f.distinct else BUFFERS[f.name] + (
+            ("sum",) if _checked_sum(f) else ())
+        specs += [(cols[i + j], MERGE.get(how, how)) for j, how in enumerate(hows)]
+        i += len(hows)
+    merged = aggregate_many(gids, n, specs)
+    out = list(group_keys)
+    i = 0
+    for f in functions:
+        width = buffer_count(f)
+        buffers = merged[i:i + width]
+        i += width
         if f.distinct:
-            merged = _lists(gids, n, cols[i], "set")
-            out.append(pc.list_value_length(merged).cast(pa.int64()))
-            i += 1
-            continue
-        buffers = []
-        for how in BUFFERS[f.name] + (("sum",) if _checked_sum(f) else ()):
-            buffers.append(aggregate(gids, n, cols[i], MERGE.get(how, how)))
-            i += 1
-        if f.name == "count" or (not f.children or isinstance(f.child, e.Literal)):
+            out.append(pc.list_value_length(buffers[0]).cast(pa.int64()))
+        elif f.name == "count":
             out.append(pc.fill_null(buffers[0], 0))
         elif f.name == "avg":
             total, count = buffers
