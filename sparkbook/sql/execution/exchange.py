@@ -259,12 +259,14 @@ def shuffle(sc: SparkContext, rdd: RDD, inputs: list[e.AttributeReference],
     sizes = sc.accumulator([0] * partitioning.num_partitions, ListAdd()) if adaptive else None
     keyed = rdd.mapPartitions(functools.partial(split_batches, inputs, partitioning, sizes))
     keyed.op = name  # the map stage is named for what it does
-    shuffled = keyed.partitionBy(partitioning.num_partitions, _identity)
+    n = partitioning.num_partitions
     if not adaptive:
-        return shuffled, None
-    with job_name(sc, name):
-        # The map stage (and one task of the reduce side, which reads nothing back here).
-        sc.runJob(shuffled, _nothing, [0])
+        return keyed.partitionBy(n, _identity), None
+    # One more reduce partition than the map side writes to: a job of just that (empty)
+    # partition runs the whole map stage and then one task that fetches nothing.
+    shuffled = keyed.partitionBy(n + 1, _identity)
+    with job_name(sc, f"{name} (map stage; sizes for adaptive coalescing)"):
+        sc.runJob(shuffled, _nothing, [n])
     return shuffled, list(sizes.value)
 
 
@@ -281,7 +283,7 @@ def _nothing(records: Iterator) -> list:
 def read_coalesced(sc: SparkContext, shuffled: RDD, groups: list[list[int]] | None) -> RDD:
     from sparkbook.rdd.kinds import CoalescedRDD
 
-    if groups is not None and len(groups) < shuffled.getNumPartitions():
+    if groups is not None:  # never the extra, empty partition of an adaptive shuffle
         shuffled = CoalescedRDD(shuffled, len(groups), groups)
     return shuffled.mapPartitions(read_blocks)
 

@@ -72,14 +72,18 @@ def plan_aggregate(plan: lp.Aggregate, conf: dict[str, str], n: int) -> SparkPla
         return seen[key]
 
     keys = plan.keys
-    key_attrs = [k if isinstance(k, e.AttributeReference) else
+    key_attrs = [k if isinstance(k, e.AttributeReference) else k.to_attribute()
+                 if isinstance(k, e.Alias) else
                  e.AttributeReference(e.output_name(k), k.dtype, k.nullable) for k in keys]
+    # A result names a key by the key itself, or (groupBy(expr.alias("m"))) by its alias.
     by_key = {k.explain(): a for k, a in zip(keys, key_attrs)}
+    by_key.update({k.child.explain(): a for k, a in zip(keys, key_attrs)
+                   if isinstance(k, e.Alias)})
 
     def rewrite(node: e.Expression) -> e.Expression:
         if isinstance(node, AggregateFunction):
             return take_function(node)
-        if node.explain() in by_key and not isinstance(node, e.Alias):
+        if node.explain() in by_key:
             return by_key[node.explain()]
         return node
 
