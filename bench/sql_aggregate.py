@@ -39,9 +39,9 @@ def with_duckdb(t: pa.Table, key: str) -> pa.Table:
 def with_sparkbook(t: pa.Table, key: str) -> pa.Table:
     """sparkbook's partial step itself (dense group ids, then each aggregate by id)."""
     from sparkbook.sql import functions as F
+    from sparkbook.sql.catalyst import expressions as e
     from sparkbook.sql.catalyst.typecoercion import type_tree
     from sparkbook.sql.execution.aggregate import partial
-    from sparkbook.sql.catalyst import expressions as e
     from sparkbook.sql.types import DoubleType, LongType, StringType
 
     attrs = [e.AttributeReference("k", LongType()), e.AttributeReference("name", StringType()),
