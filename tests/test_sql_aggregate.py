@@ -7,19 +7,10 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
+from printing import printed
 
 SALES = [("Alice", 10), ("Bob", 5), ("Alice", 7), ("Carol", None), (None, 3)]
-
-
-def printed(action) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        action()
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

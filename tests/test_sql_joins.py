@@ -8,17 +8,8 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
-
-
-def printed(action) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        action()
-    return out.getvalue()
+from printing import printed
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +112,11 @@ def test_union_by_position_and_by_name(spark):
     both = x.unionByName(z, allowMissingColumns=True)
     assert both.columns == ["n", "s"]
     assert [tuple(r) for r in both.collect()] == [(1, "a"), (2, "b"), (5, None)]
+
+
+def test_intersect_and_subtract_are_distinct_and_treat_nulls_as_equal(spark):
+    a = spark.createDataFrame([(1, "a"), (1, "a"), (2, None), (3, "c")], ["n", "s"])
+    b = spark.createDataFrame([(1, "a"), (2, None), (4, "d")], ["n", "s"])
+    assert sorted(tuple(r) for r in a.intersect(b).collect()) == [(1, "a"), (2, None)]
+    assert [tuple(r) for r in a.subtract(b).collect()] == [(3, "c")]
+    assert a.intersect(b).columns == ["n", "s"]

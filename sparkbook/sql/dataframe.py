@@ -271,6 +271,29 @@ class DataFrame:
                     f"({', '.join(other.columns)}).", "NUM_COLUMNS_MISMATCH")
         return left.union(other.select(*cols))
 
+    def intersect(self, other: DataFrame) -> DataFrame:
+        """The distinct rows in both (NULLs equal, as in SQL's INTERSECT)."""
+        return self._set_operation(other, lambda a, b: (a > 0) & (b > 0))
+
+    def subtract(self, other: DataFrame) -> DataFrame:
+        """The distinct rows of this one not in ``other`` (EXCEPT DISTINCT)."""
+        return self._set_operation(other, lambda a, b: (a > 0) & (b == 0))
+
+    def _set_operation(self, other: DataFrame, keep) -> DataFrame:
+        # As one aggregation: each row tagged with its side, grouped by every column
+        # (grouping makes NULLs equal), kept by how many rows each side had.
+        from sparkbook.sql import functions as F
+
+        names = self.columns
+        mine = self.select(*[self[n] for n in names], F.lit(1).alias("__l"),
+                           F.lit(0).alias("__r"))
+        theirs = _widened(other, self)
+        theirs = theirs.select(*[theirs[i].alias(n) for i, n in enumerate(names)],
+                               F.lit(0).alias("__l"), F.lit(1).alias("__r"))
+        counted = mine.union(theirs).groupBy(*names).agg(F.sum("__l").alias("__l"),
+                                                          F.sum("__r").alias("__r"))
+        return counted.filter(keep(F.col("__l"), F.col("__r"))).select(*names)
+
     # --- columns by name ----------------------------------------------------------------
 
     def __getitem__(self, item: str | int | Column | list) -> Any:
