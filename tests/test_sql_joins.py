@@ -120,3 +120,10 @@ def test_intersect_and_subtract_are_distinct_and_treat_nulls_as_equal(spark):
     assert sorted(tuple(r) for r in a.intersect(b).collect()) == [(1, "a"), (2, None)]
     assert [tuple(r) for r in a.subtract(b).collect()] == [(3, "c")]
     assert a.intersect(b).columns == ["n", "s"]
+
+
+def test_union_widens_each_column_to_the_wider_type(spark):
+    a = spark.createDataFrame([(1,), (2,)], "x int")
+    b = spark.createDataFrame([(3,)], "x bigint")
+    assert a.union(b).dtypes == [("x", "bigint")]
+    assert [r.x for r in a.union(b).collect()] == [1, 2, 3]

@@ -40,20 +40,22 @@ _JOIN_TYPES = {"inner": "Inner", "cross": "Inner", "left": "LeftOuter",
                "anti": "LeftAnti"}
 
 
-def _widened(other: DataFrame, like: DataFrame) -> DataFrame:
-    """``other`` with each column cast to the wider of its type and ``like``'s (union)."""
+def _as_types(df: DataFrame, types: list) -> DataFrame:
+    """``df`` with each column cast to ``types`` (by position) where it differs."""
+    fields = df.schema.fields
+    if all(f.dataType == t for f, t in zip(fields, types)):
+        return df
+    cols = [df[i] if f.dataType == t else df[i].cast(t).alias(f.name)
+            for i, (f, t) in enumerate(zip(fields, types))]
+    return df.select(*cols)
+
+
+def _union_types(a: DataFrame, b: DataFrame) -> list:
+    """The wider of the two types of each column, as a union's output has them."""
     from sparkbook.sql.catalyst.typecoercion import common_type
 
-    cols, changed = [], False
-    for mine, theirs in zip(like.schema.fields, other.schema.fields):
-        target = common_type([mine.dataType, theirs.dataType]) or theirs.dataType
-        col = other[theirs.name] if len(set(other.columns)) == len(other.columns) else None
-        if target != theirs.dataType and col is not None:
-            cols.append(col.cast(target).alias(theirs.name))
-            changed = True
-        else:
-            cols.append(col)
-    return other.select(*cols) if changed and None not in cols else other
+    return [common_type([x.dataType, y.dataType]) or x.dataType
+            for x, y in zip(a.schema.fields, b.schema.fields)]
 
 
 class DataFrame:
@@ -244,7 +246,9 @@ class DataFrame:
                 f"number of columns, but the first input has {len(self.columns)} columns and "
                 f"the second input has {len(other.columns)} columns. SQLSTATE: 42826",
                 "NUM_COLUMNS_MISMATCH", {}, "42826")
-        return self._with(lp.Union([self._plan, _widened(other, self)._plan]))
+        types = _union_types(self, other)
+        return self._with(lp.Union([_as_types(self, types)._plan,
+                                    _as_types(other, types)._plan]))
 
     unionAll = union
 
@@ -287,8 +291,7 @@ class DataFrame:
         names = self.columns
         mine = self.select(*[self[n] for n in names], F.lit(1).alias("__l"),
                            F.lit(0).alias("__r"))
-        theirs = _widened(other, self)
-        theirs = theirs.select(*[theirs[i].alias(n) for i, n in enumerate(names)],
+        theirs = other.select(*[other[i].alias(n) for i, n in enumerate(names)],
                                F.lit(0).alias("__l"), F.lit(1).alias("__r"))
         counted = mine.union(theirs).groupBy(*names).agg(F.sum("__l").alias("__l"),
                                                           F.sum("__r").alias("__r"))
