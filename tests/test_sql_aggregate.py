@@ -122,3 +122,11 @@ def test_distinct_and_drop_duplicates(sales, spark):
     kept = dup.dropDuplicates(["k"])
     assert kept.columns == ["k", "v"]
     assert sorted(r.k for r in kept.collect()) == ["a", "b"]
+
+
+def test_first_and_last_may_skip_nulls(spark, F):
+    rows = spark.sparkContext.parallelize([("a", None), ("a", 1), ("a", 2), ("a", None)], 1)
+    df = spark.createDataFrame(rows, "k string, v bigint")
+    (row,) = df.groupBy("k").agg(F.first("v", ignorenulls=True),
+                                             F.last("v", ignorenulls=True)).collect()
+    assert tuple(row) == ("a", 1, 2)

@@ -116,11 +116,12 @@ def max(col: Column | str) -> Column:
 
 
 def first(col: Column | str, ignorenulls: bool = False) -> Column:
-    return _aggregate("first", col)
+    """The first value of each group (NULL if it is NULL, unless ``ignorenulls``)."""
+    return Column(AggregateFunction("first", [name_expr(col)], ignore_nulls=ignorenulls))
 
 
 def last(col: Column | str, ignorenulls: bool = False) -> Column:
-    return _aggregate("last", col)
+    return Column(AggregateFunction("last", [name_expr(col)], ignore_nulls=ignorenulls))
 
 
 def collect_list(col: Column | str) -> Column:

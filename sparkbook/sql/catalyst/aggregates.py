@@ -24,10 +24,12 @@ from sparkbook.sql.types import (
 class AggregateFunction(e.Expression):
     """``name(child)`` over the rows of a group; ``distinct`` for ``count(DISTINCT x)``."""
 
-    def __init__(self, name: str, args: list[e.Expression], distinct: bool = False) -> None:
+    def __init__(self, name: str, args: list[e.Expression], distinct: bool = False,
+                 ignore_nulls: bool = False) -> None:
         self.name = name
         self.children = tuple(args)
         self.distinct = distinct
+        self.ignore_nulls = ignore_nulls  # first/last(x, ignorenulls=True)
 
     def render(self, r: Callable) -> str:
         inner = ", ".join(r(c) for c in self.children)

@@ -26,13 +26,20 @@ BUFFERS = {"sum": ("sum",), "avg": ("sum", "count"), "count": ("count",), "min":
            "max": ("max",), "first": ("first",), "last": ("last",),
            "collect_list": ("list",), "collect_set": ("set",)}
 MERGE = {"sum": "sum", "count": "sum", "min": "min", "max": "max", "first": "first",
+         "first_valid": "first_valid", "last_valid": "last_valid",
          "last": "last", "list": "list", "set": "set"}
+
+
+def buffers(f: AggregateFunction) -> tuple[str, ...]:
+    if f.name in ("first", "last") and f.ignore_nulls:
+        return (f"{f.name}_valid",)  # pyarrow's first/last skipping NULLs
+    return BUFFERS[f.name]
 
 
 def buffer_count(f: AggregateFunction) -> int:
     if f.distinct:
         return 1
-    return len(BUFFERS[f.name]) + (1 if _checked_sum(f) else 0)
+    return len(buffers(f)) + (1 if _checked_sum(f) else 0)
 
 
 def _checked_sum(f: AggregateFunction) -> bool:
@@ -86,16 +93,17 @@ def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
     if hashed:
         columns = {"g": pa.array(gids)}
         columns.update({f"v{i}": v for i, v, _ in hashed})
-        first_last = pc.ScalarAggregateOptions(skip_nulls=False)  # first(x) may be NULL
+        options = {"first": pc.ScalarAggregateOptions(skip_nulls=False),  # may be NULL
+                   "last": pc.ScalarAggregateOptions(skip_nulls=False)}
         grouped = pa.table(columns).group_by("g", use_threads=False).aggregate(
-            [(f"v{i}", how, first_last if how in ("first", "last") else None)
-             for i, _, how in hashed])
+            [(f"v{i}", how.removesuffix("_valid"), options.get(how)) for i, _, how in hashed])
         # Groups with no rows here (a global aggregate over nothing) are NULL, counts 0.
         index = np.full(n, -1, np.int64)
         index[grouped.column("g").to_numpy()] = np.arange(grouped.num_rows)
         take = pa.array(index, mask=index < 0)
         for i, _, how in hashed:
-            result = grouped.column(f"v{i}_{how}").combine_chunks().take(take)
+            result = grouped.column(f"v{i}_{how.removesuffix('_valid')}").combine_chunks() \
+                .take(take)
             out[i] = pc.fill_null(result, 0) if how == "count" else result
     return out  # type: ignore[return-value]
 
@@ -151,7 +159,7 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
         if f.distinct:
             specs.append((values, "set"))
             continue
-        specs += [(values, how) for how in BUFFERS[f.name]]
+        specs += [(values, how) for how in buffers(f)]
         if _checked_sum(f):
             checks.append(len(specs) - 1)
             specs.append((pc.cast(values, pa.float64(), safe=False), "sum"))
@@ -171,7 +179,7 @@ def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
     specs: list[tuple[pa.Array, str]] = []
     i = num_keys
     for f in functions:
-        hows = ("set",) if f.distinct else BUFFERS[f.name] + (
+        hows = ("set",) if f.distinct else buffers(f) + (
             ("sum",) if _checked_sum(f) else ())
         specs += [(cols[i + j], MERGE.get(how, how)) for j, how in enumerate(hows)]
         i += len(hows)
@@ -180,19 +188,19 @@ def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
     i = 0
     for f in functions:
         width = buffer_count(f)
-        buffers = merged[i:i + width]
+        parts = merged[i:i + width]
         i += width
         if f.distinct:
-            out.append(pc.list_value_length(buffers[0]).cast(pa.int64()))
+            out.append(pc.list_value_length(parts[0]).cast(pa.int64()))
         elif f.name == "count":
-            out.append(pc.fill_null(buffers[0], 0))
+            out.append(pc.fill_null(parts[0], 0))
         elif f.name == "avg":
-            total, count = buffers
+            total, count = parts
             out.append(pc.divide(total.cast(pa.float64()),
                                  pc.if_else(pc.equal(count, 0), None, count).cast(pa.float64())))
         elif _checked_sum(f):
-            _overflow_check(buffers[0], buffers[1])
-            out.append(buffers[0])
+            _overflow_check(parts[0], parts[1])
+            out.append(parts[0])
         else:
-            out.append(buffers[0].cast(to_arrow_type(f.dtype)))
+            out.append(parts[0].cast(to_arrow_type(f.dtype)))
     return out

@@ -155,7 +155,7 @@ def _function_text(f: AggregateFunction, ids: bool, partial: bool) -> str:
     if f.distinct:
         text = text.replace("(DISTINCT ", "(distinct ")
     if f.name in ("first", "last"):
-        text = text[:-1] + ", false)"  # Spark prints ignoreNulls
+        text = text[:-1] + f", {str(f.ignore_nulls).lower()})"  # Spark prints ignoreNulls
     if not f.children:
         text = text.replace("()", "(1)")
     return ("partial_" if partial else "") + text

@@ -64,7 +64,7 @@ def plan_aggregate(plan: lp.Aggregate, conf: dict[str, str], n: int) -> SparkPla
     def take_function(node: e.Expression) -> e.Expression:
         if not isinstance(node, AggregateFunction):
             return node
-        key = node.explain() + ("D" if node.distinct else "")
+        key = f"{node.explain()} {node.distinct} {node.ignore_nulls}"
         if key not in seen:
             functions.append(node)
             seen[key] = e.AttributeReference(node.sql(), node.dtype, node.nullable)
