@@ -127,3 +127,11 @@ def test_union_widens_each_column_to_the_wider_type(spark):
     b = spark.createDataFrame([(3,)], "x bigint")
     assert a.union(b).dtypes == [("x", "bigint")]
     assert [r.x for r in a.union(b).collect()] == [1, 2, 3]
+
+
+def test_except_all_counts_duplicates(spark):
+    a = spark.createDataFrame([(1, "a"), (1, "a"), (1, "a"), (2, None), (3, "c")], ["n", "s"])
+    b = spark.createDataFrame([(1, "a"), (2, None)], ["n", "s"])
+    got = a.exceptAll(b)
+    assert got.columns == ["n", "s"]
+    assert sorted(tuple(r) for r in got.collect()) == [(1, "a"), (1, "a"), (3, "c")]

@@ -283,6 +283,16 @@ class DataFrame:
         """The distinct rows of this one not in ``other`` (EXCEPT DISTINCT)."""
         return self._set_operation(other, lambda a, b: (a > 0) & (b == 0))
 
+    def exceptAll(self, other: DataFrame) -> DataFrame:
+        """The rows of this one less those of ``other``, duplicates counted (EXCEPT ALL)."""
+        from sparkbook.sql import functions as F
+
+        counted = self._set_operation(other, None)
+        left = counted.filter(F.col("__l") > F.col("__r")).withColumn(
+            "__n", F.col("__l") - F.col("__r"))
+        attrs = left._plan.output()
+        return self._with(lp.ReplicateRows(attrs[-1], attrs[:len(self.columns)], left._plan))
+
     def _set_operation(self, other: DataFrame, keep) -> DataFrame:
         # As one aggregation: each row tagged with its side, grouped by every column
         # (grouping makes NULLs equal), kept by how many rows each side had.
@@ -295,6 +305,8 @@ class DataFrame:
                                F.lit(0).alias("__l"), F.lit(1).alias("__r"))
         counted = mine.union(theirs).groupBy(*names).agg(F.sum("__l").alias("__l"),
                                                           F.sum("__r").alias("__r"))
+        if keep is None:
+            return counted
         return counted.filter(keep(F.col("__l"), F.col("__r"))).select(*names)
 
     # --- columns by name ----------------------------------------------------------------

@@ -242,3 +242,24 @@ class ResolvedHint(UnaryNode):
 
     def node_line(self) -> str:
         return "ResolvedHint (strategy=broadcast)"
+
+
+class ReplicateRows(UnaryNode):
+    """Each row of the child ``count`` times, without the count column (``exceptAll``,
+    as Spark rewrites it: an aggregation of both sides, then this generator)."""
+
+    def __init__(self, count: e.AttributeReference, output: list[e.AttributeReference],
+                 child: LogicalPlan) -> None:
+        self.count = count
+        self.columns = output
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.columns
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return ReplicateRows(self.count, self.columns, children[0])
+
+    def node_line(self) -> str:
+        shown = ", ".join(a.explain() for a in [self.count, *self.columns])
+        return f"Generate replicaterows({shown}), [{', '.join(a.explain() for a in self.columns)}]"

@@ -214,6 +214,39 @@ def _sort(inputs: list[e.AttributeReference], order: list[e.SortOrder],
     yield from table.take(indices).to_batches()
 
 
+class ReplicateRowsExec(SparkPlan):
+    """Each row repeated as many times as its count column says (one ``take``)."""
+
+    def __init__(self, count: e.AttributeReference, columns: list[e.AttributeReference],
+                 child: SparkPlan) -> None:
+        self.count, self.columns = count, columns
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.columns
+
+    def node_line(self, ids: bool = True) -> str:
+        shown = ", ".join(a.explain() if ids else a.name for a in [self.count, *self.columns])
+        return f"Generate replicaterows({shown})"
+
+    def execute(self, sc: SparkContext) -> RDD:
+        f = functools.partial(_replicate, self.children[0].output(), self.count, self.columns)
+        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+
+
+def _replicate(inputs: list[e.AttributeReference], count: e.AttributeReference,
+               columns: list[e.AttributeReference],
+               batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    import numpy as np
+
+    ev = BatchEvaluator(inputs)
+    for batch in batches:
+        times = pc.fill_null(ev.column(count, batch), 0).to_numpy(zero_copy_only=False)
+        index = pa.array(np.repeat(np.arange(batch.num_rows), np.maximum(times, 0)))
+        cols = [ev.column(c, batch).take(index) for c in columns]
+        yield pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))])
+
+
 class UnionExec(SparkPlan):
     def __init__(self, children: list[SparkPlan], output: list[e.AttributeReference]) -> None:
         self.children = tuple(children)
@@ -241,4 +274,4 @@ def _conform(types: list[pa.DataType],
 
 
 __all__ = ["ShuffleExchangeExec", "BroadcastExchangeExec", "HashAggregateExec", "SortExec",
-           "UnionExec", "co_partitioned", "_attrs"]
+           "UnionExec", "ReplicateRowsExec", "co_partitioned", "_attrs"]

@@ -13,6 +13,7 @@ from sparkbook.sql.execution.joins import HashJoinExec, JoinSpec, split_conditio
 from sparkbook.sql.execution.operators import (
     BroadcastExchangeExec,
     HashAggregateExec,
+    ReplicateRowsExec,
     ShuffleExchangeExec,
     SortExec,
     UnionExec,
@@ -51,6 +52,8 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return SortExec(order, ShuffleExchangeExec(x.RangePartitioning(order, n), child, conf))
     if isinstance(plan, lp.Union):
         return UnionExec([plan_physical(c, False) for c in plan.children], plan.output())
+    if isinstance(plan, lp.ReplicateRows):
+        return ReplicateRowsExec(plan.count, plan.columns, plan_physical(plan.child, False))
     if isinstance(plan, lp.ResolvedHint):
         return plan_physical(plan.child, top)
     return None
