@@ -198,8 +198,7 @@ class SortExec(SparkPlan):
         return f"Sort [{shown}], true, 0"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_sort, self.children[0].output(), self.order)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _sort, self.order)
 
 
 def _sort(inputs: list[e.AttributeReference], order: list[e.SortOrder],
@@ -230,8 +229,7 @@ class ReplicateRowsExec(SparkPlan):
         return f"Generate replicaterows({shown})"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_replicate, self.children[0].output(), self.count, self.columns)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _replicate, self.count, self.columns)
 
 
 def _replicate(inputs: list[e.AttributeReference], count: e.AttributeReference,

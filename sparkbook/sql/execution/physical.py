@@ -48,6 +48,11 @@ class SparkPlan(TreeNode):
     def _named(self, rdd):
         return rdd.setName(self.node_line(ids=False))
 
+    def _per_partition(self, sc: SparkContext, func, *args) -> RDD:
+        """The child's partitions through ``func(child's columns, *args, batches)``."""
+        f = functools.partial(func, self.children[0].output(), *args)
+        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+
 
 def _attrs(attrs: list[e.AttributeReference], ids: bool, sep: str) -> str:
     return sep.join(a.explain() if ids else a.name for a in attrs)
@@ -109,8 +114,7 @@ class ProjectExec(SparkPlan):
         return f"Project [{', '.join(shown)}]"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_project, self.children[0].output(), self.project_list)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _project, self.project_list)
 
 
 def _project(inputs: list[e.AttributeReference], project_list: list[e.Expression],
@@ -137,8 +141,7 @@ class FilterExec(SparkPlan):
         return f"Filter {self.condition.explain() if ids else self.condition.sql()}"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_filter, self.children[0].output(), self.condition)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _filter, self.condition)
 
 
 def _filter(inputs: list[e.AttributeReference], condition: e.Expression,
