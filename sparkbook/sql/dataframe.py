@@ -23,6 +23,7 @@ from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, name_expr
 from sparkbook.sql.execution import physical
 from sparkbook.sql.execution.arrow import batches_to_rows
+from sparkbook.sql.execution.planner import settings as physical_settings
 from sparkbook.sql.group import GroupedData
 from sparkbook.sql.row import Row
 from sparkbook.sql.show import show_string
@@ -274,6 +275,20 @@ class DataFrame:
                     f"[NUM_COLUMNS_MISMATCH] Cannot resolve column name \"{c}\" among "
                     f"({', '.join(other.columns)}).", "NUM_COLUMNS_MISMATCH")
         return left.union(other.select(*cols))
+
+    def repartition(self, numPartitions: int | Column | str, *cols: Column | str
+                    ) -> DataFrame:
+        """``numPartitions`` partitions by a shuffle: by hash of ``cols``, else dealt round
+        robin (a column first: ``spark.sql.shuffle.partitions`` of them)."""
+        if not isinstance(numPartitions, int):
+            cols = (numPartitions, *cols)
+            numPartitions = int(physical_settings()["spark.sql.shuffle.partitions"])
+        return self._with(lp.Repartition(numPartitions, [name_expr(c) for c in cols], True,
+                                         self._plan))
+
+    def coalesce(self, numPartitions: int) -> DataFrame:
+        """At most ``numPartitions`` partitions, merging neighbours without a shuffle."""
+        return self._with(lp.Repartition(numPartitions, [], False, self._plan, True))
 
     def intersect(self, other: DataFrame) -> DataFrame:
         """The distinct rows in both (NULLs equal, as in SQL's INTERSECT)."""

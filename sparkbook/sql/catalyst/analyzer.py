@@ -31,6 +31,9 @@ def analyze(plan: lp.LogicalPlan) -> lp.LogicalPlan:
             return _join(node)
         if isinstance(node, lp.Sort) and not node.resolved:
             return _sort(node)
+        if isinstance(node, lp.Repartition) and not node.resolved:
+            keys = [type_tree(resolve(k, node.child.output())) for k in node.keys]
+            return lp.Repartition(node.n, keys, node.shuffle, node.child, resolved=True)
     except AnalysisException as err:
         raise _with_plan(err, node) from None
     return node

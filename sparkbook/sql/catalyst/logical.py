@@ -263,3 +263,28 @@ class ReplicateRows(UnaryNode):
     def node_line(self) -> str:
         shown = ", ".join(a.explain() for a in [self.count, *self.columns])
         return f"Generate replicaterows({shown}), [{', '.join(a.explain() for a in self.columns)}]"
+
+
+class Repartition(UnaryNode):
+    """``repartition(n, *cols)`` (a shuffle: by hash of ``keys``, else round robin) or
+    ``coalesce(n)`` (neighbouring partitions merged, no shuffle)."""
+
+    def __init__(self, n: int, keys: list[e.Expression], shuffle: bool, child: LogicalPlan,
+                 resolved: bool = False) -> None:
+        self.n, self.keys, self.shuffle = n, keys, shuffle
+        self.children = (child,)
+        self.resolved = resolved
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output()
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Repartition(self.n, self.keys, self.shuffle, children[0], self.resolved)
+
+    def node_line(self) -> str:
+        if not self.shuffle:
+            return f"Repartition {self.n}, false"
+        if self.keys:
+            keys = ", ".join(k.explain() for k in self.keys)
+            return f"RepartitionByExpression [{keys}], {self.n}"
+        return f"Repartition {self.n}, true"

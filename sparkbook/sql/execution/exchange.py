@@ -132,6 +132,22 @@ class HashPartitioning(Partitioning):
         return hash_buckets([ev.column(k, batch) for k in self.keys], self.num_partitions)
 
 
+class RoundRobinPartitioning(Partitioning):
+    """``repartition(n)``: rows dealt to the partitions in turn."""
+
+    def __init__(self, n: int) -> None:
+        self.num_partitions = n
+        self.dealt = 0  # rows this task has dealt so far
+
+    def describe(self, ids: bool) -> str:
+        return f"RoundRobinPartitioning({self.num_partitions})"
+
+    def buckets(self, ev: BatchEvaluator, batch: pa.RecordBatch) -> np.ndarray:
+        out = (np.arange(batch.num_rows) + self.dealt) % self.num_partitions
+        self.dealt += batch.num_rows
+        return out
+
+
 class RangePartitioning(Partitioning):
     """Rows before bound ``i`` (in the sort order) go to partition ``i``."""
 

@@ -36,16 +36,19 @@ class ShuffleExchangeExec(SparkPlan):
     exchange = True
 
     def __init__(self, partitioning: x.Partitioning, child: SparkPlan,
-                 settings: dict[str, str]) -> None:
+                 settings: dict[str, str], user_asked: bool = False) -> None:
         self.partitioning = partitioning
         self.settings = settings  # the session's spark.sql.adaptive.* at planning
+        # repartition(n): the user's number of partitions, which Spark does not coalesce.
+        self.user_asked = user_asked
         self.children = (child,)
         self.plan_id = next(_plan_ids)
         self.groups: list[list[int]] | None = None
 
     def node_line(self, ids: bool = True) -> str:
         text = f"Exchange {self.partitioning.describe(ids)}"
-        return f"{text}, ENSURE_REQUIREMENTS, [plan_id={self.plan_id}]" if ids else text
+        origin = "REPARTITION_BY_NUM" if self.user_asked else "ENSURE_REQUIREMENTS"
+        return f"{text}, {origin}, [plan_id={self.plan_id}]" if ids else text
 
     def map_side(self, sc: SparkContext) -> tuple[RDD, list[int] | None]:
         """Run (adaptively) the map stage: the shuffled RDD and the bytes per partition."""
@@ -55,7 +58,7 @@ class ShuffleExchangeExec(SparkPlan):
         if isinstance(self.partitioning, x.RangePartitioning):
             x.sample_bounds(sc, rdd, child.output(), self.partitioning, name)
         return x.shuffle(sc, rdd, child.output(), self.partitioning, name,
-                         x.adaptive_enabled(self.settings))
+                         x.adaptive_enabled(self.settings) and not self.user_asked)
 
     def execute(self, sc: SparkContext) -> RDD:
         shuffled, sizes = self.map_side(sc)
@@ -245,6 +248,20 @@ def _replicate(inputs: list[e.AttributeReference], count: e.AttributeReference,
         yield pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))])
 
 
+class CoalesceExec(SparkPlan):
+    """``coalesce(n)``: neighbouring partitions read by one task, no shuffle."""
+
+    def __init__(self, n: int, child: SparkPlan) -> None:
+        self.n = n
+        self.children = (child,)
+
+    def node_line(self, ids: bool = True) -> str:
+        return f"Coalesce {self.n}"
+
+    def execute(self, sc: SparkContext) -> RDD:
+        return self._named(self.children[0].execute(sc).coalesce(self.n))
+
+
 class UnionExec(SparkPlan):
     def __init__(self, children: list[SparkPlan], output: list[e.AttributeReference]) -> None:
         self.children = tuple(children)
@@ -272,4 +289,4 @@ def _conform(types: list[pa.DataType],
 
 
 __all__ = ["ShuffleExchangeExec", "BroadcastExchangeExec", "HashAggregateExec", "SortExec",
-           "UnionExec", "ReplicateRowsExec", "co_partitioned", "_attrs"]
+           "UnionExec", "ReplicateRowsExec", "CoalesceExec", "co_partitioned", "_attrs"]

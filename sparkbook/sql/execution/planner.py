@@ -12,6 +12,7 @@ from sparkbook.sql.execution import exchange as x
 from sparkbook.sql.execution.joins import HashJoinExec, JoinSpec, split_condition
 from sparkbook.sql.execution.operators import (
     BroadcastExchangeExec,
+    CoalesceExec,
     HashAggregateExec,
     ReplicateRowsExec,
     ShuffleExchangeExec,
@@ -52,6 +53,13 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return SortExec(order, ShuffleExchangeExec(x.RangePartitioning(order, n), child, conf))
     if isinstance(plan, lp.Union):
         return UnionExec([plan_physical(c, False) for c in plan.children], plan.output())
+    if isinstance(plan, lp.Repartition):
+        child = plan_physical(plan.child, False)
+        if not plan.shuffle:
+            return CoalesceExec(plan.n, child)
+        part = x.HashPartitioning(plan.keys, plan.n) if plan.keys else \
+            x.RoundRobinPartitioning(plan.n)
+        return ShuffleExchangeExec(part, child, conf, user_asked=True)
     if isinstance(plan, lp.ReplicateRows):
         return ReplicateRowsExec(plan.count, plan.columns, plan_physical(plan.child, False))
     if isinstance(plan, lp.ResolvedHint):
