@@ -135,3 +135,20 @@ def test_except_all_counts_duplicates(spark):
     got = a.exceptAll(b)
     assert got.columns == ["n", "s"]
     assert sorted(tuple(r) for r in got.collect()) == [(1, "a"), (1, "a"), (3, "c")]
+
+
+def test_order_by_then_limit_takes_the_top_rows_without_an_exchange(spark, F):
+    df = spark.range(0, 100, 1, 4)
+    text = printed(df.orderBy(F.desc("id")).limit(3).explain)
+    assert text.startswith("== Physical Plan ==\nTakeOrderedAndProject(limit=3, orderBy=[id#")
+    assert "DESC NULLS LAST], output=[id#" in text
+    assert "Exchange" not in text
+    assert [r.id for r in df.orderBy(F.desc("id")).limit(3).collect()] == [99, 98, 97]
+
+
+def test_repartition_and_coalesce_explain_as_spark(spark):
+    df = spark.range(0, 100, 1, 4)
+    assert "+- Exchange RoundRobinPartitioning(3), REPARTITION_BY_NUM, [plan_id=" in printed(
+        df.repartition(3).explain)
+    assert printed(df.coalesce(1).explain) == (
+        "== Physical Plan ==\nCoalesce 1\n+- *(1) Range (0, 100, step=1, splits=4)\n\n\n")

@@ -248,8 +248,41 @@ def _replicate(inputs: list[e.AttributeReference], count: e.AttributeReference,
         yield pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))])
 
 
+class TakeOrderedAndProjectExec(SparkPlan):
+    """``orderBy(...).limit(n)``: the first ``n`` of each partition in order, gathered
+    into one partition (no exchange) and cut to the first ``n`` again."""
+
+    pipelined = False
+
+    def __init__(self, n: int, order: list[e.SortOrder], child: SparkPlan) -> None:
+        self.n, self.order = n, order
+        self.children = (child,)
+
+    def node_line(self, ids: bool = True) -> str:
+        order = ", ".join(o.explain() if ids else o.sql() for o in self.order)
+        output = ", ".join(a.explain() if ids else a.name for a in self.output())
+        return f"TakeOrderedAndProject(limit={self.n}, orderBy=[{order}], output=[{output}])"
+
+    def execute(self, sc: SparkContext) -> RDD:
+        f = functools.partial(_top, self.children[0].output(), self.order, self.n)
+        rdd = self.children[0].execute(sc).mapPartitions(f, True)
+        return self._named(rdd.coalesce(1).mapPartitions(f, True))
+
+
+def _top(inputs: list[e.AttributeReference], order: list[e.SortOrder], n: int,
+         batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    left = n
+    for batch in _sort(inputs, order, batches):
+        if left <= 0:
+            return
+        yield batch.slice(0, left)
+        left -= min(left, batch.num_rows)
+
+
 class CoalesceExec(SparkPlan):
     """``coalesce(n)``: neighbouring partitions read by one task, no shuffle."""
+
+    pipelined = False  # Spark prints it outside the stage's generated code
 
     def __init__(self, n: int, child: SparkPlan) -> None:
         self.n = n
@@ -289,4 +322,5 @@ def _conform(types: list[pa.DataType],
 
 
 __all__ = ["ShuffleExchangeExec", "BroadcastExchangeExec", "HashAggregateExec", "SortExec",
-           "UnionExec", "ReplicateRowsExec", "CoalesceExec", "co_partitioned", "_attrs"]
+           "UnionExec", "ReplicateRowsExec", "CoalesceExec", "TakeOrderedAndProjectExec",
+           "co_partitioned", "_attrs"]

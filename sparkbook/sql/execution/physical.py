@@ -197,7 +197,7 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
         return ProjectExec(plan.project_list, plan_physical(plan.child, False))
     if isinstance(plan, lp.Filter):
         return FilterExec(plan.condition, plan_physical(plan.child, False))
-    if isinstance(plan, lp.GlobalLimit):
+    if isinstance(plan, lp.GlobalLimit) and not isinstance(plan.child, lp.Sort):
         return LimitExec(plan.n, plan_physical(plan.child, False), collect=top)
     from sparkbook.sql.execution.planner import plan_more  # exchanges, joins, aggregates
 

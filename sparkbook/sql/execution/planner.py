@@ -17,6 +17,7 @@ from sparkbook.sql.execution.operators import (
     ReplicateRowsExec,
     ShuffleExchangeExec,
     SortExec,
+    TakeOrderedAndProjectExec,
     UnionExec,
 )
 from sparkbook.sql.execution.physical import ProjectExec, SparkPlan, plan_physical
@@ -53,6 +54,9 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return SortExec(order, ShuffleExchangeExec(x.RangePartitioning(order, n), child, conf))
     if isinstance(plan, lp.Union):
         return UnionExec([plan_physical(c, False) for c in plan.children], plan.output())
+    if isinstance(plan, lp.GlobalLimit) and isinstance(plan.child, lp.Sort):
+        order = [o for o in plan.child.order if isinstance(o, e.SortOrder)]
+        return TakeOrderedAndProjectExec(plan.n, order, plan_physical(plan.child.child, False))
     if isinstance(plan, lp.Repartition):
         child = plan_physical(plan.child, False)
         if not plan.shuffle:
