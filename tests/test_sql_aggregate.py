@@ -130,3 +130,11 @@ def test_first_and_last_may_skip_nulls(spark, F):
     (row,) = df.groupBy("k").agg(F.first("v", ignorenulls=True),
                                              F.last("v", ignorenulls=True)).collect()
     assert tuple(row) == ("a", 1, 2)
+
+
+def test_an_overflow_in_the_map_stage_of_a_grouped_sum_is_the_sql_error(spark, F, errors):
+    rows = spark.sparkContext.parallelize([("a", 9223372036854775807), ("a", 1)], 1)
+    big = spark.createDataFrame(rows, "k string, v bigint")  # one task: the partial overflows
+    with pytest.raises(errors.ArithmeticException) as info:
+        big.groupBy("k").agg(F.sum("v")).collect()
+    assert "[ARITHMETIC_OVERFLOW]" in str(info.value)

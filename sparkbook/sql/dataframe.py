@@ -364,8 +364,8 @@ class DataFrame:
         spark_plan = physical.plan_physical(analyzed, top=not count)
         sc = self.sparkSession.sparkContext
         if count:
-            rdd = spark_plan.execute(sc).mapPartitions(physical.count_rows)
-            return sum(physical.run(spark_plan, sc, rdd))
+            counts = physical.run(spark_plan, sc, lambda r: r.mapPartitions(physical.count_rows))
+            return sum(counts)
         batches = physical.run(spark_plan, sc)
         if isinstance(spark_plan, physical.LimitExec):
             batches = physical.first_batches(batches, spark_plan.n)

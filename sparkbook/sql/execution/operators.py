@@ -91,6 +91,7 @@ class BroadcastExchangeExec(SparkPlan):
         self.children = (child,)
         self.plan_id = next(_plan_ids)
         self.keys = keys or []
+        self.block = None  # the broadcast, until the query's job is over
 
     def node_line(self, ids: bool = True) -> str:
         if not ids:
@@ -108,7 +109,8 @@ class BroadcastExchangeExec(SparkPlan):
         schema = pa.schema([pa.field(str(i), to_arrow_type(a.dtype))
                             for i, a in enumerate(child.output())])
         name = f"{self.node_line(ids=False)} <- {stage_name(child)}"
-        return x.broadcast_ipc(sc, child.execute(sc), name, schema)
+        self.block = x.broadcast_ipc(sc, child.execute(sc), name, schema)
+        return self.block
 
 
 def _concat(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:

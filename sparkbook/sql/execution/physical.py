@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -262,21 +262,34 @@ def stage_name(plan: SparkPlan) -> str:
     return " <- ".join(parts)
 
 
-def run(plan: SparkPlan, sc: SparkContext, rdd: RDD | None = None) -> list:
-    """Collect ``rdd`` (by default the plan's batches) as one job named for the plan; an
-    error a task raised comes back as the error class it was (ArithmeticException, ...)."""
+def run(plan: SparkPlan, sc: SparkContext, then: Callable[[RDD], RDD] | None = None) -> list:
+    """Collect the plan's batches (or ``then`` of them) as one job named for the plan; an
+    error a task raised, in this job or in a job an exchange ran first, comes back as the
+    error class it was (ArithmeticException, ...)."""
     from sparkbook.driver.callsite import user_callsite  # the driver's side only
 
-    rdd = plan.execute(sc) if rdd is None else rdd
     site = f"{stage_name(plan)} at {user_callsite()}"
     previous = sc.getLocalProperty("callSite.short")
-    sc.setLocalProperty("callSite.short", site)
     try:
+        rdd = plan.execute(sc)
+        rdd = then(rdd) if then is not None else rdd
+        sc.setLocalProperty("callSite.short", site)
         return rdd.collect()
     except PythonException as err:
         raise task_error(err) from None
     finally:
         sc.setLocalProperty("callSite.short", previous)
+        release(plan)
+
+
+def release(plan: SparkPlan) -> None:
+    """Drop what the query broadcast, once its job is over (executors keep no copies)."""
+    for child in plan.children:
+        release(child)
+    block = getattr(plan, "block", None)
+    if block is not None:
+        block.unpersist()
+        plan.block = None
 
 
 _CLASS = re.compile(r"^\[([A-Z_.]+)\]")
