@@ -7,19 +7,10 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
+from printing import printed
 
 PEOPLE_COLUMNS = ["name", "age", "score", "ok"]
-
-
-def printed(action) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        action()
-    return out.getvalue()
 
 
 class TestShow:
@@ -404,3 +395,14 @@ class TestExplain:
         assert lines[2].startswith("+- *(1) Filter ")
         assert lines[3].startswith("   +- *(1) Scan ExistingRDD[name#")
         assert text.endswith("\n\n\n")
+
+
+class TestRepartition:
+    def test_repartition_and_coalesce_set_the_number_of_partitions(self, spark):
+        df = spark.range(0, 100, 1, 4)
+        assert df.repartition(3).rdd.getNumPartitions() == 3
+        assert df.repartition(5, "id").rdd.getNumPartitions() == 5
+        assert df.coalesce(1).rdd.getNumPartitions() == 1
+        assert sorted(r.id for r in df.repartition(3).collect()) == list(range(100))
+        by_key = df.repartition(4, "id").rdd.glom().collect()
+        assert sum(len(p) for p in by_key) == 100

@@ -17,11 +17,14 @@ from sparkbook.errors import (
 )
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.analyzer import analyze, resolve_name, unresolved_column
 from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, name_expr
 from sparkbook.sql.execution import physical
 from sparkbook.sql.execution.arrow import batches_to_rows
+from sparkbook.sql.execution.planner import settings as physical_settings
+from sparkbook.sql.group import GroupedData
 from sparkbook.sql.row import Row
 from sparkbook.sql.show import show_string
 from sparkbook.sql.types import StructField, StructType
@@ -29,6 +32,31 @@ from sparkbook.sql.types import StructField, StructType
 if TYPE_CHECKING:
     from sparkbook.rdd import RDD
     from sparkbook.sql.session import SparkSession
+
+
+_JOIN_TYPES = {"inner": "Inner", "cross": "Inner", "left": "LeftOuter",
+               "leftouter": "LeftOuter", "right": "RightOuter", "rightouter": "RightOuter",
+               "full": "FullOuter", "outer": "FullOuter", "fullouter": "FullOuter",
+               "leftsemi": "LeftSemi", "semi": "LeftSemi", "leftanti": "LeftAnti",
+               "anti": "LeftAnti"}
+
+
+def _as_types(df: DataFrame, types: list) -> DataFrame:
+    """``df`` with each column cast to ``types`` (by position) where it differs."""
+    fields = df.schema.fields
+    if all(f.dataType == t for f, t in zip(fields, types)):
+        return df
+    cols = [df[i] if f.dataType == t else df[i].cast(t).alias(f.name)
+            for i, (f, t) in enumerate(zip(fields, types))]
+    return df.select(*cols)
+
+
+def _union_types(a: DataFrame, b: DataFrame) -> list:
+    """The wider of the two types of each column, as a union's output has them."""
+    from sparkbook.sql.catalyst.typecoercion import common_type
+
+    return [common_type([x.dataType, y.dataType]) or x.dataType
+            for x, y in zip(a.schema.fields, b.schema.fields)]
 
 
 class DataFrame:
@@ -146,6 +174,156 @@ class DataFrame:
     def alias(self, alias: str) -> DataFrame:
         return self._with(lp.SubqueryAlias(alias, self._plan))
 
+    # --- aggregation, joins, order and sets (each plans an exchange) --------------------
+
+    def groupBy(self, *cols: Column | str | list) -> GroupedData:
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        return GroupedData(self, [name_expr(c) for c in cols])
+
+    groupby = groupBy
+
+    def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
+        return self.groupBy().agg(*exprs)
+
+    def join(self, other: DataFrame, on: str | list | Column | None = None,
+             how: str | None = None) -> DataFrame:
+        """Join with ``other`` on column names (kept once, first) or a condition."""
+        kind = _JOIN_TYPES.get((how or "inner").lower().replace("_", ""))
+        if kind is None:
+            raise PySparkValueError(f"[UNSUPPORTED_JOIN_TYPE] Unsupported join type '{how}'.",
+                                    "UNSUPPORTED_JOIN_TYPE")
+        if isinstance(on, str):
+            on = [on]
+        if isinstance(on, list) and on and all(isinstance(c, str) for c in on):
+            return self._with(lp.Join(self._plan, other._plan, kind, None, on))
+        if isinstance(on, list):
+            cond = None
+            for c in on:
+                cond = c._expr if cond is None else e.And(cond, c._expr)
+            on = Column(cond) if cond is not None else None
+        condition = on._expr if isinstance(on, Column) else None
+        return self._with(lp.Join(self._plan, other._plan, kind, condition))
+
+    def crossJoin(self, other: DataFrame) -> DataFrame:
+        return self._with(lp.Join(self._plan, other._plan, "Inner", None))
+
+    def orderBy(self, *cols: Column | str | list, ascending: bool | list | None = None
+                ) -> DataFrame:
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        order = [name_expr(c) for c in cols]
+        if ascending is not None:
+            flags = ascending if isinstance(ascending, list) else [ascending] * len(order)
+            order = [o if isinstance(o, e.SortOrder) else e.SortOrder(o, bool(a))
+                     for o, a in zip(order, flags)]
+        return self._with(lp.Sort(order, self._plan))
+
+    sort = orderBy
+
+    def distinct(self) -> DataFrame:
+        attrs = self._plan.output()
+        return self._with(lp.Aggregate(list(attrs), list(attrs), self._plan, resolved=True))
+
+    def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
+        """One row per distinct ``subset`` (the first met), every column kept."""
+        if subset is None:
+            return self.distinct()
+        attrs = self._plan.output()
+        keys = [self._attribute(c) for c in subset]
+        ids = {k.expr_id for k in keys}
+        out: list[e.Expression] = [a if a.expr_id in ids else
+                                   e.Alias(AggregateFunction("first", [a]), a.name)
+                                   for a in attrs]
+        return self._with(lp.Aggregate(keys, out, self._plan))
+
+    drop_duplicates = dropDuplicates
+
+    def union(self, other: DataFrame) -> DataFrame:
+        """The rows of both, matched by position (``UNION ALL``)."""
+        if len(self.columns) != len(other.columns):
+            raise AnalysisException(
+                f"[NUM_COLUMNS_MISMATCH] UNION can only be performed on inputs with the same "
+                f"number of columns, but the first input has {len(self.columns)} columns and "
+                f"the second input has {len(other.columns)} columns. SQLSTATE: 42826",
+                "NUM_COLUMNS_MISMATCH", {}, "42826")
+        types = _union_types(self, other)
+        return self._with(lp.Union([_as_types(self, types)._plan,
+                                    _as_types(other, types)._plan]))
+
+    unionAll = union
+
+    def unionByName(self, other: DataFrame, allowMissingColumns: bool = False) -> DataFrame:
+        """The rows of both, matched by column name; missing ones NULL if allowed."""
+        from sparkbook.sql import functions as F
+
+        mine = {c.lower() for c in self.columns}
+        theirs = {c.lower(): c for c in other.columns}
+        left = self
+        if allowMissingColumns:
+            extra = [c for c in other.columns if c.lower() not in mine]
+            left = self.withColumns({c: F.lit(None).cast(other.schema[c].dataType)
+                                     for c in extra}) if extra else self
+        cols = []
+        for c in left.columns:
+            if c.lower() in theirs:
+                cols.append(other[theirs[c.lower()]])
+            elif allowMissingColumns:
+                cols.append(F.lit(None).cast(left.schema[c].dataType).alias(c))
+            else:
+                raise AnalysisException(
+                    f"[NUM_COLUMNS_MISMATCH] Cannot resolve column name \"{c}\" among "
+                    f"({', '.join(other.columns)}).", "NUM_COLUMNS_MISMATCH")
+        return left.union(other.select(*cols))
+
+    def repartition(self, numPartitions: int | Column | str, *cols: Column | str
+                    ) -> DataFrame:
+        """``numPartitions`` partitions by a shuffle: by hash of ``cols``, else dealt round
+        robin (a column first: ``spark.sql.shuffle.partitions`` of them)."""
+        if not isinstance(numPartitions, int):
+            cols = (numPartitions, *cols)
+            numPartitions = int(physical_settings()["spark.sql.shuffle.partitions"])
+        return self._with(lp.Repartition(numPartitions, [name_expr(c) for c in cols], True,
+                                         self._plan))
+
+    def coalesce(self, numPartitions: int) -> DataFrame:
+        """At most ``numPartitions`` partitions, merging neighbours without a shuffle."""
+        return self._with(lp.Repartition(numPartitions, [], False, self._plan, True))
+
+    def intersect(self, other: DataFrame) -> DataFrame:
+        """The distinct rows in both (NULLs equal, as in SQL's INTERSECT)."""
+        return self._set_operation(other, lambda a, b: (a > 0) & (b > 0))
+
+    def subtract(self, other: DataFrame) -> DataFrame:
+        """The distinct rows of this one not in ``other`` (EXCEPT DISTINCT)."""
+        return self._set_operation(other, lambda a, b: (a > 0) & (b == 0))
+
+    def exceptAll(self, other: DataFrame) -> DataFrame:
+        """The rows of this one less those of ``other``, duplicates counted (EXCEPT ALL)."""
+        from sparkbook.sql import functions as F
+
+        counted = self._set_operation(other, None)
+        left = counted.filter(F.col("__l") > F.col("__r")).withColumn(
+            "__n", F.col("__l") - F.col("__r"))
+        attrs = left._plan.output()
+        return self._with(lp.ReplicateRows(attrs[-1], attrs[:len(self.columns)], left._plan))
+
+    def _set_operation(self, other: DataFrame, keep) -> DataFrame:
+        # As one aggregation: each row tagged with its side, grouped by every column
+        # (grouping makes NULLs equal), kept by how many rows each side had.
+        from sparkbook.sql import functions as F
+
+        names = self.columns
+        mine = self.select(*[self[n] for n in names], F.lit(1).alias("__l"),
+                           F.lit(0).alias("__r"))
+        theirs = other.select(*[other[i].alias(n) for i, n in enumerate(names)],
+                               F.lit(0).alias("__l"), F.lit(1).alias("__r"))
+        counted = mine.union(theirs).groupBy(*names).agg(F.sum("__l").alias("__l"),
+                                                          F.sum("__r").alias("__r"))
+        if keep is None:
+            return counted
+        return counted.filter(keep(F.col("__l"), F.col("__r"))).select(*names)
+
     # --- columns by name ----------------------------------------------------------------
 
     def __getitem__(self, item: str | int | Column | list) -> Any:
@@ -186,8 +364,8 @@ class DataFrame:
         spark_plan = physical.plan_physical(analyzed, top=not count)
         sc = self.sparkSession.sparkContext
         if count:
-            rdd = spark_plan.execute(sc).mapPartitions(physical.count_rows)
-            return sum(physical.run(spark_plan, sc, rdd))
+            counts = physical.run(spark_plan, sc, lambda r: r.mapPartitions(physical.count_rows))
+            return sum(counts)
         batches = physical.run(spark_plan, sc)
         if isinstance(spark_plan, physical.LimitExec):
             batches = physical.first_batches(batches, spark_plan.n)
@@ -253,7 +431,7 @@ class DataFrame:
         if isinstance(extended, str):
             mode, extended = extended, None
         spark_plan = physical.plan_physical(self._plan)
-        text = f"== Physical Plan ==\n{spark_plan.tree_string()}\n"
+        text = f"== Physical Plan ==\n{physical.explain_string(spark_plan)}\n"
         if extended or mode == "extended":
             schema = ", ".join(f"{n}: {t}" for n, t in self.dtypes)
             text = (f"== Analyzed Logical Plan ==\n{schema}\n{self._plan.tree_string()}\n"

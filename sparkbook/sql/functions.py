@@ -1,17 +1,20 @@
-"""Column functions (the API of ``pyspark.sql.functions``) for this slice: ``col``, ``lit``,
-``expr``, ``when``, ``coalesce`` and the simple scalar functions."""
+"""Column functions (the API of ``pyspark.sql.functions``): ``col``, ``lit``, ``expr``,
+``when``, ``coalesce``, the simple scalar functions, the aggregates and ``broadcast``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, column_reference, literal, name_expr, to_expr
 from sparkbook.sql.types import IntegerType
 
 __all__ = ["col", "column", "lit", "expr", "when", "coalesce", "upper", "lower", "length",
-           "abs", "round", "sqrt", "asc", "desc"]
+           "abs", "round", "sqrt", "asc", "desc", "sum", "avg", "mean", "count",
+           "countDistinct", "count_distinct", "min", "max", "first", "last", "collect_list",
+           "collect_set", "broadcast"]
 
 
 def col(col: str) -> Column:
@@ -68,3 +71,69 @@ def asc(col: str) -> Column:
 
 def desc(col: str) -> Column:
     return Column(e.SortOrder(column_reference(col), False))
+
+
+# --- aggregate functions ---------------------------------------------------------------
+
+
+def _aggregate(name: str, col: Column | str, distinct: bool = False) -> Column:
+    return Column(AggregateFunction(name, [name_expr(col)], distinct))
+
+
+def sum(col: Column | str) -> Column:
+    """The sum of a column's values in each group (a bigint for integers, NULL for none)."""
+    return _aggregate("sum", col)
+
+
+def avg(col: Column | str) -> Column:
+    return _aggregate("avg", col)
+
+
+mean = avg
+
+
+def count(col: Column | str) -> Column:
+    """The number of non-null values; ``count("*")`` counts rows (named ``count(1)``)."""
+    if isinstance(col, str) and col == "*":
+        return Column(AggregateFunction("count", [e.Literal(1, IntegerType())]))
+    return _aggregate("count", col)
+
+
+def countDistinct(col: Column | str, *cols: Column | str) -> Column:
+    """The number of distinct non-null values (``count(DISTINCT x)``)."""
+    return _aggregate("count", col, distinct=True)
+
+
+count_distinct = countDistinct
+
+
+def min(col: Column | str) -> Column:
+    return _aggregate("min", col)
+
+
+def max(col: Column | str) -> Column:
+    return _aggregate("max", col)
+
+
+def first(col: Column | str, ignorenulls: bool = False) -> Column:
+    """The first value of each group (NULL if it is NULL, unless ``ignorenulls``)."""
+    return Column(AggregateFunction("first", [name_expr(col)], ignore_nulls=ignorenulls))
+
+
+def last(col: Column | str, ignorenulls: bool = False) -> Column:
+    return Column(AggregateFunction("last", [name_expr(col)], ignore_nulls=ignorenulls))
+
+
+def collect_list(col: Column | str) -> Column:
+    return _aggregate("collect_list", col)
+
+
+def collect_set(col: Column | str) -> Column:
+    return _aggregate("collect_set", col)
+
+
+def broadcast(df):
+    """Hint that ``df`` is small enough to broadcast to every task of a join."""
+    from sparkbook.sql.catalyst.logical import ResolvedHint
+
+    return df._with(ResolvedHint(df._plan))

@@ -25,6 +25,15 @@ def analyze(plan: lp.LogicalPlan) -> lp.LogicalPlan:
             return _project(node)
         if isinstance(node, lp.Filter) and not node.resolved:
             return _filter(node)
+        if isinstance(node, lp.Aggregate) and not node.resolved:
+            return _aggregate(node)
+        if isinstance(node, lp.Join) and not node.resolved:
+            return _join(node)
+        if isinstance(node, lp.Sort) and not node.resolved:
+            return _sort(node)
+        if isinstance(node, lp.Repartition) and not node.resolved:
+            keys = [type_tree(resolve(k, node.child.output())) for k in node.keys]
+            return lp.Repartition(node.n, keys, node.shuffle, node.child, resolved=True)
     except AnalysisException as err:
         raise _with_plan(err, node) from None
     return node
@@ -81,6 +90,66 @@ def _filter_below_project(node: lp.Filter) -> lp.LogicalPlan | None:
     carried = [a for a in hidden if a.expr_id in used]
     wider = lp.Project(project.project_list + carried, project.child, resolved=True)
     return lp.Project(shown, lp.Filter(condition, wider, resolved=True), resolved=True)
+
+
+def _named(x: e.Expression) -> e.Expression:
+    return x if isinstance(x, (e.Alias, e.AttributeReference)) else e.Alias(x, e.output_name(x))
+
+
+def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
+    attrs = node.child.output()
+    keys = [type_tree(resolve(k, attrs)) for k in node.keys]
+    out: list[e.Expression] = []
+    for item in node.aggregates:
+        if isinstance(item, e.UnresolvedStar):
+            out.extend(expand_star(item, attrs))
+            continue
+        out.append(type_tree(_named(resolve(item, attrs))))
+    return lp.Aggregate(keys, out, node.child, resolved=True)
+
+
+def _join(node: lp.Join) -> lp.Join:
+    left, right = node.children[0].output(), node.children[1].output()
+    if node.using is None:
+        condition = None if node.condition is None else type_tree(
+            resolve(node.condition, left + right))
+        if condition is not None:
+            _check_boolean(condition)
+        return lp.Join(node.children[0], node.children[1], node.how, condition, None, True)
+    lkeys = [resolve_name(e.UnresolvedAttribute([k]), left) for k in node.using]
+    rkeys = [resolve_name(e.UnresolvedAttribute([k]), right) for k in node.using]
+    condition = None
+    for lk, rk in zip(lkeys, rkeys):
+        eq = type_tree(e.BinaryComparison("=", lk, rk))
+        condition = eq if condition is None else e.And(condition, eq)
+    if condition is not None:
+        condition = type_tree(condition)
+    joined = lp.Join(node.children[0], node.children[1], node.how, condition, None, True)
+    both = joined.output()  # nullability as the join type makes it
+    by_id = {a.expr_id: a for a in both}
+    lids, rids = {a.expr_id for a in lkeys}, {a.expr_id for a in rkeys}
+    if node.how == "FullOuter":
+        keys: list[e.Expression] = [
+            type_tree(e.Alias(e.ScalarFunction("coalesce", [by_id[lk.expr_id],
+                                                           by_id[rk.expr_id]]), lk.name))
+            for lk, rk in zip(lkeys, rkeys)]
+    elif node.how == "RightOuter":
+        keys = [by_id[rk.expr_id] for rk in rkeys]
+    else:
+        keys = [by_id[lk.expr_id] for lk in lkeys]
+    rest = [a for a in both if a.expr_id not in lids | rids]
+    joined.project = keys + rest
+    joined.using = list(node.using)
+    return joined
+
+
+def _sort(node: lp.Sort) -> lp.Sort:
+    attrs = node.child.output()
+    order = []
+    for o in node.order:
+        x = resolve(o, attrs)
+        order.append(type_tree(x if isinstance(x, e.SortOrder) else e.SortOrder(x)))
+    return lp.Sort(order, node.child, resolved=True)
 
 
 def _check_boolean(condition: e.Expression) -> None:

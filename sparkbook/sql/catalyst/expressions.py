@@ -116,6 +116,9 @@ class AttributeReference(LeafExpression):
     def qualified(self, qualifier: tuple[str, ...]) -> AttributeReference:
         return AttributeReference(self.name, self.dtype, self.nullable, self.expr_id, qualifier)
 
+    def as_nullable(self) -> AttributeReference:
+        return AttributeReference(self.name, self.dtype, True, self.expr_id, self.qualifier)
+
 
 def type_suffix(dt: DataType | None) -> str:
     return "L" if isinstance(dt, LongType) else ""

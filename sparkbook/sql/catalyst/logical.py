@@ -130,3 +130,161 @@ class SubqueryAlias(UnaryNode):
 
     def node_line(self) -> str:
         return f"SubqueryAlias {self.alias}"
+
+
+class Aggregate(UnaryNode):
+    """``GROUP BY keys`` computing ``aggregates`` (named expressions over keys and
+    aggregate functions): ``groupBy().agg()``, ``distinct()``, ``dropDuplicates()``."""
+
+    def __init__(self, keys: list[e.Expression], aggregates: list[e.Expression],
+                 child: LogicalPlan, resolved: bool = False) -> None:
+        self.keys = keys
+        self.aggregates = aggregates
+        self.children = (child,)
+        self.resolved = resolved
+
+    def output(self) -> list[e.AttributeReference]:
+        return [p.to_attribute() if isinstance(p, e.Alias) else p for p in self.aggregates]
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Aggregate(self.keys, self.aggregates, children[0], self.resolved)
+
+    def node_line(self) -> str:
+        return (f"Aggregate [{', '.join(k.explain() for k in self.keys)}], "
+                f"[{', '.join(a.explain() for a in self.aggregates)}]")
+
+
+class Join(LogicalPlan):
+    """Two plans joined: ``how`` is Spark's join type (``Inner``, ``LeftOuter``, ...);
+    ``using`` names the key columns of ``join(other, "k")``, else ``condition`` is the
+    expression (or None for a cross join)."""
+
+    def __init__(self, left: LogicalPlan, right: LogicalPlan, how: str,
+                 condition: e.Expression | None, using: list[str] | None = None,
+                 resolved: bool = False) -> None:
+        self.children = (left, right)
+        self.how = how
+        self.condition = condition
+        self.using = using
+        self.resolved = resolved
+        self.project: list[e.Expression] | None = None  # the output order of a USING join
+
+    def output(self) -> list[e.AttributeReference]:
+        if self.project is not None:
+            return [p.to_attribute() if isinstance(p, e.Alias) else p for p in self.project]
+        left, right = self.children[0].output(), self.children[1].output()
+        if self.how in ("LeftSemi", "LeftAnti"):
+            return left
+        if self.how in ("RightOuter", "FullOuter"):
+            left = [a.as_nullable() for a in left]
+        if self.how in ("LeftOuter", "FullOuter"):
+            right = [a.as_nullable() for a in right]
+        return left + right
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        node = Join(children[0], children[1], self.how, self.condition, self.using,
+                    self.resolved)
+        node.project = self.project
+        return node
+
+    def node_line(self) -> str:
+        cond = f", {self.condition.explain()}" if self.condition is not None else ""
+        return f"Join {self.how}{cond}"
+
+
+class Sort(UnaryNode):
+    def __init__(self, order: list[e.Expression], child: LogicalPlan,
+                 resolved: bool = False) -> None:
+        self.order = order
+        self.children = (child,)
+        self.resolved = resolved
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output()
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Sort(self.order, children[0], self.resolved)
+
+    def node_line(self) -> str:
+        return f"Sort [{', '.join(o.explain() for o in self.order)}], true"
+
+
+class Union(LogicalPlan):
+    """The rows of every child, by position; the columns are the first child's."""
+
+    def __init__(self, children: list[LogicalPlan]) -> None:
+        self.children = tuple(children)
+
+    def output(self) -> list[e.AttributeReference]:
+        first = self.children[0].output()
+        nullable = [any(c.output()[i].nullable for c in self.children)
+                    for i in range(len(first))]
+        return [a if not n or a.nullable else a.as_nullable() for a, n in zip(first, nullable)]
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Union(children)
+
+    def node_line(self) -> str:
+        return "Union false, false"
+
+
+class ResolvedHint(UnaryNode):
+    """``functions.broadcast(df)``: plan a join with this side broadcast."""
+
+    def __init__(self, child: LogicalPlan) -> None:
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output()
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return ResolvedHint(children[0])
+
+    def node_line(self) -> str:
+        return "ResolvedHint (strategy=broadcast)"
+
+
+class ReplicateRows(UnaryNode):
+    """Each row of the child ``count`` times, without the count column (``exceptAll``,
+    as Spark rewrites it: an aggregation of both sides, then this generator)."""
+
+    def __init__(self, count: e.AttributeReference, output: list[e.AttributeReference],
+                 child: LogicalPlan) -> None:
+        self.count = count
+        self.columns = output
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.columns
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return ReplicateRows(self.count, self.columns, children[0])
+
+    def node_line(self) -> str:
+        shown = ", ".join(a.explain() for a in [self.count, *self.columns])
+        return f"Generate replicaterows({shown}), [{', '.join(a.explain() for a in self.columns)}]"
+
+
+class Repartition(UnaryNode):
+    """``repartition(n, *cols)`` (a shuffle: by hash of ``keys``, else round robin) or
+    ``coalesce(n)`` (neighbouring partitions merged, no shuffle)."""
+
+    def __init__(self, n: int, keys: list[e.Expression], shuffle: bool, child: LogicalPlan,
+                 resolved: bool = False) -> None:
+        self.n, self.keys, self.shuffle = n, keys, shuffle
+        self.children = (child,)
+        self.resolved = resolved
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output()
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Repartition(self.n, self.keys, self.shuffle, children[0], self.resolved)
+
+    def node_line(self) -> str:
+        if not self.shuffle:
+            return f"Repartition {self.n}, false"
+        if self.keys:
+            keys = ", ".join(k.explain() for k in self.keys)
+            return f"RepartitionByExpression [{keys}], {self.n}"
+        return f"Repartition {self.n}, true"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst.aggregates import AggregateFunction, result_type
 from sparkbook.sql.types import (
     BinaryType,
     BooleanType,
@@ -140,7 +141,11 @@ def type_expression(x: e.Expression) -> e.Expression:
             return type_tree(rewritten)
         kids, dt, nullable = _function(x, kids, nullable)
     elif isinstance(x, e.SortOrder):
-        dt = kids[0].dtype
+        dt, nullable = kids[0].dtype, kids[0].nullable
+    elif isinstance(x, AggregateFunction):
+        out = x.with_children(kids)
+        out.dtype, out.nullable = result_type(out)
+        return out
     else:
         raise AnalysisException(f"[INTERNAL_ERROR] Cannot type {type(x).__name__}.",
                                 "INTERNAL_ERROR")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -47,6 +47,11 @@ class SparkPlan(TreeNode):
 
     def _named(self, rdd):
         return rdd.setName(self.node_line(ids=False))
+
+    def _per_partition(self, sc: SparkContext, func, *args) -> RDD:
+        """The child's partitions through ``func(child's columns, *args, batches)``."""
+        f = functools.partial(func, self.children[0].output(), *args)
+        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
 
 
 def _attrs(attrs: list[e.AttributeReference], ids: bool, sep: str) -> str:
@@ -109,8 +114,7 @@ class ProjectExec(SparkPlan):
         return f"Project [{', '.join(shown)}]"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_project, self.children[0].output(), self.project_list)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _project, self.project_list)
 
 
 def _project(inputs: list[e.AttributeReference], project_list: list[e.Expression],
@@ -137,8 +141,7 @@ class FilterExec(SparkPlan):
         return f"Filter {self.condition.explain() if ids else self.condition.sql()}"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_filter, self.children[0].output(), self.condition)
-        return self._named(self.children[0].execute(sc).mapPartitions(f, True))
+        return self._per_partition(sc, _filter, self.condition)
 
 
 def _filter(inputs: list[e.AttributeReference], condition: e.Expression,
@@ -194,37 +197,99 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
         return ProjectExec(plan.project_list, plan_physical(plan.child, False))
     if isinstance(plan, lp.Filter):
         return FilterExec(plan.condition, plan_physical(plan.child, False))
-    if isinstance(plan, lp.GlobalLimit):
+    if isinstance(plan, lp.GlobalLimit) and not isinstance(plan.child, lp.Sort):
         return LimitExec(plan.n, plan_physical(plan.child, False), collect=top)
+    from sparkbook.sql.execution.planner import plan_more  # exchanges, joins, aggregates
+
+    planned = plan_more(plan, top)
+    if planned is not None:
+        return planned
     raise errors.AnalysisException(f"[INTERNAL_ERROR] Cannot plan {type(plan).__name__}.",
                                    "INTERNAL_ERROR")
 
 
+def explain_string(plan: SparkPlan) -> str:
+    """The plan as ``explain()`` prints it: each operator marked ``*(n)`` with the stage it
+    runs in (numbered in the order stages run, as Spark's codegen ids roughly are), the
+    exchanges between them unmarked; with exchanges, under ``AdaptiveSparkPlan``."""
+    ids: dict[int, int] = {}
+    counter = iter(range(1, 1 << 30))
+
+    def number(node: SparkPlan) -> int:
+        stages = [number(c) for c in node.children]
+        inside = [sid for c, sid in zip(node.children, stages)
+                  if not getattr(c, "exchange", False)]
+        sid = inside[0] if inside else next(counter)
+        ids[id(node)] = sid
+        return sid
+
+    number(plan)
+    lines: list[str] = []
+    has_exchange = False
+
+    def walk(node: SparkPlan, first: str, rest: str) -> None:
+        nonlocal has_exchange
+        has_exchange = has_exchange or getattr(node, "exchange", False)
+        if not node.pipelined:
+            lines.append(first + node.node_line())
+        else:
+            lines.append(f"{first}*({ids[id(node)]}) {node.node_line()}")
+        for i, child in enumerate(node.children):
+            last = i == len(node.children) - 1
+            walk(child, rest + ("+- " if last else ":- "), rest + ("   " if last else ":  "))
+
+    walk(plan, "", "")
+    if has_exchange:
+        lines = ["AdaptiveSparkPlan isFinalPlan=false"] + [
+            ("+- " if i == 0 else "   ") + line for i, line in enumerate(lines)]
+    return "\n".join(lines) + "\n"
+
+
 def stage_name(plan: SparkPlan) -> str:
-    """What the stage does: its operators from the last to the first."""
+    """What the stage does: its operators from the last to the first, down to the exchange
+    it reads (whose map side is the stage before)."""
     parts = []
     node: SparkPlan | None = plan
     while node is not None:
         parts.append(node.node_line(ids=False))
-        node = node.children[0] if node.children else None
+        if getattr(node, "exchange", False) and node is not plan:
+            break
+        inside = [c for c in node.children if not getattr(c, "exchange", False)]
+        node = (inside or list(node.children) or [None])[0]
+        if node is not None and getattr(node, "exchange", False):
+            parts.append(node.node_line(ids=False))
+            break
     return " <- ".join(parts)
 
 
-def run(plan: SparkPlan, sc: SparkContext, rdd: RDD | None = None) -> list:
-    """Collect ``rdd`` (by default the plan's batches) as one job named for the plan; an
-    error a task raised comes back as the error class it was (ArithmeticException, ...)."""
+def run(plan: SparkPlan, sc: SparkContext, then: Callable[[RDD], RDD] | None = None) -> list:
+    """Collect the plan's batches (or ``then`` of them) as one job named for the plan; an
+    error a task raised, in this job or in a job an exchange ran first, comes back as the
+    error class it was (ArithmeticException, ...)."""
     from sparkbook.driver.callsite import user_callsite  # the driver's side only
 
-    rdd = plan.execute(sc) if rdd is None else rdd
     site = f"{stage_name(plan)} at {user_callsite()}"
     previous = sc.getLocalProperty("callSite.short")
-    sc.setLocalProperty("callSite.short", site)
     try:
+        rdd = plan.execute(sc)
+        rdd = then(rdd) if then is not None else rdd
+        sc.setLocalProperty("callSite.short", site)
         return rdd.collect()
     except PythonException as err:
         raise task_error(err) from None
     finally:
         sc.setLocalProperty("callSite.short", previous)
+        release(plan)
+
+
+def release(plan: SparkPlan) -> None:
+    """Drop what the query broadcast, once its job is over (executors keep no copies)."""
+    for child in plan.children:
+        release(child)
+    block = getattr(plan, "block", None)
+    if block is not None:
+        block.unpersist()
+        plan.block = None
 
 
 _CLASS = re.compile(r"^\[([A-Z_.]+)\]")

@@ -1,0 +1,206 @@
+"""Hash aggregation over Arrow: ``HashAggregate`` partial before the exchange, final after
+it, each one ``pyarrow`` ``Table.group_by().aggregate()`` per task (chosen over DuckDB by
+measurement: ``bench/sql_aggregate.py``).
+
+Rows are first given dense group ids (one ``group_by`` of the keys, which treats NULL as a
+key as Spark does); the aggregates are then computed by group id, so every group gets a
+row even where an aggregate sees no values (``count`` 0, ``sum`` NULL, ``collect_list``
+empty), and a global aggregate of no rows still gives its one row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sparkbook.errors import ArithmeticException, sql_error
+from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst.aggregates import AggregateFunction, input_type
+from sparkbook.sql.execution.arrow import to_arrow_type
+from sparkbook.sql.execution.evaluate import BatchEvaluator
+from sparkbook.sql.types import LongType
+
+# The buffer columns each function keeps between the partial and the final step.
+BUFFERS = {"sum": ("sum",), "avg": ("sum", "count"), "count": ("count",), "min": ("min",),
+           "max": ("max",), "first": ("first",), "last": ("last",),
+           "collect_list": ("list",), "collect_set": ("set",)}
+MERGE = {"sum": "sum", "count": "sum", "min": "min", "max": "max", "first": "first",
+         "first_valid": "first_valid", "last_valid": "last_valid",
+         "last": "last", "list": "list", "set": "set"}
+
+
+def buffers(f: AggregateFunction) -> tuple[str, ...]:
+    if f.name in ("first", "last") and f.ignore_nulls:
+        return (f"{f.name}_valid",)  # pyarrow's first/last skipping NULLs
+    return BUFFERS[f.name]
+
+
+def buffer_count(f: AggregateFunction) -> int:
+    if f.distinct:
+        return 1
+    return len(buffers(f)) + (1 if _checked_sum(f) else 0)
+
+
+def _checked_sum(f: AggregateFunction) -> bool:
+    return f.name == "sum" and isinstance(f.dtype, LongType)
+
+
+def group_ids(keys: list[pa.Array], num_rows: int) -> tuple[np.ndarray, list[pa.Array], int]:
+    """Each row's dense group id (in order of first appearance), the keys of each group,
+    and the number of groups. A key column's dictionary indices are ids already (NULL is
+    one more); several keys combine their ids and are made dense again."""
+    if not keys:
+        return np.zeros(num_rows, np.int64), [], 1
+    if len(keys) == 1:
+        # One key: its dictionary indices are dense ids already; NULL is one more id.
+        encoded = pc.dictionary_encode(_whole(keys[0]))
+        ids = encoded.indices.to_numpy(zero_copy_only=False)
+        groups = encoded.dictionary
+        if encoded.null_count:
+            ids = np.where(encoded.indices.is_valid().to_numpy(zero_copy_only=False), ids,
+                           len(groups))
+            groups = pa.concat_arrays([groups, pa.nulls(1, groups.type)])
+        return ids.astype(np.int64), [groups], len(groups)
+    combined = np.zeros(num_rows, np.int64)
+    for k in keys:
+        encoded = pc.dictionary_encode(_whole(k))
+        size = len(encoded.dictionary) + 1
+        ids = pc.fill_null(encoded.indices, size - 1).to_numpy(zero_copy_only=False)
+        combined = combined * size + ids.astype(np.int64)
+    _, first, gids = np.unique(combined, return_index=True, return_inverse=True)
+    index = pa.array(first)
+    return gids.astype(np.int64), [_whole(k).take(index) for k in keys], len(first)
+
+
+def _whole(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
+                   ) -> list[pa.Array]:
+    """Each ``(values, how)`` aggregated per group, the hash kinds in one ``group_by``."""
+    out: list[pa.Array | None] = [None] * len(specs)
+    hashed = []
+    for i, (values, how) in enumerate(specs):
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if how in ("list", "set"):
+            out[i] = _lists(gids, n, values, how)
+        elif how == "count_all":
+            out[i] = pa.array(np.bincount(gids, minlength=n).astype(np.int64))
+        else:
+            hashed.append((i, values, how))
+    if hashed:
+        columns = {"g": pa.array(gids)}
+        columns.update({f"v{i}": v for i, v, _ in hashed})
+        options = {"first": pc.ScalarAggregateOptions(skip_nulls=False),  # may be NULL
+                   "last": pc.ScalarAggregateOptions(skip_nulls=False)}
+        grouped = pa.table(columns).group_by("g", use_threads=False).aggregate(
+            [(f"v{i}", how.removesuffix("_valid"), options.get(how)) for i, _, how in hashed])
+        # Groups with no rows here (a global aggregate over nothing) are NULL, counts 0.
+        index = np.full(n, -1, np.int64)
+        index[grouped.column("g").to_numpy()] = np.arange(grouped.num_rows)
+        take = pa.array(index, mask=index < 0)
+        for i, _, how in hashed:
+            result = grouped.column(f"v{i}_{how.removesuffix('_valid')}").combine_chunks() \
+                .take(take)
+            out[i] = pc.fill_null(result, 0) if how == "count" else result
+    return out  # type: ignore[return-value]
+
+
+def _lists(gids: np.ndarray, n: int, values: pa.Array, how: str) -> pa.Array:
+    """collect_list / collect_set: the non-null values of each group, in arrival order;
+    list-typed input (a partial buffer) is flattened first."""
+    if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        gids = gids[pc.list_parent_indices(values).to_numpy()]
+        values = pc.list_flatten(values)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    gids, values = gids[valid], values.filter(pa.array(valid))
+    if how == "set" and len(values):
+        pairs = pa.table({"g": pa.array(gids), "v": values}).group_by(
+            ["g", "v"], use_threads=False).aggregate([])
+        gids, values = pairs.column("g").to_numpy(), pairs.column("v").combine_chunks()
+    order = np.argsort(gids, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(gids, minlength=n))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), values.take(pa.array(order)))
+
+
+def _overflow_check(total: pa.Array, approx: pa.Array) -> None:
+    """ANSI mode: a bigint sum that left the bigint range raises (the wrapped int64 sum and
+    a float64 sum of the same values then disagree in sign or size)."""
+    a = approx.to_numpy(zero_copy_only=False)
+    if np.any(np.abs(np.nan_to_num(a.astype(float))) >= 2.0 ** 63):
+        raise sql_error("ARITHMETIC_OVERFLOW", "22003",
+                        "overflow. Use 'try_add' to tolerate overflow and return NULL "
+                        'instead. If necessary set "spark.sql.ansi.enabled" to "false" to '
+                        "bypass this error.", ArithmeticException)
+
+
+def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Expression],
+            functions: list[AggregateFunction]) -> pa.Table:
+    """Keys and buffers of each group of this task's rows."""
+    ev = BatchEvaluator(inputs)
+    batch = table.combine_chunks().to_batches()
+    batch = batch[0] if batch else pa.RecordBatch.from_pylist([], table.schema)
+    key_cols = [ev.column(k, batch) for k in keys]
+    gids, group_keys, n = group_ids(key_cols, batch.num_rows)
+    if not keys and batch.num_rows == 0:
+        n = 1
+    specs: list[tuple[pa.Array, str]] = []
+    checks: list[int] = []  # where a checked bigint sum's (sum, float sum) pair starts
+    for f in functions:
+        if not f.children or isinstance(f.child, e.Literal):  # count(*), count(1)
+            specs.append((pa.nulls(batch.num_rows), "count_all"))
+            continue
+        values = ev.column(f.child, batch)
+        cast = input_type(f)
+        if cast is not None:
+            values = values.cast(to_arrow_type(cast))
+        if f.distinct:
+            specs.append((values, "set"))
+            continue
+        specs += [(values, how) for how in buffers(f)]
+        if _checked_sum(f):
+            checks.append(len(specs) - 1)
+            specs.append((pc.cast(values, pa.float64(), safe=False), "sum"))
+    cols = aggregate_many(gids, n, specs)
+    for i in checks:
+        _overflow_check(cols[i], cols[i + 1])
+    return pa.table({str(i): c for i, c in enumerate(list(group_keys) + cols)})
+
+
+def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
+          global_agg: bool) -> list[pa.Array]:
+    """Merge the buffers of each group (from every map task) into the aggregates."""
+    cols = [c.combine_chunks() for c in table.columns]
+    gids, group_keys, n = group_ids(cols[:num_keys], table.num_rows)
+    if global_agg and table.num_rows == 0:
+        n = 1
+    specs: list[tuple[pa.Array, str]] = []
+    i = num_keys
+    for f in functions:
+        hows = ("set",) if f.distinct else buffers(f) + (
+            ("sum",) if _checked_sum(f) else ())
+        specs += [(cols[i + j], MERGE.get(how, how)) for j, how in enumerate(hows)]
+        i += len(hows)
+    merged = aggregate_many(gids, n, specs)
+    out = list(group_keys)
+    i = 0
+    for f in functions:
+        width = buffer_count(f)
+        parts = merged[i:i + width]
+        i += width
+        if f.distinct:
+            out.append(pc.list_value_length(parts[0]).cast(pa.int64()))
+        elif f.name == "count":
+            out.append(pc.fill_null(parts[0], 0))
+        elif f.name == "avg":
+            total, count = parts
+            out.append(pc.divide(total.cast(pa.float64()),
+                                 pc.if_else(pc.equal(count, 0), None, count).cast(pa.float64())))
+        elif _checked_sum(f):
+            _overflow_check(parts[0], parts[1])
+            out.append(parts[0])
+        else:
+            out.append(parts[0].cast(to_arrow_type(f.dtype)))
+    return out

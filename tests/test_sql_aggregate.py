@@ -1,0 +1,140 @@
+"""Aggregations: ``groupBy().agg()``, the shortcuts, ``df.agg()`` and the aggregate
+functions, with Spark's result types, default names and NULL handling.
+
+Expected values and printed text were recorded from PySpark 4.3.0 (local[2]); run with
+SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+from printing import printed
+
+SALES = [("Alice", 10), ("Bob", 5), ("Alice", 7), ("Carol", None), (None, 3)]
+
+
+@pytest.fixture(scope="module")
+def sales(spark):
+    return spark.createDataFrame(SALES, ["Name", "Amount"])
+
+
+def test_the_courses_total_per_name(sales, F):
+    totals = sales.groupBy("Name").agg(F.sum("Amount").alias("TotalAmount"))
+    assert totals.schema.simpleString() == "struct<Name:string,TotalAmount:bigint>"
+    assert printed(totals.orderBy("Name").show) == (
+        "+-----+-----------+\n"
+        "| Name|TotalAmount|\n"
+        "+-----+-----------+\n"
+        "| NULL|          3|\n"
+        "|Alice|         17|\n"
+        "|  Bob|          5|\n"
+        "|Carol|       NULL|\n"
+        "+-----+-----------+\n"
+        "\n")
+
+
+def test_every_aggregate_function_by_its_spark_name_and_type(sales, F):
+    a = sales.groupBy("Name").agg(
+        F.sum("Amount"), F.avg("Amount"), F.count("*"), F.count("Amount"),
+        F.countDistinct("Amount"), F.min("Amount"), F.max("Amount"), F.first("Amount"),
+        F.last("Amount"), F.collect_list("Amount"), F.count(F.lit(1)), F.mean("Amount"))
+    assert a.columns == ["Name", "sum(Amount)", "avg(Amount)", "count(1)", "count(Amount)",
+                         "count(DISTINCT Amount)", "min(Amount)", "max(Amount)",
+                         "first(Amount)", "last(Amount)", "collect_list(Amount)", "count(1)",
+                         "avg(Amount)"]
+    assert a.schema.simpleString() == (
+        "struct<Name:string,sum(Amount):bigint,avg(Amount):double,count(1):bigint,"
+        "count(Amount):bigint,count(DISTINCT Amount):bigint,min(Amount):bigint,"
+        "max(Amount):bigint,first(Amount):bigint,last(Amount):bigint,"
+        "collect_list(Amount):array<bigint>,count(1):bigint,avg(Amount):double>")
+    rows = {r[0]: tuple(r[1:]) for r in a.collect()}
+    assert rows == {
+        None: (3, 3.0, 1, 1, 1, 3, 3, 3, 3, [3], 1, 3.0),
+        "Alice": (17, 8.5, 2, 2, 2, 7, 10, 10, 7, [10, 7], 2, 8.5),
+        "Bob": (5, 5.0, 1, 1, 1, 5, 5, 5, 5, [5], 1, 5.0),
+        "Carol": (None, None, 1, 0, 0, None, None, None, None, [], 1, None),
+    }
+
+
+def test_collect_set_keeps_each_value_once_and_drops_nulls(spark, F):
+    df = spark.createDataFrame([("a", 1), ("a", 1), ("a", 2), ("a", None), ("b", None)],
+                               ["k", "v"])
+    got = {r[0]: sorted(r[1]) for r in df.groupBy("k").agg(F.collect_set("v")).collect()}
+    assert got == {"a": [1, 2], "b": []}
+    assert df.groupBy("k").agg(F.collect_set("v")).columns == ["k", "collect_set(v)"]
+
+
+def test_the_shortcuts_name_their_columns_as_spark(sales):
+    assert sales.groupBy("Name").count().columns == ["Name", "count"]
+    assert sales.groupBy("Name").sum("Amount").columns == ["Name", "sum(Amount)"]
+    assert sales.groupBy("Name").avg().columns == ["Name", "avg(Amount)"]
+    assert sales.groupBy().mean("Amount").columns == ["avg(Amount)"]
+    counts = {r["Name"]: r["count"] for r in sales.groupBy("Name").count().collect()}
+    assert counts == {"Alice": 2, "Bob": 1, "Carol": 1, None: 1}
+
+
+def test_a_global_aggregate_is_one_row_even_over_no_rows(sales, F):
+    assert printed(sales.agg(F.sum("Amount"), F.count("*")).show) == (
+        "+-----------+--------+\n"
+        "|sum(Amount)|count(1)|\n"
+        "+-----------+--------+\n"
+        "|         25|       5|\n"
+        "+-----------+--------+\n"
+        "\n")
+    empty = sales.filter("Amount > 100")
+    assert printed(empty.agg(F.sum("Amount"), F.count("*"), F.collect_list("Amount")).show) == (
+        "+-----------+--------+--------------------+\n"
+        "|sum(Amount)|count(1)|collect_list(Amount)|\n"
+        "+-----------+--------+--------------------+\n"
+        "|       NULL|       0|                  []|\n"
+        "+-----------+--------+--------------------+\n"
+        "\n")
+
+
+def test_agg_of_a_dict_and_of_expressions_over_aggregates(sales, F):
+    (row,) = sales.agg({"Amount": "max"}).collect()
+    assert row.asDict() == {"max(Amount)": 10}
+    (row,) = sales.agg((F.sum("Amount") * 2).alias("twice"), F.count("Name")).collect()
+    assert tuple(row) == (50, 4)
+
+
+def test_sum_of_bigints_overflows_as_in_ansi_mode(spark, F, errors):
+    big = spark.createDataFrame([(9223372036854775807,), (1,)], ["v"])
+    with pytest.raises(errors.ArithmeticException) as info:
+        big.agg(F.sum("v")).collect()
+    assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
+
+
+def test_group_by_many_keys_and_an_expression(spark, F):
+    df = spark.range(0, 1000, 1, 4)
+    got = df.groupBy((F.col("id") % 3).alias("m"), (F.col("id") % 2).alias("p")) \
+        .agg(F.count("*").alias("n"), F.sum("id").alias("s")).orderBy("m", "p").collect()
+    assert [tuple(r) for r in got] == [
+        (0, 0, 167, 83166), (0, 1, 167, 83667), (1, 0, 166, 82834), (1, 1, 167, 83333),
+        (2, 0, 167, 83500), (2, 1, 166, 83000)]
+
+
+def test_distinct_and_drop_duplicates(sales, spark):
+    dup = spark.createDataFrame([("a", 1), ("a", 1), ("a", 2), ("b", 1)], ["k", "v"])
+    assert sorted(tuple(r) for r in dup.distinct().collect()) == [("a", 1), ("a", 2),
+                                                                   ("b", 1)]
+    assert dup.distinct().count() == 3
+    kept = dup.dropDuplicates(["k"])
+    assert kept.columns == ["k", "v"]
+    assert sorted(r.k for r in kept.collect()) == ["a", "b"]
+
+
+def test_first_and_last_may_skip_nulls(spark, F):
+    rows = spark.sparkContext.parallelize([("a", None), ("a", 1), ("a", 2), ("a", None)], 1)
+    df = spark.createDataFrame(rows, "k string, v bigint")
+    (row,) = df.groupBy("k").agg(F.first("v", ignorenulls=True),
+                                             F.last("v", ignorenulls=True)).collect()
+    assert tuple(row) == ("a", 1, 2)
+
+
+def test_an_overflow_in_the_map_stage_of_a_grouped_sum_is_the_sql_error(spark, F, errors):
+    rows = spark.sparkContext.parallelize([("a", 9223372036854775807), ("a", 1)], 1)
+    big = spark.createDataFrame(rows, "k string, v bigint")  # one task: the partial overflows
+    with pytest.raises(errors.ArithmeticException) as info:
+        big.groupBy("k").agg(F.sum("v")).collect()
+    assert "[ARITHMETIC_OVERFLOW]" in str(info.value)

@@ -1,0 +1,154 @@
+"""Joins, orderBy and unions: every join type on names and on a condition, with the column
+order and NULLs PySpark prints; sorting with Spark's NULL placement; union by position and
+by name.
+
+Expected values and printed text were recorded from PySpark 4.3.0 (local[2]); run with
+SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+from printing import printed
+
+
+@pytest.fixture(scope="module")
+def emps(spark):
+    return spark.createDataFrame([(1, "Ann", 10), (2, "Ben", 20), (3, "Cy", None),
+                                  (4, "Di", 30)], ["id", "name", "dept"])
+
+
+@pytest.fixture(scope="module")
+def depts(spark):
+    return spark.createDataFrame([(10, "Eng"), (20, "Ops"), (40, "HR")], ["dept", "dname"])
+
+
+ROWS = {
+    "inner": [(10, 1, "Ann", "Eng"), (20, 2, "Ben", "Ops")],
+    "left": [(10, 1, "Ann", "Eng"), (20, 2, "Ben", "Ops"), (None, 3, "Cy", None),
+             (30, 4, "Di", None)],
+    "right": [(40, None, None, "HR"), (10, 1, "Ann", "Eng"), (20, 2, "Ben", "Ops")],
+    "full": [(40, None, None, "HR"), (10, 1, "Ann", "Eng"), (20, 2, "Ben", "Ops"),
+             (None, 3, "Cy", None), (30, 4, "Di", None)],
+}
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "right", "full"])
+def test_a_join_on_a_name_keeps_the_key_once_and_first(emps, depts, how):
+    joined = emps.join(depts, "dept", how)
+    assert joined.columns == ["dept", "id", "name", "dname"]
+    assert [tuple(r) for r in joined.orderBy("id", "dname").collect()] == ROWS[how]
+
+
+def test_semi_and_anti_joins_keep_the_left_columns(emps, depts):
+    semi = emps.join(depts, "dept", "left_semi")
+    anti = emps.join(depts, "dept", "left_anti")
+    assert semi.columns == anti.columns == ["dept", "id", "name"]
+    assert sorted(r.id for r in semi.collect()) == [1, 2]
+    assert sorted(r.id for r in anti.collect()) == [3, 4]
+
+
+def test_a_join_on_a_condition_keeps_both_sides_columns(emps, depts):
+    joined = emps.join(depts, emps.dept == depts.dept, "full")
+    assert joined.columns == ["id", "name", "dept", "dept", "dname"]
+    assert printed(joined.orderBy("id", "dname").show) == (
+        "+----+----+----+----+-----+\n"
+        "|  id|name|dept|dept|dname|\n"
+        "+----+----+----+----+-----+\n"
+        "|NULL|NULL|NULL|  40|   HR|\n"
+        "|   1| Ann|  10|  10|  Eng|\n"
+        "|   2| Ben|  20|  20|  Ops|\n"
+        "|   3|  Cy|NULL|NULL| NULL|\n"
+        "|   4|  Di|  30|NULL| NULL|\n"
+        "+----+----+----+----+-----+\n"
+        "\n")
+
+
+def test_a_broadcast_hint_gives_the_same_rows(emps, depts, F):
+    for how in ("inner", "left", "left_semi", "left_anti"):
+        plain = sorted(map(tuple, emps.join(depts, "dept", how).collect()), key=repr)
+        hinted = sorted(map(tuple, emps.join(F.broadcast(depts), "dept", how).collect()),
+                        key=repr)
+        assert plain == hinted
+
+
+def test_a_cross_join_pairs_every_row(emps, depts):
+    assert emps.crossJoin(depts).count() == 12
+    assert emps.crossJoin(depts).columns == ["id", "name", "dept", "dept", "dname"]
+
+
+def test_a_join_on_several_names_and_on_a_list_of_conditions(spark):
+    a = spark.createDataFrame([(1, "x", 1.5), (1, "y", 2.5), (2, "x", 3.5)], ["k", "s", "v"])
+    b = spark.createDataFrame([(1, "x", True), (2, "y", False)], ["k", "s", "ok"])
+    assert [tuple(r) for r in a.join(b, ["k", "s"]).collect()] == [(1, "x", 1.5, True)]
+    got = a.join(b, [a.k == b.k, a.v > 2.0]).select(a.s, b.s).collect()
+    assert sorted(tuple(r) for r in got) == [("x", "y"), ("y", "x")]
+
+
+def test_order_by_puts_nulls_first_ascending_and_last_descending(spark, F):
+    df = spark.createDataFrame([("Alice", 10), ("Bob", 5), ("Carol", None), (None, 3)],
+                               ["Name", "Amount"])
+    assert [r.Amount for r in df.orderBy("Amount").collect()] == [None, 3, 5, 10]
+    assert [r.Amount for r in df.orderBy(F.desc("Amount")).collect()] == [10, 5, 3, None]
+    assert [r.Amount for r in df.sort(F.col("Amount").asc_nulls_last()).collect()] == [
+        3, 5, 10, None]
+    assert [r.Name for r in df.orderBy("Name", ascending=False).collect()] == [
+        "Carol", "Bob", "Alice", None]
+
+
+def test_order_by_across_many_partitions_is_one_total_order(spark, F):
+    df = spark.range(0, 5000, 1, 4).select(((F.col("id") * 7919) % 5000).alias("x"))
+    assert [r.x for r in df.orderBy(F.desc("x")).collect()] == list(range(4999, -1, -1))
+    assert [r.x for r in df.orderBy("x").limit(3).collect()] == [0, 1, 2]
+
+
+def test_union_by_position_and_by_name(spark):
+    x = spark.createDataFrame([(1, "a"), (2, "b")], ["n", "s"])
+    y = spark.createDataFrame([("c", 3)], ["s", "n"])
+    z = spark.createDataFrame([(5,)], ["n"])
+    assert [tuple(r) for r in x.union(x).collect()] == [(1, "a"), (2, "b"), (1, "a"),
+                                                        (2, "b")]
+    assert [tuple(r) for r in x.unionByName(y).collect()] == [(1, "a"), (2, "b"), (3, "c")]
+    both = x.unionByName(z, allowMissingColumns=True)
+    assert both.columns == ["n", "s"]
+    assert [tuple(r) for r in both.collect()] == [(1, "a"), (2, "b"), (5, None)]
+
+
+def test_intersect_and_subtract_are_distinct_and_treat_nulls_as_equal(spark):
+    a = spark.createDataFrame([(1, "a"), (1, "a"), (2, None), (3, "c")], ["n", "s"])
+    b = spark.createDataFrame([(1, "a"), (2, None), (4, "d")], ["n", "s"])
+    assert sorted(tuple(r) for r in a.intersect(b).collect()) == [(1, "a"), (2, None)]
+    assert [tuple(r) for r in a.subtract(b).collect()] == [(3, "c")]
+    assert a.intersect(b).columns == ["n", "s"]
+
+
+def test_union_widens_each_column_to_the_wider_type(spark):
+    a = spark.createDataFrame([(1,), (2,)], "x int")
+    b = spark.createDataFrame([(3,)], "x bigint")
+    assert a.union(b).dtypes == [("x", "bigint")]
+    assert [r.x for r in a.union(b).collect()] == [1, 2, 3]
+
+
+def test_except_all_counts_duplicates(spark):
+    a = spark.createDataFrame([(1, "a"), (1, "a"), (1, "a"), (2, None), (3, "c")], ["n", "s"])
+    b = spark.createDataFrame([(1, "a"), (2, None)], ["n", "s"])
+    got = a.exceptAll(b)
+    assert got.columns == ["n", "s"]
+    assert sorted(tuple(r) for r in got.collect()) == [(1, "a"), (1, "a"), (3, "c")]
+
+
+def test_order_by_then_limit_takes_the_top_rows_without_an_exchange(spark, F):
+    df = spark.range(0, 100, 1, 4)
+    text = printed(df.orderBy(F.desc("id")).limit(3).explain)
+    assert text.startswith("== Physical Plan ==\nTakeOrderedAndProject(limit=3, orderBy=[id#")
+    assert "DESC NULLS LAST], output=[id#" in text
+    assert "Exchange" not in text
+    assert [r.id for r in df.orderBy(F.desc("id")).limit(3).collect()] == [99, 98, 97]
+
+
+def test_repartition_and_coalesce_explain_as_spark(spark):
+    df = spark.range(0, 100, 1, 4)
+    assert "+- Exchange RoundRobinPartitioning(3), REPARTITION_BY_NUM, [plan_id=" in printed(
+        df.repartition(3).explain)
+    assert printed(df.coalesce(1).explain) == (
+        "== Physical Plan ==\nCoalesce 1\n+- *(1) Range (0, 100, step=1, splits=4)\n\n\n")
