@@ -324,6 +324,21 @@ class DataFrame:
             return counted
         return counted.filter(keep(F.col("__l"), F.col("__r"))).select(*names)
 
+    # --- views and output ------------------------------------------------------------
+
+    def createOrReplaceTempView(self, name: str) -> None:
+        self.sparkSession.catalog.create_view(name, self._plan, replace=True)
+
+    def createTempView(self, name: str) -> None:
+        self.sparkSession.catalog.create_view(name, self._plan, replace=False)
+
+    @property
+    def write(self):
+        """``df.write.mode("overwrite").partitionBy("k").parquet(path)``, ``.csv``, ``.json``."""
+        from sparkbook.sql.readwriter import DataFrameWriter
+
+        return DataFrameWriter(self)
+
     # --- columns by name ----------------------------------------------------------------
 
     def __getitem__(self, item: str | int | Column | list) -> Any:
