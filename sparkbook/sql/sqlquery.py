@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sqlglot
 from sqlglot import exp
 
 from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
-from sparkbook.sql.catalyst.parser import _syntax_error, convert
+from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.column import Column
 from sparkbook.sql.types import parse_error
 
@@ -25,16 +24,7 @@ if TYPE_CHECKING:
 
 def sql(session: SparkSession, text: str) -> DataFrame:
     """The DataFrame of one query."""
-    try:
-        trees = [t for t in sqlglot.parse(text, read="spark") if t is not None]
-    except sqlglot.errors.ParseError as err:
-        raise _syntax_error(text, err) from None
-    except sqlglot.errors.TokenError:
-        raise parse_error("PARSE_SYNTAX_ERROR", "Syntax error at or near end of input.",
-                          text, len(text), "42601") from None
-    if not trees:
-        raise parse_error("PARSE_EMPTY_STATEMENT",
-                          "Syntax error, unexpected empty statement.", text, 0, "42617")
+    trees = parse_statements(text)
     if len(trees) > 1 or not isinstance(trees[0], (exp.Query, exp.Subquery)):
         raise parse_error("PARSE_SYNTAX_ERROR",
                           f"Syntax error at or near '{text.split()[0]}'.", text, 0, "42601")

@@ -52,17 +52,22 @@ KNOWN_FUNCTIONS = {"upper": "upper", "lower": "lower", "length": "length", "abs"
 
 def parse_expression(text: str) -> e.Expression:
     """One expression, as ``expr()`` and ``selectExpr()`` take it."""
+    return convert(parse_statements(text)[0], text)
+
+
+def parse_statements(text: str) -> list[exp.Expression]:
+    """sqlglot's trees of the text; its errors as Spark's ``ParseException``."""
     try:
-        tree = sqlglot.parse_one(text, read="spark")
+        trees = [t for t in sqlglot.parse(text, read="spark") if t is not None]
     except sqlglot.errors.ParseError as err:
         raise _syntax_error(text, err) from None
     except sqlglot.errors.TokenError:
         raise parse_error("PARSE_SYNTAX_ERROR", "Syntax error at or near end of input.",
                           text, len(text), "42601") from None
-    if tree is None:
+    if not trees:
         raise parse_error("PARSE_EMPTY_STATEMENT",
                           "Syntax error, unexpected empty statement.", text, 0, "42617")
-    return convert(tree, text)
+    return trees
 
 
 def _syntax_error(text: str, err: sqlglot.errors.ParseError) -> ParseException:
