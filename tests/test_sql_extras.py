@@ -55,3 +55,22 @@ def test_to_pandas_without_pandas_says_what_to_install(holes, errors):
     with pytest.raises(ImportError) as info:
         holes.toPandas()
     assert "Pandas >= 2.2.0 must be installed" in str(info.value)
+
+
+def test_describe_summarises_numbers_and_strings_as_text(spark):
+    df = spark.createDataFrame([("a", 1, 1.5, True), ("b", None, None, None),
+                                (None, 3, 2.0, False), ("c", 4, None, True)],
+                               "k string, n int, d double, b boolean")
+    summary = df.describe()
+    assert summary.dtypes == [("summary", "string"), ("k", "string"), ("n", "string"),
+                              ("d", "string")]
+    got = {r.summary: tuple(r)[1:] for r in summary.collect()}
+    assert got["count"] == ("3", "3", "2")
+    assert got["mean"] == (None, "2.6666666666666665", "1.75")
+    assert got["min"] == ("a", "1", "1.5") and got["max"] == ("c", "4", "2.0")
+    # Spark's stddev is updated row by row; sparkbook's, from whole columns, may differ in
+    # the last digits.
+    assert got["stddev"][0] is None and got["stddev"][2] == "0.3535533905932738"
+    assert float(got["stddev"][1]) == pytest.approx(1.5275252316519468, rel=1e-14)
+    single = {r.summary: r.x for r in spark.range(1).selectExpr("1 AS x").describe().collect()}
+    assert single == {"count": "1", "mean": "1.0", "stddev": None, "min": "1", "max": "1"}

@@ -340,6 +340,14 @@ class DataFrame:
                subset: str | list[str] | None = None) -> DataFrame:
         return self.na.drop(how, thresh, subset)
 
+    def describe(self, *cols: str | list[str]) -> DataFrame:
+        """count, mean, stddev, min and max of the numeric and string columns, as text."""
+        from sparkbook.sql.na import describe
+
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        return describe(self, list(cols))
+
     def persist(self, storageLevel: Any = None) -> DataFrame:
         """Keep the batches this DataFrame computes in the executors' block managers: the
         plan becomes a scan of the persisted RDD of its batches, so this DataFrame and

@@ -77,3 +77,44 @@ class DataFrameNaFunctions:
     def drop(self, how: str = "any", thresh: int | None = None,
              subset: str | list[str] | None = None) -> DataFrame:
         return drop(self.df, how, thresh, subset)
+
+
+def describe(df: DataFrame, cols: list[str]) -> DataFrame:
+    """``count``, ``mean``, ``stddev`` (sample), ``min`` and ``max`` of the numeric and
+    string columns, every value a string, as Spark's ``describe`` gives them. Two small
+    aggregations: the mean first, then the squared deviations from it."""
+    from sparkbook.sql import functions as F
+
+    fields = [f for f in df.schema.fields
+              if (not cols or f.name in cols)
+              and isinstance(f.dataType, (T.NumericType, T.StringType))]
+    numeric = [f for f in fields if isinstance(f.dataType, T.NumericType)]
+    stats: list[Column] = []
+    for f in fields:
+        c = F.col(f.name)
+        mean = F.avg(c) if f in numeric else F.lit(None)
+        stats += [F.count(c), mean, F.min(c), F.max(c)]
+    first = df.agg(*stats).collect()[0] if fields else []
+    means = {f.name: first[4 * fields.index(f) + 1] for f in numeric}
+    deviations = [F.sum((F.col(f.name) - F.lit(means[f.name])) *
+                        (F.col(f.name) - F.lit(means[f.name])))
+                  for f in numeric if means[f.name] is not None]
+    squares = iter(df.agg(*deviations).collect()[0] if deviations else [])
+    rows = [["count"], ["mean"], ["stddev"], ["min"], ["max"]]
+    for i, f in enumerate(fields):
+        count, mean, low, high = first[4 * i:4 * i + 4]
+        stddev = None
+        if f in numeric and mean is not None:
+            m2 = next(squares)
+            stddev = (m2 / (count - 1)) ** 0.5 if count > 1 else None
+        for row, value in zip(rows, [count, mean, stddev, low, high]):
+            row.append(_text(value))
+    schema = T.StructType([T.StructField(n, T.StringType())
+                           for n in ["summary"] + [f.name for f in fields]])
+    return df.sparkSession.createDataFrame([tuple(r) for r in rows], schema)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return T.java_number_str(value) if isinstance(value, float) else str(value)
