@@ -147,7 +147,7 @@ def _infer(sc, fmt: str, found: list, partitions: list, spec: files.ReadSpec) ->
     if fmt == "csv":
         names = files.csv_header(found, spec.options)
         spec.data_schema = T.StructType([T.StructField(n, T.StringType()) for n in names])
-        if not files._truthy(spec.options.get("inferSchema")):
+        if not files.truthy(spec.options.get("inferSchema")):
             return spec.data_schema
         merged: list[str | None] = [None] * len(names)
         for result in _per_partition(sc, partitions, files.infer_csv_split, spec):

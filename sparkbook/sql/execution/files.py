@@ -125,13 +125,13 @@ def _csv_parse_options(options: dict[str, str]):
                              newlines_in_values=False)
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
 def _csv_split_text(split: FileSplit, options: dict[str, str]) -> bytes:
     data = read_split_bytes(split)
-    if split.start == 0 and _truthy(options.get("header")):
+    if split.start == 0 and truthy(options.get("header")):
         # Only the split that starts a file holds its header line.
         end = data.find(b"\n")
         data = b"" if end < 0 else data[end + 1:]
@@ -168,7 +168,7 @@ def csv_header(files: list[SourceFile], options: dict[str, str]) -> list[str]:
         autogenerate_column_names=True), parse_options=_csv_parse_options(options))
     values = [row.column(i)[0].as_py() if row.num_rows else c
               for i, c in enumerate(row.column_names)]
-    if _truthy(options.get("header")):
+    if truthy(options.get("header")):
         return [str(v) if v is not None else f"_c{i}" for i, v in enumerate(values)]
     return [f"_c{i}" for i in range(len(values))]
 
