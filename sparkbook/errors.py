@@ -92,6 +92,10 @@ class PySparkAttributeError(PySparkException, AttributeError):
     """An attribute that does not exist (``Row.nope``)."""
 
 
+class PySparkImportError(PySparkException, ImportError):
+    """A package a call needs is not installed (pandas for ``toPandas``)."""
+
+
 class AnalysisException(PySparkException):
     """A query that cannot be planned: an unknown column, a type mismatch."""
 

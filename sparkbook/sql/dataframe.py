@@ -65,6 +65,7 @@ class DataFrame:
     def __init__(self, plan: lp.LogicalPlan, session: SparkSession) -> None:
         self._plan = analyze(plan)
         self.sparkSession = session
+        self._uncached: lp.LogicalPlan | None = None  # the plan before persist()
 
     def _with(self, plan: lp.LogicalPlan) -> DataFrame:
         return DataFrame(plan, self.sparkSession)
@@ -324,6 +325,97 @@ class DataFrame:
             return counted
         return counted.filter(keep(F.col("__l"), F.col("__r"))).select(*names)
 
+    # --- missing values, caching ------------------------------------------------------
+
+    @property
+    def na(self):
+        from sparkbook.sql.na import DataFrameNaFunctions
+
+        return DataFrameNaFunctions(self)
+
+    def fillna(self, value: Any, subset: str | list[str] | None = None) -> DataFrame:
+        return self.na.fill(value, subset)
+
+    def dropna(self, how: str = "any", thresh: int | None = None,
+               subset: str | list[str] | None = None) -> DataFrame:
+        return self.na.drop(how, thresh, subset)
+
+    def describe(self, *cols: str | list[str]) -> DataFrame:
+        """count, mean, stddev, min and max of the numeric and string columns, as text."""
+        from sparkbook.sql.na import describe
+
+        if len(cols) == 1 and isinstance(cols[0], list):
+            cols = tuple(cols[0])
+        return describe(self, list(cols))
+
+    def persist(self, storageLevel: Any = None) -> DataFrame:
+        """Keep the batches this DataFrame computes in the executors' block managers: the
+        plan becomes a scan of the persisted RDD of its batches, so this DataFrame and
+        those built from it from now on read them, computed once."""
+        from sparkbook.storagelevel import StorageLevel
+
+        if self._uncached is None:
+            level = storageLevel if storageLevel is not None else StorageLevel.MEMORY_AND_DISK
+            rdd = physical.plan_physical(self._plan, top=False).execute(
+                self.sparkSession.sparkContext).persist(level)
+            self._uncached = self._plan
+            self._plan = lp.LogicalRDD(self._plan.output(), rdd.setName("InMemoryRelation"))
+        return self
+
+    def cache(self) -> DataFrame:
+        return self.persist()
+
+    def unpersist(self, blocking: bool = False) -> DataFrame:
+        if self._uncached is not None:
+            self._plan.rdd.unpersist(blocking)
+            self._plan, self._uncached = self._uncached, None
+        return self
+
+    @property
+    def is_cached(self) -> bool:
+        return self._uncached is not None
+
+    @property
+    def storageLevel(self):
+        from sparkbook.storagelevel import StorageLevel
+
+        return self._plan.rdd.getStorageLevel() if self._uncached is not None \
+            else StorageLevel(False, False, False, False, 1)
+
+    def toPandas(self):
+        """The rows as a pandas DataFrame (pandas must be installed)."""
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            from sparkbook.errors import PySparkImportError
+
+            raise PySparkImportError(
+                "[PACKAGE_NOT_INSTALLED] Pandas >= 2.2.0 must be installed; however, it was "
+                "not found.", "PACKAGE_NOT_INSTALLED") from None
+        import pyarrow as pa
+
+        from sparkbook.sql.execution.arrow import arrow_schema
+
+        table = pa.Table.from_batches(self._run(), arrow_schema(self.schema))
+        frame = table.to_pandas()
+        frame.columns = self.columns
+        return frame
+
+    # --- views and output ------------------------------------------------------------
+
+    def createOrReplaceTempView(self, name: str) -> None:
+        self.sparkSession.catalog.create_view(name, self._plan, replace=True)
+
+    def createTempView(self, name: str) -> None:
+        self.sparkSession.catalog.create_view(name, self._plan, replace=False)
+
+    @property
+    def write(self):
+        """``df.write.mode("overwrite").partitionBy("k").parquet(path)``, ``.csv``, ``.json``."""
+        from sparkbook.sql.readwriter import DataFrameWriter
+
+        return DataFrameWriter(self)
+
     # --- columns by name ----------------------------------------------------------------
 
     def __getitem__(self, item: str | int | Column | list) -> Any:
@@ -375,7 +467,8 @@ class DataFrame:
         return list(batches_to_rows(self._run(), self.schema))
 
     def toLocalIterator(self, prefetchPartitions: bool = False) -> Iterator[Row]:
-        return iter(self.collect())
+        """The rows, one partition in memory at a time (a job per partition)."""
+        return self.rdd.toLocalIterator(prefetchPartitions)
 
     def count(self) -> int:
         return self._run(count=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkbook.conf import SparkConf
 from sparkbook.errors import PySparkTypeError, PySparkValueError, SparkNoSuchElementException
+from sparkbook.sql.catalog import Catalog
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.dataframe import DataFrame
@@ -138,6 +139,7 @@ class SparkSession:
         self._sc = sparkContext
         sql_options = {k: v for k, v in (options or {}).items() if k.startswith("spark.sql.")}
         self._conf = RuntimeConfig(sparkContext.getConf(), sql_options)
+        self._catalog = Catalog()
         with SparkSession._lock:
             SparkSession._active = self
 
@@ -176,6 +178,27 @@ class SparkSession:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    def sql(self, sqlQuery: str) -> DataFrame:
+        """The DataFrame of a query in Spark SQL, over the session's temporary views."""
+        from sparkbook.sql.sqlquery import sql
+
+        return sql(self, sqlQuery)
+
+    def table(self, tableName: str, position: int | None = None) -> DataFrame:
+        """The temporary view of that name."""
+        return DataFrame(self._catalog.lookup(tableName, position), self)
+
+    @property
+    def read(self):
+        """``spark.read.csv(path)``, ``.json``, ``.text``, ``.parquet``, ``.format().load()``."""
+        from sparkbook.sql.readwriter import DataFrameReader
+
+        return DataFrameReader(self)
 
     # --- DataFrames --------------------------------------------------------------------
 

@@ -219,7 +219,8 @@ def unresolved_column(parts: list[str], attrs: list[e.AttributeReference],
     for ``df["x"]`` and, in the analyzer (whose candidates Spark holds in a hashed set), are
     broken here by name."""
     shown = "`" + "`.`".join(parts) + "`"
-    candidates = [_quoted(a) for a in attrs]
+    # A one-part name is offered one-part names, as Spark's suggestions do.
+    candidates = [_quoted(a) if len(parts) > 1 else f"`{a.name}`" for a in attrs]
     base = ".".join(parts)
     ranked = sorted(candidates, key=lambda c: (levenshtein(c.replace("`", ""), base),
                                                c if ties_by_name else ""))

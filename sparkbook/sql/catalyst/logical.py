@@ -32,16 +32,21 @@ class LeafNode(LogicalPlan):
 
 
 class LogicalRDD(LeafNode):
-    """An RDD of Arrow record batches whose columns are ``attributes``."""
+    """An RDD of Arrow record batches whose columns are ``attributes``; ``source`` names the
+    file format and ``location`` the paths when the RDD reads files (``spark.read``)."""
 
-    def __init__(self, attributes: list[e.AttributeReference], rdd) -> None:
+    def __init__(self, attributes: list[e.AttributeReference], rdd, source: str | None = None,
+                 location: list[str] | None = None) -> None:
         self.attributes = attributes
         self.rdd = rdd
+        self.source, self.location = source, location
 
     def output(self) -> list[e.AttributeReference]:
         return self.attributes
 
     def node_line(self) -> str:
+        if self.source is not None:
+            return f"Relation [{','.join(a.explain() for a in self.attributes)}] {self.source}"
         return f"LogicalRDD [{', '.join(a.explain() for a in self.attributes)}], false"
 
 

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from sparkbook.errors import ParseException
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.types import (
     BooleanType,
     DecimalType,
@@ -36,6 +37,13 @@ _FUNCTIONS = {
     exp.Contains: ("contains", "contains"),
 }
 
+# sqlglot's aggregate nodes -> Spark's aggregate function.
+_AGGREGATES = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
+               exp.First: "first", exp.Last: "last", exp.ArrayAgg: "collect_list",
+               exp.ArrayUniqueAgg: "collect_set", exp.Count: "count"}
+_ANONYMOUS_AGGREGATES = {"mean": "avg", "collect_list": "collect_list",
+                         "collect_set": "collect_set"}
+
 KNOWN_FUNCTIONS = {"upper": "upper", "lower": "lower", "length": "length", "abs": "abs",
                    "sqrt": "SQRT", "round": "round", "coalesce": "coalesce",
                    "startswith": "startswith", "endswith": "endswith",
@@ -44,17 +52,22 @@ KNOWN_FUNCTIONS = {"upper": "upper", "lower": "lower", "length": "length", "abs"
 
 def parse_expression(text: str) -> e.Expression:
     """One expression, as ``expr()`` and ``selectExpr()`` take it."""
+    return convert(parse_statements(text)[0], text)
+
+
+def parse_statements(text: str) -> list[exp.Expression]:
+    """sqlglot's trees of the text; its errors as Spark's ``ParseException``."""
     try:
-        tree = sqlglot.parse_one(text, read="spark")
+        trees = [t for t in sqlglot.parse(text, read="spark") if t is not None]
     except sqlglot.errors.ParseError as err:
         raise _syntax_error(text, err) from None
     except sqlglot.errors.TokenError:
         raise parse_error("PARSE_SYNTAX_ERROR", "Syntax error at or near end of input.",
                           text, len(text), "42601") from None
-    if tree is None:
+    if not trees:
         raise parse_error("PARSE_EMPTY_STATEMENT",
                           "Syntax error, unexpected empty statement.", text, 0, "42617")
-    return convert(tree, text)
+    return trees
 
 
 def _syntax_error(text: str, err: sqlglot.errors.ParseError) -> ParseException:
@@ -88,7 +101,13 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
     if kind is exp.Null:
         return e.null_literal()
     if kind in _BINARY:
-        return _BINARY[kind](convert(node.this, text), convert(node.expression, text))
+        both = _BINARY[kind](convert(node.this, text), convert(node.expression, text))
+        return e.Not(both) if node.args.get("negate") else both
+    if kind in _AGGREGATES or kind is exp.IgnoreNulls:
+        return _aggregate(node, text)
+    if kind is exp.Anonymous and node.name.lower() in _ANONYMOUS_AGGREGATES:
+        args = [convert(a, text) for a in node.expressions]
+        return AggregateFunction(_ANONYMOUS_AGGREGATES[node.name.lower()], args)
     if kind in _ARITHMETIC:
         return e.BinaryArithmetic(_ARITHMETIC[kind], convert(node.this, text),
                                   convert(node.expression, text))
@@ -135,6 +154,24 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         raise unresolved_routine(name)
     raise parse_error("PARSE_SYNTAX_ERROR", f"Syntax error at or near '{node.sql('spark')}'.",
                       text, 0, "42601")
+
+
+def _aggregate(node: exp.Expression, text: str) -> AggregateFunction:
+    """``sum(x)``, ``count(*)`` (Spark's ``count(1)``), ``count(DISTINCT x)``,
+    ``first(x, true)`` (sqlglot wraps it in IgnoreNulls)."""
+    ignore_nulls = isinstance(node, exp.IgnoreNulls)
+    if ignore_nulls:
+        node = node.this
+    name = _AGGREGATES.get(type(node))
+    if name is None:
+        raise unresolved_routine(node.sql_name())
+    arg = node.this
+    distinct = isinstance(arg, exp.Distinct)
+    if distinct:
+        arg = arg.expressions[0]
+    child = (e.Literal(1, IntegerType()) if isinstance(arg, exp.Star)
+             else convert(arg, text))
+    return AggregateFunction(name, [child], distinct, ignore_nulls)
 
 
 def _function_args(node: exp.Expression) -> list[exp.Expression]:

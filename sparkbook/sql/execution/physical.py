@@ -59,15 +59,28 @@ def _attrs(attrs: list[e.AttributeReference], ids: bool, sep: str) -> str:
 
 
 class RDDScanExec(SparkPlan):
-    def __init__(self, attributes: list[e.AttributeReference], rdd) -> None:
+    def __init__(self, attributes: list[e.AttributeReference], rdd,
+                 source: str | None = None, location: list[str] | None = None) -> None:
         self.attributes = attributes
         self.rdd = rdd
+        self.source, self.location = source, location
 
     def output(self) -> list[e.AttributeReference]:
         return self.attributes
 
     def node_line(self, ids: bool = True) -> str:
-        return f"Scan ExistingRDD[{_attrs(self.attributes, ids, ',')}]"
+        if self.source is None:
+            return f"Scan ExistingRDD[{_attrs(self.attributes, ids, ',')}]"
+        if not ids:  # a stage's name: short
+            return f"FileScan {self.source} [{_attrs(self.attributes, ids, ',')}]"
+        paths = self.location or []
+        shown = ", ".join(f"file:{p}" for p in paths)
+        schema = ",".join(f"{a.name}:{a.dtype.simpleString()}" for a in self.attributes)
+        return (f"FileScan {self.source} [{_attrs(self.attributes, ids, ',')}] Batched: "
+                f"{'true' if self.source == 'parquet' else 'false'}, DataFilters: [], "
+                f"Format: {self.source.upper() if self.source != 'parquet' else 'Parquet'}, "
+                f"Location: InMemoryFileIndex({len(paths)} paths)[{shown}], "
+                f"PartitionFilters: [], PushedFilters: [], ReadSchema: struct<{schema}>")
 
     def execute(self, sc: SparkContext) -> RDD:
         return self.rdd
@@ -188,7 +201,7 @@ def _local_limit(n: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
 def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
     """The physical operators for an analyzed logical plan."""
     if isinstance(plan, lp.LogicalRDD):
-        return RDDScanExec(plan.attributes, plan.rdd)
+        return RDDScanExec(plan.attributes, plan.rdd, plan.source, plan.location)
     if isinstance(plan, lp.Range):
         return RangeExec(plan)
     if isinstance(plan, lp.SubqueryAlias):

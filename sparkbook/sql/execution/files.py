@@ -1,0 +1,393 @@
+"""File sources (csv, json, text, parquet): which files a path names, how they are cut into
+partitions (as Spark's FilePartition packs them), and what each task runs over its split
+with pyarrow, column-wise: reading record batches, and inferring the CSV or JSON types of
+its rows for the driver to merge."""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sparkbook.rdd.input import FileSplit, local_path, read_split_bytes
+from sparkbook.sql import types as T
+from sparkbook.sql.execution.arrow import arrow_schema, to_arrow_type
+
+MAX_PARTITION_BYTES = 128 * 1024 * 1024  # spark.sql.files.maxPartitionBytes
+OPEN_COST_IN_BYTES = 4 * 1024 * 1024  # spark.sql.files.openCostInBytes
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to read and the Hive-style partition values its folders name (``k=v``)."""
+
+    path: str
+    size: int
+    partition: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass
+class ReadSpec:
+    """What every task of one scan needs: the format, its options and the schema."""
+
+    format: str
+    options: dict[str, str]
+    data_schema: T.StructType  # the columns in the files
+    partition_schema: T.StructType = field(default_factory=lambda: T.StructType([]))
+
+
+def path_not_found(path: str) -> Exception:
+    from sparkbook.errors import AnalysisException
+
+    return AnalysisException(
+        f"[PATH_NOT_FOUND] Path does not exist: file:{path}. SQLSTATE: 42K03",
+        "PATH_NOT_FOUND", {"path": f"file:{path}"}, "42K03")
+
+
+def list_files(paths: list[str]) -> list[SourceFile]:
+    """Every data file under the paths (files, folders, globs), folders read recursively;
+    names starting with ``_`` or ``.`` are skipped, as Spark skips them."""
+    found: list[SourceFile] = []
+    for path in paths:
+        full = local_path(path)
+        matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        if not matches or not all(os.path.exists(m) for m in matches):
+            raise path_not_found(full)
+        for match in matches:
+            if os.path.isdir(match):
+                found.extend(_walk(match, ()))
+            else:
+                found.append(SourceFile(match, os.path.getsize(match)))
+    return found
+
+
+def _walk(folder: str, partition: tuple) -> list[SourceFile]:
+    out: list[SourceFile] = []
+    for name in sorted(os.listdir(folder)):
+        if name.startswith(("_", ".")):
+            continue
+        full = os.path.join(folder, name)
+        if os.path.isdir(full):
+            key, eq, value = name.partition("=")
+            extra = ((key, None if value == HIVE_NULL else value),) if eq else ()
+            out.extend(_walk(full, partition + extra))
+        else:
+            out.append(SourceFile(full, os.path.getsize(full), partition))
+    return out
+
+
+def plan_splits(files: list[SourceFile], parallelism: int, splittable: bool
+                ) -> list[list[tuple[SourceFile, FileSplit]]]:
+    """Spark's FilePartition.getFilePartitions: files cut into pieces of at most
+    ``min(maxPartitionBytes, max(openCost, total / parallelism))`` bytes, largest first,
+    packed into partitions of about that size, each file costing ``openCost`` more."""
+    total = sum(f.size + OPEN_COST_IN_BYTES for f in files)
+    max_split = min(MAX_PARTITION_BYTES, max(OPEN_COST_IN_BYTES, total // max(parallelism, 1)))
+    pieces = []
+    for f in files:
+        if f.size == 0:
+            continue
+        step = max_split if splittable else f.size
+        pieces += [(f, FileSplit(f.path, start, min(step, f.size - start)))
+                   for start in range(0, f.size, step)]
+    pieces.sort(key=lambda p: -p[1].length)
+    partitions: list[list[tuple[SourceFile, FileSplit]]] = []
+    current: list[tuple[SourceFile, FileSplit]] = []
+    size = 0
+    for piece in pieces:
+        if current and size + piece[1].length > max_split:
+            partitions.append(current)
+            current, size = [], 0
+        current.append(piece)
+        size += piece[1].length + OPEN_COST_IN_BYTES
+    if current:
+        partitions.append(current)
+    return partitions
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+
+def _csv_parse_options(options: dict[str, str]):
+    import pyarrow.csv as pcsv
+
+    sep = options.get("sep", options.get("delimiter", ","))
+    quote = options.get("quote", '"')
+    escape = options.get("escape", "\\")
+    return pcsv.ParseOptions(delimiter=sep, quote_char=quote or False,
+                             escape_char=escape or False, double_quote=True,
+                             newlines_in_values=False)
+
+
+def truthy(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def _csv_split_text(split: FileSplit, options: dict[str, str]) -> bytes:
+    data = read_split_bytes(split)
+    if split.start == 0 and truthy(options.get("header")):
+        # Only the split that starts a file holds its header line.
+        end = data.find(b"\n")
+        data = b"" if end < 0 else data[end + 1:]
+    return data
+
+
+def _csv_strings(data: bytes, n: int, options: dict[str, str]) -> pa.Table:
+    """The split's rows, every column a string (NULL where the text is ``nullValue``)."""
+    import pyarrow.csv as pcsv
+
+    names = [str(i) for i in range(n)]
+    if not data.strip():
+        return pa.table({c: pa.array([], pa.string()) for c in names})
+    read = pcsv.ReadOptions(column_names=names, autogenerate_column_names=False)
+    convert = pcsv.ConvertOptions(
+        column_types={c: pa.string() for c in names},
+        # An empty field is NULL whatever nullValue says, as Spark reads it.
+        null_values=sorted({options.get("nullValue", ""), ""}), strings_can_be_null=True,
+        quoted_strings_can_be_null=False)
+    return pcsv.read_csv(io.BytesIO(data), read_options=read,
+                         parse_options=_csv_parse_options(options), convert_options=convert)
+
+
+def csv_header(files: list[SourceFile], options: dict[str, str]) -> list[str]:
+    """The column names: the first line of the first file, or ``_c0``, ``_c1``, ..."""
+    import pyarrow.csv as pcsv
+
+    first = next((f for f in files if f.size > 0), None)
+    if first is None:
+        return []
+    with open(first.path, "rb") as fh:
+        line = fh.readline()
+    row = pcsv.read_csv(io.BytesIO(line), read_options=pcsv.ReadOptions(
+        autogenerate_column_names=True), parse_options=_csv_parse_options(options))
+    values = [row.column(i)[0].as_py() if row.num_rows else c
+              for i, c in enumerate(row.column_names)]
+    if truthy(options.get("header")):
+        return [str(v) if v is not None else f"_c{i}" for i, v in enumerate(values)]
+    return [f"_c{i}" for i in range(len(values))]
+
+
+# Spark's CSV type inference, per column: the first of these every value parses as.
+_CSV_ORDER = ["int", "bigint", "double", "boolean", "date", "timestamp"]
+_WIDER = {frozenset({"int", "bigint"}): "bigint", frozenset({"int", "double"}): "double",
+          frozenset({"bigint", "double"}): "double",
+          frozenset({"date", "timestamp"}): "timestamp"}
+
+
+def merge_type_names(a: str | None, b: str | None) -> str | None:
+    """Two inferred types as one (None: no values yet)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    return _WIDER.get(frozenset({a, b}), "string")
+
+
+def _csv_column_type(values: pa.Array) -> str | None:
+    values = values.drop_null()
+    if len(values) == 0:
+        return None
+    for name in _CSV_ORDER:
+        if _parses_as(values, name):
+            return name
+    return "string"
+
+
+def _parses_as(values: pa.Array, name: str) -> bool:
+    if name == "boolean":
+        lowered = pc.utf8_lower(values)
+        return bool(pc.all(pc.is_in(lowered, pa.array(["true", "false"]))).as_py())
+    if name == "date":
+        matched = pc.match_substring_regex(values, r"^\d{4}-\d{1,2}-\d{1,2}$")
+        if not pc.all(matched).as_py():
+            return False
+    if name in ("int", "bigint", "double") and not pc.all(
+            pc.match_substring_regex(values, r"^\s*[-+]?(\d|\.\d|NaN|Infinity)")).as_py():
+        return False  # "1e5" and " 2" parse, "x" and "" do not
+    target = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
+              "date": pa.date32(), "timestamp": pa.timestamp("us")}[name]
+    try:
+        pc.cast(values, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def infer_csv_split(spec: ReadSpec, pieces: list) -> list[list[str | None]]:
+    """On an executor: the type each column's values in this partition parse as."""
+    out = []
+    n = len(spec.data_schema.fields)
+    for _file, split in pieces:
+        table = _csv_strings(_csv_split_text(split, spec.options), n, spec.options)
+        out.append([_csv_column_type(table.column(i).combine_chunks()) for i in range(n)])
+    return out
+
+
+def _cast_strings(values: pa.Array, dt: T.DataType) -> pa.Array:
+    if isinstance(dt, T.StringType):
+        return values
+    if isinstance(dt, T.BooleanType):
+        lowered = pc.utf8_lower(values)
+        return pc.if_else(pc.equal(lowered, "true"), True,
+                          pc.if_else(pc.equal(lowered, "false"), False, None))
+    return pc.cast(pc.utf8_trim_whitespace(values), to_arrow_type(dt))
+
+
+def _read_csv(spec: ReadSpec, split: FileSplit) -> pa.Table:
+    fields = spec.data_schema.fields
+    table = _csv_strings(_csv_split_text(split, spec.options), len(fields), spec.options)
+    return pa.table({str(i): _cast_strings(table.column(i).combine_chunks(), f.dataType)
+                     for i, f in enumerate(fields)})
+
+
+# --- JSON lines, text, parquet -----------------------------------------------------
+
+
+def _read_json_table(split: FileSplit, schema: pa.Schema | None = None) -> pa.Table:
+    import pyarrow.json as pjson
+
+    data = read_split_bytes(split)
+    if not data.strip():
+        return pa.table({f.name: pa.array([], f.type) for f in schema}) if schema else None
+    parse = pjson.ParseOptions(explicit_schema=schema,
+                               unexpected_field_behavior="ignore" if schema else "infer")
+    return pjson.read_json(io.BytesIO(data), parse_options=parse)
+
+
+def spark_type_of(at: pa.DataType, json: bool = False) -> T.DataType:
+    """The Spark type of an Arrow type (of a parquet file, or inferred from JSON, where
+    Spark reads integers as bigints and leaves dates and times as strings)."""
+    if pa.types.is_struct(at):
+        fields = [T.StructField(at.field(i).name, spark_type_of(at.field(i).type, json))
+                  for i in range(at.num_fields)]
+        return T.StructType(sorted(fields, key=lambda f: f.name) if json else fields)
+    if pa.types.is_list(at) or pa.types.is_large_list(at):
+        return T.ArrayType(spark_type_of(at.value_type, json))
+    if pa.types.is_map(at):
+        return T.MapType(spark_type_of(at.key_type, json), spark_type_of(at.item_type, json))
+    if json:
+        if pa.types.is_integer(at):
+            return T.LongType()
+        if pa.types.is_floating(at):
+            return T.DoubleType()
+        if pa.types.is_boolean(at):
+            return T.BooleanType()
+        return T.NullType() if pa.types.is_null(at) else T.StringType()
+    simple = {pa.int8(): T.ByteType(), pa.int16(): T.ShortType(), pa.int32(): T.IntegerType(),
+              pa.int64(): T.LongType(), pa.float32(): T.FloatType(),
+              pa.float64(): T.DoubleType(), pa.bool_(): T.BooleanType(),
+              pa.string(): T.StringType(), pa.large_string(): T.StringType(),
+              pa.binary(): T.BinaryType(), pa.date32(): T.DateType()}
+    if at in simple:
+        return simple[at]
+    if pa.types.is_timestamp(at):
+        return T.TimestampType()
+    if pa.types.is_decimal(at):
+        return T.DecimalType(at.precision, at.scale)
+    return T.StringType()
+
+
+def infer_json_split(spec: ReadSpec, pieces: list) -> list[T.StructType]:
+    """On an executor: the JSON schema of this partition's lines."""
+    out = []
+    for _file, split in pieces:
+        table = _read_json_table(split)
+        if table is not None:
+            out.append(T.StructType([T.StructField(f.name, spark_type_of(f.type, True))
+                                     for f in table.schema]))
+    return out
+
+
+def merge_json_types(a: T.DataType, b: T.DataType) -> T.DataType:
+    """Spark's JSON schema merge: structs by field (sorted), bigint and double to double,
+    NULL giving way, any other conflict a string."""
+    if isinstance(a, T.NullType):
+        return b
+    if isinstance(b, T.NullType) or a == b:
+        return a
+    if isinstance(a, T.StructType) and isinstance(b, T.StructType):
+        fields = {f.name: f.dataType for f in a.fields}
+        for f in b.fields:
+            fields[f.name] = merge_json_types(fields[f.name], f.dataType) \
+                if f.name in fields else f.dataType
+        return T.StructType([T.StructField(k, v) for k, v in sorted(fields.items())])
+    if isinstance(a, T.ArrayType) and isinstance(b, T.ArrayType):
+        return T.ArrayType(merge_json_types(a.elementType, b.elementType))
+    if {type(a), type(b)} == {T.LongType, T.DoubleType}:
+        return T.DoubleType()
+    return T.StringType()
+
+
+def json_nulls_as_strings(dt: T.DataType) -> T.DataType:
+    """A field that was NULL on every line is a string, as Spark infers it."""
+    if isinstance(dt, T.NullType):
+        return T.StringType()
+    if isinstance(dt, T.StructType):
+        return T.StructType([T.StructField(f.name, json_nulls_as_strings(f.dataType))
+                             for f in dt.fields])
+    if isinstance(dt, T.ArrayType):
+        return T.ArrayType(json_nulls_as_strings(dt.elementType))
+    return dt
+
+
+def _read_json(spec: ReadSpec, split: FileSplit) -> pa.Table:
+    schema = pa.schema([pa.field(f.name, to_arrow_type(f.dataType))
+                        for f in spec.data_schema.fields])
+    table = _read_json_table(split, schema)
+    return pa.table({str(i): table.column(f.name) for i, f in enumerate(schema)})
+
+
+def _read_text(spec: ReadSpec, split: FileSplit) -> pa.Table:
+    from sparkbook.rdd.input import split_lines
+
+    return pa.table({"0": pa.array(split_lines(read_split_bytes(split)), pa.string())})
+
+
+def _read_parquet(spec: ReadSpec, split: FileSplit) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    names = [f.name for f in spec.data_schema.fields]
+    table = pq.read_table(split.path, columns=names)
+    return pa.table({str(i): table.column(n).cast(to_arrow_type(f.dataType))
+                     for i, (n, f) in enumerate(zip(names, spec.data_schema.fields))})
+
+
+_READERS = {"csv": _read_csv, "json": _read_json, "text": _read_text,
+            "parquet": _read_parquet}
+
+
+def read_partition(spec: ReadSpec, pieces: list) -> list[pa.RecordBatch]:
+    """On an executor: the record batches of one partition's splits, the partition
+    columns (from the folder names) appended."""
+    schema = arrow_schema(T.StructType(spec.data_schema.fields + spec.partition_schema.fields))
+    batches: list[pa.RecordBatch] = []
+    offset = len(spec.data_schema.fields)
+    for file, split in pieces:
+        table = _READERS[spec.format](spec, split)
+        values = dict(file.partition)
+        for j, f in enumerate(spec.partition_schema.fields):
+            raw = pa.array([values.get(f.name)] * table.num_rows, pa.string())
+            table = table.append_column(str(offset + j), _cast_strings(raw, f.dataType))
+        batches += table.cast(schema).to_batches()
+    return batches
+
+
+def infer_partition_schema(files: list[SourceFile]) -> T.StructType:
+    """The partition columns of ``k=v`` folders, typed as Spark infers them."""
+    keys: list[str] = []
+    for f in files:
+        keys += [k for k, _ in f.partition if k not in keys]
+    fields = []
+    for key in keys:
+        values = pa.array([dict(f.partition).get(key) for f in files], pa.string())
+        name = _csv_column_type(values)
+        dt = {"int": T.IntegerType(), "bigint": T.LongType(), "double": T.DoubleType()}.get(
+            name or "string", T.StringType())
+        fields.append(T.StructField(key, dt))
+    return T.StructType(fields)

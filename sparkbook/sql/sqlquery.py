@@ -1,0 +1,258 @@
+"""``spark.sql(text)``: a query in Spark's dialect, parsed by sqlglot and built with the same
+DataFrame calls (so the same logical plan) that the DataFrame API would make: FROM is
+``spark.table``, JOIN is ``join``, WHERE ``filter``, GROUP BY ``groupBy().agg``, ORDER BY
+``orderBy``, LIMIT ``limit``, UNION ``union``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from sparkbook.errors import AnalysisException
+from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.catalyst.aggregates import AggregateFunction
+from sparkbook.sql.catalyst.parser import convert, parse_statements
+from sparkbook.sql.column import Column
+from sparkbook.sql.types import parse_error
+
+if TYPE_CHECKING:
+    from sparkbook.sql.dataframe import DataFrame
+    from sparkbook.sql.session import SparkSession
+
+
+def sql(session: SparkSession, text: str) -> DataFrame:
+    """The DataFrame of one query."""
+    trees = parse_statements(text)
+    if len(trees) > 1 or not isinstance(trees[0], (exp.Query, exp.Subquery)):
+        raise parse_error("PARSE_SYNTAX_ERROR",
+                          f"Syntax error at or near '{text.split()[0]}'.", text, 0, "42601")
+    return _Query(session, text, {}).query(trees[0])
+
+
+_JOINS = {("", "SEMI"): "left_semi", ("LEFT", "SEMI"): "left_semi",
+          ("", "ANTI"): "left_anti", ("LEFT", "ANTI"): "left_anti",
+          ("LEFT", ""): "left", ("LEFT", "OUTER"): "left", ("RIGHT", ""): "right",
+          ("RIGHT", "OUTER"): "right", ("FULL", ""): "full", ("FULL", "OUTER"): "full",
+          ("", "INNER"): "inner", ("", ""): "inner", ("", "CROSS"): "cross"}
+
+
+class _Query:
+    """One scope of a query: the CTEs it can name."""
+
+    def __init__(self, session: SparkSession, text: str, ctes: dict[str, DataFrame]) -> None:
+        self.session, self.text, self.ctes = session, text, dict(ctes)
+
+    def expr(self, node: exp.Expression) -> e.Expression:
+        return convert(node, self.text)
+
+    def query(self, node: exp.Expression) -> DataFrame:
+        scope = self
+        with_ = node.args.get("with_")
+        if with_ is not None:
+            scope = _Query(self.session, self.text, self.ctes)
+            for cte in with_.expressions:
+                scope.ctes[cte.alias.lower()] = scope.query(cte.this).alias(cte.alias)
+        if isinstance(node, exp.Subquery):
+            df = scope.query(node.this)
+        elif isinstance(node, exp.SetOperation):
+            df = scope.set_operation(node)
+        elif isinstance(node, exp.Select):
+            return scope.select(node)
+        else:
+            raise parse_error("PARSE_SYNTAX_ERROR",
+                              f"Syntax error at or near '{node.sql('spark')}'.", self.text, 0,
+                              "42601")
+        return scope.order_and_limit(node, df)
+
+    def set_operation(self, node: exp.SetOperation) -> DataFrame:
+        left, right = self.query(node.this), self.query(node.expression)
+        distinct = node.args.get("distinct", True)
+        if isinstance(node, exp.Union):
+            both = left.union(right)
+            return both.distinct() if distinct else both
+        if isinstance(node, exp.Intersect):
+            return left.intersect(right)
+        return left.subtract(right) if distinct else left.exceptAll(right)
+
+    def relation(self, node: exp.Expression) -> DataFrame:
+        if isinstance(node, exp.Table):
+            name = node.name
+            df = self.ctes.get(name.lower()) if not node.db else None
+            if df is None:
+                df = self.session.table(".".join(p.name for p in node.parts),
+                                        node.this.meta.get("start"))
+        elif isinstance(node, exp.Subquery):
+            df = self.query(node.this)
+        else:
+            raise parse_error("PARSE_SYNTAX_ERROR",
+                              f"Syntax error at or near '{node.sql('spark')}'.", self.text, 0,
+                              "42601")
+        return df.alias(node.alias) if node.alias else df
+
+    def from_clause(self, node: exp.Select) -> DataFrame:
+        source = node.args.get("from_")
+        if source is None:  # SELECT 1: Spark's OneRowRelation
+            return self.session.range(1, numPartitions=1).select()
+        df = self.relation(source.this)
+        for join in node.args.get("joins") or []:
+            other = self.relation(join.this)
+            how = _JOINS.get((join.side.upper(), join.kind.upper()), "inner")
+            using = join.args.get("using")
+            on = join.args.get("on")
+            if using:
+                df = df.join(other, [u.name for u in using], how)
+            elif on is not None:
+                df = df.join(other, Column(self.expr(on)), how)
+            elif how in ("inner", "cross"):
+                df = df.crossJoin(other)
+            else:
+                df = df.join(other, None, how)
+        return df
+
+    def select(self, node: exp.Select) -> DataFrame:
+        df = self.from_clause(node)
+        where = node.args.get("where")
+        if where is not None:
+            df = df.filter(Column(self.expr(where.this)))
+        items = [self.expr(x) for x in node.expressions]
+        group = node.args.get("group")
+        having = node.args.get("having")
+        aggregated = (group is not None or having is not None
+                      or any(_has_aggregate(x) for x in items))
+        if not aggregated:
+            before = df
+            if not _all_columns(items):  # Spark's optimizer drops a Project of every column
+                df = df._with(lp.Project(items, df._plan))
+            if node.args.get("distinct"):
+                df = df.distinct()
+            return self.order_and_limit(node, df, before, items)
+        keys = [self._group_key(g, items) for g in (group.expressions if group else [])]
+        # Hidden aggregates (in HAVING or ORDER BY, not selected) are computed beside the
+        # selected ones and projected away afterwards, as Spark's analyzer does.
+        extra: list[e.Expression] = []
+        condition = None
+        if having is not None:
+            condition = _over_aggregate(self.expr(having.this), items, extra)
+        order = node.args.get("order")
+        orders = [self._sort_order(o, items, extra) for o in order.expressions] if order else []
+        df = df._with(lp.Aggregate(keys, items + extra, df._plan))
+        shown = df._plan.output()[:len(items)]
+        if condition is not None:
+            df = df.filter(Column(_bound(condition, df)))
+        if orders:
+            df = df._with(lp.Sort([_bound(o, df) for o in orders], df._plan))
+        if extra:
+            df = df._with(lp.Project(list(shown), df._plan))
+        if node.args.get("distinct"):
+            df = df.distinct()
+        return self.limit(node, df)
+
+    def _group_key(self, node: exp.Expression, items: list[e.Expression]) -> e.Expression:
+        # GROUP BY 1 names the first selected expression; GROUP BY an alias its expression.
+        if isinstance(node, exp.Literal) and not node.is_string:
+            return _unaliased(items[int(node.this) - 1])
+        key = self.expr(node)
+        if isinstance(key, e.UnresolvedAttribute) and len(key.parts) == 1:
+            for item in items:
+                if isinstance(item, e.Alias) and item.name.lower() == key.name.lower():
+                    return item.child
+        return key
+
+    def _sort_order(self, node: exp.Ordered, items: list[e.Expression],
+                    extra: list[e.Expression] | None) -> e.SortOrder:
+        target = node.this
+        if isinstance(target, exp.Literal) and not target.is_string:
+            item = items[int(target.this) - 1]
+            child = item if isinstance(item, (e.UnresolvedAttribute, e.AttributeReference)) \
+                else e.UnresolvedAttribute([e.output_name(item)])
+        else:
+            child = self.expr(target)
+            if extra is not None:
+                child = _over_aggregate(child, items, extra)
+        ascending = not node.args.get("desc")
+        return e.SortOrder(child, ascending, bool(node.args.get("nulls_first")))
+
+    def order_and_limit(self, node: exp.Expression, df: DataFrame,
+                        before: DataFrame | None = None,
+                        items: list[e.Expression] | None = None) -> DataFrame:
+        order = node.args.get("order")
+        if order is not None:
+            shown: list[e.Expression] = list(items or df._plan.output())
+            orders = [self._sort_order(o, shown, None) for o in order.expressions]
+            try:
+                df = df._with(lp.Sort(orders, df._plan))
+            except AnalysisException:
+                if before is None or node.args.get("distinct"):
+                    raise
+                # ORDER BY a column the SELECT dropped: sort below the projection, the
+                # aliases standing for what they name.
+                aliases = {i.name.lower(): i.child for i in items or []
+                           if isinstance(i, e.Alias)}
+                orders = [_dealiased(o, aliases) for o in orders]
+                df = before._with(lp.Sort(orders, before._plan))
+                df = df._with(lp.Project(items or [], df._plan))
+        return self.limit(node, df)
+
+    def limit(self, node: exp.Expression, df: DataFrame) -> DataFrame:
+        limit = node.args.get("limit")
+        if limit is None:
+            return df
+        value = limit.expression if limit.expression is not None else limit.this
+        return df.limit(int(value.this))
+
+
+def _all_columns(items: list[e.Expression]) -> bool:
+    return len(items) == 1 and isinstance(items[0], e.UnresolvedStar) and not items[0].target
+
+
+def _has_aggregate(x: e.Expression) -> bool:
+    return any(isinstance(n, AggregateFunction) for n in x.walk())
+
+
+def _unaliased(x: e.Expression) -> e.Expression:
+    return x.child if isinstance(x, e.Alias) else x
+
+
+def _over_aggregate(x: e.Expression, items: list[e.Expression],
+                    extra: list[e.Expression]) -> e.Expression:
+    """``x`` (of HAVING or ORDER BY) over the aggregate's output: each aggregate function
+    becomes the selected column computing it, or a hidden column added to ``extra``."""
+    selected = {_unaliased(item).explain(): i for i, item in enumerate(items)}
+
+    def rule(node: e.Expression) -> e.Expression:
+        if not isinstance(node, AggregateFunction):
+            return node
+        index = selected.get(node.explain())
+        if index is None:
+            index = selected[node.explain()] = len(items) + len(extra)
+            extra.append(e.Alias(node, f"__agg{len(extra)}"))
+        return _Slot(index)
+
+    return x.transform_up(rule)
+
+
+class _Slot(e.LeafExpression):
+    """The ``index``-th output column of the Aggregate, which is analyzed only after HAVING
+    and ORDER BY are read."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def render(self, r) -> str:
+        return f"slot({self.index})"
+
+
+def _bound(x: e.Expression, df: DataFrame) -> e.Expression:
+    output = df._plan.output()
+    return x.transform_up(lambda n: output[n.index] if isinstance(n, _Slot) else n)
+
+
+def _dealiased(order: e.SortOrder, aliases: dict[str, e.Expression]) -> e.SortOrder:
+    def rule(node: e.Expression) -> e.Expression:
+        if isinstance(node, e.UnresolvedAttribute) and len(node.parts) == 1:
+            return aliases.get(node.name.lower(), node)
+        return node
+
+    return order.transform_up(rule)
