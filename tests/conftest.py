@@ -18,6 +18,8 @@ from types import ModuleType
 
 import pytest
 
+pytest_plugins = ["chaos"]
+
 ENGINE = os.environ.get("SPARKBOOK_TEST_ENGINE", "sparkbook").strip().lower() or "sparkbook"
 if ENGINE not in ("sparkbook", "pyspark"):
     raise pytest.UsageError(
