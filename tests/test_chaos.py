@@ -145,6 +145,8 @@ def run_chaos(sc, spark, runs_per_shape: int, first_seed: int = 0) -> dict:
             figures["wrong"] += not right and not failed
             figures["failed"] += failed
             figures["added"].append(seconds - base)
+            print(f"chaos seed {seed} {name}: {seconds:.2f} s, kills {len(monkey.kills)}, "
+                  f"right {right}", flush=True)
             if not right:
                 figures["seeds"][seed] = name
             seed += 1
@@ -177,6 +179,7 @@ def test_three_seeded_kills_cost_retries_never_a_wrong_answer(sc, spark, chaos):
 
 
 @pytest.mark.reliability
+@pytest.mark.timeout(1800)
 def test_reliability_chaos_100_kills_across_workload_shapes(sc, spark):
     runs = int(os.environ.get("SPARKBOOK_CHAOS_RUNS", "15"))  # per shape: 7 x 15 = 105
     figures = summary(run_chaos(sc, spark, runs))
