@@ -557,3 +557,24 @@ def test_an_idle_driver_without_executors_does_not_wait():
     core.handle(ev.Tick())
     core.now += 120.0
     assert core.handle(ev.Tick()) == [] and core.dag._no_executors_since is None
+
+
+def test_a_finished_map_stage_that_loses_outputs_while_its_sibling_runs_runs_again():
+    """A join's two map stages: the first finishes, an executor holding some of its outputs
+    is lost while the second still runs; once the second ends, the first reruns the lost
+    part instead of leaving the join waiting forever."""
+    driver, core = DriverStandIn(), Core()
+    left = driver.parallelize([(i % 3, i) for i in range(8)], 4)
+    right = driver.parallelize([(k, k) for k in range(3)], 2).map(lambda kv: kv)
+    job = core.submit(left.join(right, 2))
+    first = core.launches()[0].stage_id
+    while any(lt.stage_id == first for lt in core.launches()):
+        core.finish(next(lt for lt in core.launches() if lt.stage_id == first))
+    assert core.launches() and all(lt.stage_id != first for lt in core.launches())
+    core.handle(ev.ExecutorLost("0", "killed"))
+    for launch in [lt for lt in core.launches() if lt.executor_id == "0"]:
+        del core.running[launch.task_id]
+    core.add_executor("2")
+    core.finish_all()
+    assert core.succeeded(job), core.ended
+    assert (first, 1) in core.stages()  # the first map stage's second attempt

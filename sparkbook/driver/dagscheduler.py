@@ -283,10 +283,14 @@ class DAGScheduler:
         self._submit_waiting_stages()
 
     def _submit_waiting_stages(self) -> None:
-        ready = [s for s in self.waiting if all(self._is_available(p) for p in s.parents)]
-        for stage in sorted(ready, key=lambda s: s.id):
-            self.waiting.discard(stage)
-            self._submit_stage(stage)
+        for stage in sorted(self.waiting, key=lambda s: s.id):
+            missing = [p for p in stage.parents if not self._is_available(p)]
+            active = self.running | self.waiting | self.failed
+            # Ready, or waiting on a parent nothing runs any more (it had finished, then lost
+            # outputs with an executor): submitting it again reruns that parent first.
+            if stage in self.waiting and not any(p in active for p in missing):
+                self.waiting.discard(stage)
+                self._submit_stage(stage)
 
     def _resubmit_failed_stages(self) -> None:
         failed, self.failed = sorted(self.failed, key=lambda s: s.first_job_id), set()
