@@ -17,32 +17,18 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import zmq
 from procutil import Reaper, child_env, driver_script, python_cmd, sparkbook_cmd, start_manager
+from test_hostile_frames import COUNT, cluster_status
 from wirefuzz import KINDS, Fuzzer, drops_logged
 
 from sparkbook import messages as m
 from sparkbook import wire
 
 pytestmark = pytest.mark.sparkbook_only
-
-COUNT = """\
-sc = SparkContext(sys.argv[1], "after-the-fuzzer")
-report("counted", n=sc.parallelize(range(1000), 4).map(lambda x: x * 2).sum())
-sc.stop()
-"""
-
-
-@pytest.fixture
-def zctx() -> Iterator[zmq.Context]:
-    ctx = zmq.Context()
-    yield ctx
-    ctx.destroy(0)
-
 
 def fuzz_pair(zctx: zmq.Context, seed: int, frames: int, router_receives: bool) -> dict:
     """``frames`` fuzzed messages between an in-process ROUTER and DEALER; the receiving
@@ -126,7 +112,7 @@ def fuzz_cluster(reaper: Reaper, tmp_path: Path, zctx: zmq.Context, frames: int,
     for role, address in (("manager", cluster.address), ("executor", None)):
         if address is None:
             deadline = time.monotonic() + 20
-            while not (status := reply(targets["manager"][0])).executors:
+            while not (status := cluster_status(targets["manager"][0])).executors:
                 assert time.monotonic() < deadline, "no executor registered"
                 time.sleep(0.1)
             address = status.executors[0]["address"]
@@ -182,12 +168,6 @@ def fuzz_cluster(reaper: Reaper, tmp_path: Path, zctx: zmq.Context, frames: int,
         channel.socket.close()
         hostile.close()
     return result
-
-
-def reply(channel: wire.Channel) -> m.ClusterStatusReply:
-    channel.send(m.ClusterStatus())
-    assert channel.socket.poll(5000), "the manager did not answer ClusterStatus"
-    return channel.recv().message
 
 
 def test_a_few_hundred_fuzzed_frames_leave_the_manager_and_an_executor_serving(
