@@ -18,6 +18,8 @@ from types import ModuleType
 
 import pytest
 
+pytest_plugins = ["chaos"]
+
 ENGINE = os.environ.get("SPARKBOOK_TEST_ENGINE", "sparkbook").strip().lower() or "sparkbook"
 if ENGINE not in ("sparkbook", "pyspark"):
     raise pytest.UsageError(
@@ -176,3 +178,13 @@ F = _sql_module_fixture("F")
 T = _sql_module_fixture("T")
 Row = _sql_module_fixture("Row")
 errors = _sql_module_fixture("errors")
+
+
+@pytest.fixture
+def zctx():
+    """A ZeroMQ context of the test's own, destroyed at its end."""
+    import zmq
+
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(0)

@@ -505,3 +505,76 @@ def test_a_lost_cluster_manager_fails_the_running_job_and_every_later_one():
     assert str(core.ended[later]) == "Cluster manager died: exit code -9"
     # Nothing joins a cluster whose manager is gone, and nothing is left to run.
     assert core.add_executor("2") == [] and core.dag.jobs == {}
+
+
+def lose_every_executor(core: Core) -> None:
+    for executor_id in sorted(core.dag.task_scheduler.executors):
+        core.handle(ev.ExecutorLost(executor_id, "killed"))
+    core.running.clear()  # the lost executors' tasks will never answer
+
+
+def test_a_job_whose_executors_are_all_lost_waits_and_resumes_on_a_new_one():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(pairs_rdd(driver).reduceByKey(add, 2))
+    lose_every_executor(core)
+    for _ in range(59):  # a minute of ticks, one a second: still waiting
+        core.now += 1.0
+        core.handle(ev.Tick())
+    assert job not in core.ended and not core.launches()
+    core.add_executor("2")
+    assert {lt.executor_id for lt in core.launches()} == {"2"}
+    core.finish_all()
+    assert core.succeeded(job) and core.results[job]
+
+
+def test_a_job_with_no_executor_for_the_wait_timeout_fails_naming_the_setting():
+    driver, core = DriverStandIn(), Core()
+    job = core.submit(driver.parallelize(list(range(8)), 4).map(str))
+    lose_every_executor(core)
+    core.handle(ev.Tick())  # the wait starts
+    core.now += 59.9
+    core.handle(ev.Tick())
+    assert job not in core.ended
+    core.now += 0.1
+    core.handle(ev.Tick())
+    error = core.ended[job]
+    assert isinstance(error, SparkException)
+    assert "no executors for 60 s (spark.sparkbook.executorWaitTimeout)" in str(error)
+    assert core.dag.jobs == {}
+    # The wait is per outage: a new executor then a second loss starts it again.
+    core.add_executor("2")
+    later = core.submit(driver.parallelize([1, 2], 2))
+    lose_every_executor(core)
+    core.handle(ev.Tick())
+    core.now += 30.0
+    core.handle(ev.Tick())
+    assert later not in core.ended
+
+
+def test_an_idle_driver_without_executors_does_not_wait():
+    core = Core()
+    lose_every_executor(core)
+    core.handle(ev.Tick())
+    core.now += 120.0
+    assert core.handle(ev.Tick()) == [] and core.dag._no_executors_since is None
+
+
+def test_a_finished_map_stage_that_loses_outputs_while_its_sibling_runs_runs_again():
+    """A join's two map stages: the first finishes, an executor holding some of its outputs
+    is lost while the second still runs; once the second ends, the first reruns the lost
+    part instead of leaving the join waiting forever."""
+    driver, core = DriverStandIn(), Core()
+    left = driver.parallelize([(i % 3, i) for i in range(8)], 4)
+    right = driver.parallelize([(k, k) for k in range(3)], 2).map(lambda kv: kv)
+    job = core.submit(left.join(right, 2))
+    first = core.launches()[0].stage_id
+    while any(lt.stage_id == first for lt in core.launches()):
+        core.finish(next(lt for lt in core.launches() if lt.stage_id == first))
+    assert core.launches() and all(lt.stage_id != first for lt in core.launches())
+    core.handle(ev.ExecutorLost("0", "killed"))
+    for launch in [lt for lt in core.launches() if lt.executor_id == "0"]:
+        del core.running[launch.task_id]
+    core.add_executor("2")
+    core.finish_all()
+    assert core.succeeded(job), core.ended
+    assert (first, 1) in core.stages()  # the first map stage's second attempt

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ sc = SparkContext(sys.argv[1], "after-hostile-frames")
 report("counted", n=sc.parallelize(range(1000), 4).map(lambda x: x * 2).sum())
 sc.stop()
 """
-
-
-@pytest.fixture
-def zctx() -> Iterator[zmq.Context]:
-    ctx = zmq.Context()
-    yield ctx
-    ctx.destroy(0)
 
 
 def connect(zctx: zmq.Context, address: str, key: bytes) -> wire.Channel:

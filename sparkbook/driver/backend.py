@@ -66,7 +66,8 @@ class SchedulerBackend:
                  locality_wait: float, profile: bool = False,
                  manager_exit: Callable[[], str | None] | None = None,
                  manager_timeout: float = 5.0,
-                 speculation: Speculation | None = None) -> None:
+                 speculation: Speculation | None = None,
+                 executor_wait: float = 60.0) -> None:
         self.key = key
         self.app_name = app_name
         self.bus = bus
@@ -87,7 +88,8 @@ class SchedulerBackend:
         self.manager.socket.connect(master_address)
         self._register_due: float | None = None  # when to send RegisterApplication again
         # On the scheduler thread only.
-        self._dag = DAGScheduler(max_failures, locality_wait, speculation=speculation)
+        self._dag = DAGScheduler(max_failures, locality_wait, speculation=speculation,
+                                 executor_wait=executor_wait)
         self.executors: dict[str, ExecutorEndpoint] = {}
         self._by_socket: dict[zmq.Socket, ExecutorEndpoint] = {}
         self._waiters: dict[int, JobWaiter] = {}

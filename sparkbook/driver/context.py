@@ -165,7 +165,8 @@ class SparkContext:
             self._conf.get_seconds("spark.locality.wait", 3.0), self._profiler is not None,
             self._local_cluster.exit_reason if self._local_cluster is not None else None,
             self._conf.get_seconds("spark.sparkbook.managerTimeout", 5.0),
-            self._speculation())
+            self._speculation(),
+            self._conf.get_seconds("spark.sparkbook.executorWaitTimeout", 60.0))
         self._backend.start(timeout=self._conf.get_seconds("spark.sparkbook.connectTimeout",
                                                            10.0))
         if self._local_executors:

@@ -67,8 +67,12 @@ class DAGScheduler:
 
     def __init__(self, max_failures: int = 4, locality_wait: float = 3.0,
                  clock: Callable[[], float] = time.time,
-                 speculation: Speculation | None = None) -> None:
+                 speculation: Speculation | None = None,
+                 executor_wait: float = 60.0) -> None:
         self.clock = clock
+        # spark.sparkbook.executorWaitTimeout: how long jobs wait once no executor is left.
+        self.executor_wait = executor_wait
+        self._no_executors_since: float | None = None
         self._out: list = []  # the instructions of the event being handled
         self.emit = self._out.append
         self.task_scheduler = TaskSchedulerImpl(self.emit, max_failures, locality_wait, clock,
@@ -279,10 +283,14 @@ class DAGScheduler:
         self._submit_waiting_stages()
 
     def _submit_waiting_stages(self) -> None:
-        ready = [s for s in self.waiting if all(self._is_available(p) for p in s.parents)]
-        for stage in sorted(ready, key=lambda s: s.id):
-            self.waiting.discard(stage)
-            self._submit_stage(stage)
+        for stage in sorted(self.waiting, key=lambda s: s.id):
+            missing = [p for p in stage.parents if not self._is_available(p)]
+            active = self.running | self.waiting | self.failed
+            # Ready, or waiting on a parent nothing runs any more (it had finished, then lost
+            # outputs with an executor): submitting it again reruns that parent first.
+            if stage in self.waiting and not any(p in active for p in missing):
+                self.waiting.discard(stage)
+                self._submit_stage(stage)
 
     def _resubmit_failed_stages(self) -> None:
         failed, self.failed = sorted(self.failed, key=lambda s: s.first_job_id), set()
@@ -490,9 +498,30 @@ class DAGScheduler:
             self._fail_job(job, SparkException(e.reason))
 
     def _tick(self, e: ev.Tick) -> None:
+        self._wait_for_executors()
         ts = self.task_scheduler
         if ts.check_speculatable_tasks() or ts.has_pending():
             ts.offer_all = True
+
+    def _wait_for_executors(self) -> None:
+        """While jobs run on no executor at all (every one was lost at once, or none came),
+        wait for new ones up to ``executor_wait`` seconds, then fail those jobs."""
+        if not self.jobs or self.task_scheduler.executors:
+            self._no_executors_since = None
+            return
+        now = self.clock()
+        if self._no_executors_since is None:
+            self._no_executors_since = now
+            log.warning("no executors left: jobs wait up to %g s for new ones "
+                        "(spark.sparkbook.executorWaitTimeout)", self.executor_wait)
+        elif now - self._no_executors_since >= self.executor_wait:
+            self._no_executors_since = None
+            error = SparkException(
+                f"Job aborted: no executors for {self.executor_wait:g} s "
+                "(spark.sparkbook.executorWaitTimeout): every executor was lost and no new "
+                "one registered with the cluster manager")
+            for job in sorted(self.jobs.values(), key=lambda j: j.job_id):
+                self._fail_job(job, error)
 
     def _rdd_unpersisted(self, e: ev.RddUnpersisted) -> None:
         for key in [k for k in self.cache_locs if k[0] == e.rdd_id]:
