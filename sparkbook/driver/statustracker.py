@@ -95,6 +95,8 @@ class AppStatusStore(SparkListener):
 
     def _trim(self, table: dict, retained: int, finished: Callable[[object], bool]) -> None:
         """Forget the oldest finished entries of ``table`` beyond ``retained`` (under lock)."""
+        if len(table) <= retained:  # the common case, checked at every job's end: no scan
+            return
         done = [key for key, value in table.items() if finished(value)]
         excess = len(done) - retained
         if excess > 0:
