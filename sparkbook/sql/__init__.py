@@ -20,6 +20,8 @@ _EXPORTS = {
     "DataFrame": "sparkbook.sql.dataframe",
     "Column": "sparkbook.sql.column",
     "Row": "sparkbook.sql.row",
+    "Window": "sparkbook.sql.window",
+    "WindowSpec": "sparkbook.sql.window",
     "AnalysisException": "sparkbook.errors",
     "ParseException": "sparkbook.errors",
 }

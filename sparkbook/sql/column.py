@@ -246,5 +246,17 @@ class Column:
     def desc_nulls_last(self) -> Column:
         return Column(e.SortOrder(self._expr, False, False))
 
+    def over(self, window) -> Column:
+        """This function computed over a window (``Window.partitionBy().orderBy()``)."""
+        from sparkbook.sql.catalyst.windows import WindowExpression
+        from sparkbook.sql.window import WindowSpec
+
+        if not isinstance(window, WindowSpec):
+            raise PySparkTypeError(
+                f"[NOT_WINDOWSPEC] Argument `window` should be a WindowSpec, got "
+                f"{type(window).__name__}.", "NOT_WINDOWSPEC",
+                {"arg_name": "window", "arg_type": type(window).__name__})
+        return Column(WindowExpression(self._expr, window._definition()))
+
     def __repr__(self) -> str:
         return f"Column<'{self._expr.sql()}'>"

@@ -137,3 +137,58 @@ def broadcast(df):
     from sparkbook.sql.catalyst.logical import ResolvedHint
 
     return df._with(ResolvedHint(df._plan))
+
+
+# --- window functions ------------------------------------------------------------------
+
+
+def _window_function(name: str, *args: e.Expression) -> Column:
+    from sparkbook.sql.catalyst.windows import WindowFunction
+
+    return Column(WindowFunction(name, list(args)))
+
+
+def row_number() -> Column:
+    """1, 2, 3, ... in each window partition, in its order (``.over(window)``)."""
+    return _window_function("row_number")
+
+
+def rank() -> Column:
+    """The row's rank in its partition: ties share it and leave gaps (1, 1, 3)."""
+    return _window_function("rank")
+
+
+def dense_rank() -> Column:
+    """The rank without gaps after ties (1, 1, 2)."""
+    return _window_function("dense_rank")
+
+
+def percent_rank() -> Column:
+    """``(rank - 1) / (rows in the partition - 1)``, 0 for a partition of one row."""
+    return _window_function("percent_rank")
+
+
+def cume_dist() -> Column:
+    """The fraction of the partition's rows ordered at or before this one (ties too)."""
+    return _window_function("cume_dist")
+
+
+def ntile(n: int) -> Column:
+    """The bucket 1..n of the row when its partition is cut into ``n`` near-equal parts."""
+    return _window_function("ntile", literal(n))
+
+
+def lag(col: Column | str, offset: int = 1, default: Any = None) -> Column:
+    """The value ``offset`` rows before in the window partition (``default`` if none)."""
+    return _window_function("lag", name_expr(col), e.Literal(offset, IntegerType()),
+                            to_expr(default))
+
+
+def lead(col: Column | str, offset: int = 1, default: Any = None) -> Column:
+    """The value ``offset`` rows after in the window partition (``default`` if none)."""
+    return _window_function("lead", name_expr(col), e.Literal(offset, IntegerType()),
+                            to_expr(default))
+
+
+__all__ += ["row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag",
+            "lead"]

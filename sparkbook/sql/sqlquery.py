@@ -14,6 +14,7 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.parser import convert, parse_statements
+from sparkbook.sql.catalyst.windows import WindowExpression
 from sparkbook.sql.column import Column
 from sparkbook.sql.types import parse_error
 
@@ -116,7 +117,7 @@ class _Query:
         where = node.args.get("where")
         if where is not None:
             df = df.filter(Column(self.expr(where.this)))
-        items = [self.expr(x) for x in node.expressions]
+        items = [self.expr(_named_windows(x, node)) for x in node.expressions]
         group = node.args.get("group")
         having = node.args.get("having")
         aggregated = (group is not None or having is not None
@@ -208,7 +209,27 @@ def _all_columns(items: list[e.Expression]) -> bool:
 
 
 def _has_aggregate(x: e.Expression) -> bool:
-    return any(isinstance(n, AggregateFunction) for n in x.walk())
+    """An aggregate of the rows of a group (not one over a window)."""
+    if isinstance(x, WindowExpression):
+        return False
+    return isinstance(x, AggregateFunction) or any(_has_aggregate(c) for c in x.children)
+
+
+def _named_windows(item: exp.Expression, node: exp.Select) -> exp.Expression:
+    """``OVER w`` with ``WINDOW w AS (...)``: the definition put in its place."""
+    named = {d.name.lower(): d for d in node.args.get("windows") or []}
+    if not named:
+        return item
+
+    def fill(n: exp.Expression) -> exp.Expression:
+        alias = n.args.get("alias") if isinstance(n, exp.Window) else None
+        if alias is None or alias.name.lower() not in named:
+            return n
+        d = named[alias.name.lower()]
+        return exp.Window(this=n.this.copy(), partition_by=d.args.get("partition_by"),
+                          order=d.args.get("order"), spec=d.args.get("spec"))
+
+    return item.transform(fill)
 
 
 def _unaliased(x: e.Expression) -> e.Expression:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.catalyst import windows
 from sparkbook.sql.catalyst.typecoercion import mismatch, type_tree
+from sparkbook.sql.catalyst.windows import contains_window
 from sparkbook.sql.types import BooleanType, NullType
 
 MAX_SUGGESTIONS = 5
@@ -20,6 +22,8 @@ def analyze(plan: lp.LogicalPlan) -> lp.LogicalPlan:
         return plan
     children = [analyze(c) for c in plan.children]
     node = plan.with_children(children)
+    if isinstance(node, lp.Filter) and not node.resolved and contains_window(node.condition):
+        raise windows.not_allowed("WHERE")
     try:
         if isinstance(node, lp.Project) and not node.resolved:
             return _project(node)
@@ -45,7 +49,7 @@ def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisExceptio
     return type(err)(text, err.getCondition(), err.getMessageParameters(), err.getSqlState())
 
 
-def _project(node: lp.Project) -> lp.Project:
+def _project(node: lp.Project) -> lp.LogicalPlan:
     attrs = node.child.output()
     out: list[e.Expression] = []
     for item in node.project_list:
@@ -53,9 +57,16 @@ def _project(node: lp.Project) -> lp.Project:
             out.extend(expand_star(item, attrs))
             continue
         resolved = resolve(item, attrs)
+        if windows.uses_window(resolved):  # its name shows the frame the analyzer chose
+            resolved = windows.resolve_frames(type_tree(resolved))
+            name = e.output_name(windows.without_implicit_casts(resolved))
+        else:
+            name = e.output_name(resolved)
         if not isinstance(resolved, (e.Alias, e.AttributeReference)):
-            resolved = e.Alias(resolved, e.output_name(resolved))
+            resolved = e.Alias(resolved, name)
         out.append(type_tree(resolved))
+    if any(windows.uses_window(x) for x in out):
+        return windows.extract_windows(out, node.child)
     return lp.Project(out, node.child, resolved=True)
 
 

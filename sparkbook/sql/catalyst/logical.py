@@ -293,3 +293,40 @@ class Repartition(UnaryNode):
             keys = ", ".join(k.explain() for k in self.keys)
             return f"RepartitionByExpression [{keys}], {self.n}"
         return f"Repartition {self.n}, true"
+
+
+class Window(UnaryNode):
+    """The ``window_expressions`` (named ``WindowExpression``s of one partitioning and
+    order) computed beside the child's columns, as Spark's analyzer pulls them out of a
+    projection."""
+
+    def __init__(self, window_expressions: list[e.Alias], partition: list[e.Expression],
+                 order: list[e.Expression], child: LogicalPlan) -> None:
+        self.window_expressions = window_expressions
+        self.partition, self.order = partition, order
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output() + [w.to_attribute() for w in self.window_expressions]
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Window(self.window_expressions, self.partition, self.order, children[0])
+
+    def node_line(self) -> str:
+        return "Window " + window_arguments(self.window_expressions, self.partition,
+                                           self.order, lambda x: x.explain())
+
+
+def window_arguments(exprs: list[e.Expression], partition: list[e.Expression],
+                     order: list[e.Expression], show) -> str:
+    """``[f OVER ... AS a], [keys], [order]``, the empty lists left out as Spark prints."""
+    parts = [exprs] + [p for p in (partition, order) if p]
+    return ", ".join("[" + ", ".join(show(x) for x in p) + "]" for p in parts)
+
+
+def same_columns(items: list[e.Expression], attrs: list[e.AttributeReference]) -> bool:
+    """A projection of exactly these columns, in order and by name (one Spark's optimizer
+    removes)."""
+    return len(items) == len(attrs) and all(
+        isinstance(i, e.AttributeReference) and i.expr_id == a.expr_id and i.name == a.name
+        for i, a in zip(items, attrs))

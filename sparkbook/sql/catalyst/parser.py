@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from sparkbook.errors import ParseException
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst import windows as w
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.types import (
     BooleanType,
@@ -103,6 +104,10 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
     if kind in _BINARY:
         both = _BINARY[kind](convert(node.this, text), convert(node.expression, text))
         return e.Not(both) if node.args.get("negate") else both
+    if kind is exp.Window:
+        return _window(node, text)
+    if kind in _WINDOW_FUNCTIONS:
+        return _window_function(node, text)
     if kind in _AGGREGATES or kind is exp.IgnoreNulls:
         return _aggregate(node, text)
     if kind is exp.Anonymous and node.name.lower() in _ANONYMOUS_AGGREGATES:
@@ -154,6 +159,53 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         raise unresolved_routine(name)
     raise parse_error("PARSE_SYNTAX_ERROR", f"Syntax error at or near '{node.sql('spark')}'.",
                       text, 0, "42601")
+
+
+_WINDOW_FUNCTIONS = {exp.RowNumber: "row_number", exp.Rank: "rank", exp.DenseRank: "dense_rank",
+                     exp.PercentRank: "percent_rank", exp.CumeDist: "cume_dist",
+                     exp.Ntile: "ntile", exp.Lag: "lag", exp.Lead: "lead"}
+
+
+def _window_function(node: exp.Expression, text: str) -> e.Expression:
+    name = _WINDOW_FUNCTIONS[type(node)]
+    if name in ("lag", "lead"):
+        offset, default = node.args.get("offset"), node.args.get("default")
+        args = [convert(node.this, text),
+                convert(offset, text) if offset is not None else e.Literal(1, IntegerType()),
+                convert(default, text) if default is not None else e.null_literal()]
+    else:
+        args = [convert(node.this, text)] if node.args.get("this") is not None else []
+    return w.WindowFunction(name, args)
+
+
+def _window(node: exp.Window, text: str) -> e.Expression:
+    """``f OVER (PARTITION BY ... ORDER BY ... ROWS|RANGE BETWEEN ...)``."""
+    partition = [convert(p, text) for p in node.args.get("partition_by") or []]
+    order_by = node.args.get("order")
+    order = [e.SortOrder(convert(o.this, text), not o.args.get("desc"),
+                         bool(o.args.get("nulls_first")))
+             for o in (order_by.expressions if order_by is not None else [])]
+    spec = node.args.get("spec")
+    frame = w.WindowFrame(None)
+    if spec is not None:
+        kind = "RowFrame" if spec.args.get("kind", "").upper() == "ROWS" else "RangeFrame"
+        lower = _frame_bound(spec.args.get("start"), spec.args.get("start_side"), text)
+        upper = _frame_bound(spec.args.get("end") or "CURRENT ROW",
+                             spec.args.get("end_side"), text)
+        frame = w.WindowFrame(kind, lower, upper)
+    return w.WindowExpression(convert(node.this, text),
+                              w.WindowSpecDefinition(partition, order, frame))
+
+
+def _frame_bound(value, side: str | None, text: str) -> e.Expression:
+    if isinstance(value, str):
+        if value.upper() == "CURRENT ROW":
+            return w.CURRENT_ROW
+        return w.UNBOUNDED_PRECEDING if (side or "").upper() == "PRECEDING" \
+            else w.UNBOUNDED_FOLLOWING
+    offset = convert(value, text)
+    return e.UnaryMinus(offset, from_text=True) if (side or "").upper() == "PRECEDING" \
+        else offset
 
 
 def _aggregate(node: exp.Expression, text: str) -> AggregateFunction:

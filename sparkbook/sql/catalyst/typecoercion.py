@@ -7,6 +7,7 @@ from __future__ import annotations
 from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction, result_type
+from sparkbook.sql.catalyst.windows import WINDOW_NODES, type_window
 from sparkbook.sql.types import (
     BinaryType,
     BooleanType,
@@ -146,6 +147,8 @@ def type_expression(x: e.Expression) -> e.Expression:
         out = x.with_children(kids)
         out.dtype, out.nullable = result_type(out)
         return out
+    elif isinstance(x, WINDOW_NODES):
+        return type_window(x, kids)
     else:
         raise AnalysisException(f"[INTERNAL_ERROR] Cannot type {type(x).__name__}.",
                                 "INTERNAL_ERROR")

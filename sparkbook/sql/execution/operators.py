@@ -194,13 +194,15 @@ def _final(num_keys: int, functions: list[AggregateFunction],
 class SortExec(SparkPlan):
     """``Sort``: each partition sorted (after a range exchange, the whole result is)."""
 
-    def __init__(self, order: list[e.SortOrder], child: SparkPlan) -> None:
+    def __init__(self, order: list[e.SortOrder], child: SparkPlan,
+                 global_sort: bool = True) -> None:
         self.order = order
         self.children = (child,)
+        self.global_sort = global_sort  # false: within each partition only (a Window's)
 
     def node_line(self, ids: bool = True) -> str:
         shown = ", ".join(o.explain() if ids else o.sql() for o in self.order)
-        return f"Sort [{shown}], true, 0"
+        return f"Sort [{shown}], {str(self.global_sort).lower()}, 0"
 
     def execute(self, sc: SparkContext) -> RDD:
         return self._per_partition(sc, _sort, self.order)

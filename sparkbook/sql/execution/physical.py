@@ -206,6 +206,9 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
         return RangeExec(plan)
     if isinstance(plan, lp.SubqueryAlias):
         return plan_physical(plan.child, top)
+    if isinstance(plan, lp.Project) and isinstance(plan.child, lp.Window) and \
+            lp.same_columns(plan.project_list, plan.child.output()):
+        return plan_physical(plan.child, top)  # every column as it is: Spark drops it
     if isinstance(plan, lp.Project):
         return ProjectExec(plan.project_list, plan_physical(plan.child, False))
     if isinstance(plan, lp.Filter):

@@ -68,6 +68,10 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return ReplicateRowsExec(plan.count, plan.columns, plan_physical(plan.child, False))
     if isinstance(plan, lp.ResolvedHint):
         return plan_physical(plan.child, top)
+    if isinstance(plan, lp.Window):
+        from sparkbook.sql.execution.window import plan_window
+
+        return plan_window(plan, conf, n)
     return None
 
 
