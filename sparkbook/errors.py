@@ -124,6 +124,10 @@ class NumberFormatException(IllegalArgumentException):
     """A string that does not parse as the number it is cast to."""
 
 
+class UnsupportedOperationException(PySparkException):
+    """An operation Spark does not allow here (a second ``pivot``)."""
+
+
 def sql_error(error_class: str, sql_state: str | None, message: str,
               kind: type[PySparkException] = AnalysisException,
               **parameters: str) -> PySparkException:

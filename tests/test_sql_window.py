@@ -407,3 +407,65 @@ def test_the_window_runs_after_the_exchange_in_a_stage_named_for_it(payments, F,
         "Sort [name ASC NULLS FIRST, time ASC NULLS FIRST], false, 0 <- "
         "Exchange hashpartitioning(name, 200)")
     assert recorded.jobs[-1].stage_infos[-1].num_tasks == 1  # adaptively coalesced
+
+
+SALES = [("2023", "Alice", 10), ("2023", "Bob", 5), ("2024", "Alice", 7), ("2024", "Carol", 2),
+         ("2023", "Alice", 1), (None, "Bob", 1)]
+
+
+class TestPivot:
+    @pytest.fixture(scope="class")
+    def sales(self, spark):
+        return spark.createDataFrame(SALES, ["year", "name", "amount"])
+
+    def test_one_column_per_distinct_value_sorted_nulls_first(self, sales):
+        p = sales.groupBy("name").pivot("year").sum("amount")
+        assert p.schema.simpleString() == "struct<name:string,null:bigint,2023:bigint,2024:bigint>"
+        assert printed(p.orderBy("name").show) == (
+            "+-----+----+----+----+\n"
+            "| name|null|2023|2024|\n"
+            "+-----+----+----+----+\n"
+            "|Alice|NULL|  11|   7|\n"
+            "|  Bob|   1|   5|NULL|\n"
+            "|Carol|NULL|NULL|   2|\n"
+            "+-----+----+----+----+\n\n")
+
+    def test_given_values_in_their_order_and_several_aggregates(self, sales, F):
+        p = sales.groupBy("name").pivot("year", ["2024", "2023"]).agg(F.sum("amount"),
+                                                                      F.max("amount"))
+        assert p.columns == ["name", "2024_sum(amount)", "2024_max(amount)",
+                             "2023_sum(amount)", "2023_max(amount)"]
+        assert rows(p.orderBy("name")) == [("Alice", 7, 7, 11, 10), ("Bob", None, None, 5, 5),
+                                           ("Carol", 2, 2, None, None)]
+        named = sales.groupBy("name").pivot("year").agg(F.sum("amount").alias("s"),
+                                                        F.count("amount"))
+        assert named.columns == ["name", "null_s", "null_count(amount)", "2023_s",
+                                 "2023_count(amount)", "2024_s", "2024_count(amount)"]
+
+    def test_counts_of_missing_pairs_are_null_and_values_of_other_types(self, sales):
+        counts = sales.groupBy("name").pivot("year").count()
+        assert rows(counts.orderBy("name")) == [("Alice", None, 2, 1), ("Bob", 1, 1, None),
+                                                ("Carol", None, None, 1)]
+        by_amount = sales.groupBy("name").pivot("amount", [10, 1]).count()
+        assert by_amount.columns == ["name", "10", "1"]
+        assert rows(by_amount.orderBy("name")) == [("Alice", 1, 1), ("Bob", None, 1),
+                                                   ("Carol", None, None)]
+        assert sales.groupBy("year").pivot("amount").count().columns == [
+            "year", "1", "2", "5", "7", "10"]
+        assert sales.groupBy("name").pivot("year").avg("amount").dtypes[1:] == [
+            ("null", "double"), ("2023", "double"), ("2024", "double")]
+
+    def test_without_grouping_keys_one_row(self, sales):
+        p = sales.groupBy().pivot("name").sum("amount")
+        assert rows(p) == [(18, 6, 2)] and p.columns == ["Alice", "Bob", "Carol"]
+
+    def test_errors(self, sales, F, errors):
+        err = raised(errors.AnalysisException, lambda: sales.groupBy("name").pivot("nope"))
+        assert err.getCondition() == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+        err = raised(errors.AnalysisException,
+                     lambda: sales.groupBy("name").pivot("year").agg(F.col("amount")))
+        assert str(err).startswith("Aggregate expression required for pivot, but 'amount' did "
+                                   "not appear in any aggregate function.")
+        err = raised(errors.UnsupportedOperationException,
+                     lambda: sales.groupBy("name").pivot("year").pivot("name"))
+        assert err.getCondition() == "REPEATED_CLAUSE"
