@@ -152,3 +152,63 @@ def test_repartition_and_coalesce_explain_as_spark(spark):
         df.repartition(3).explain)
     assert printed(df.coalesce(1).explain) == (
         "== Physical Plan ==\nCoalesce 1\n+- *(1) Range (0, 100, step=1, splits=4)\n\n\n")
+
+
+@pytest.fixture(scope="module")
+def sides(spark):
+    a = spark.createDataFrame([(1, 5), (1, 1), (2, 7), (None, 3), (4, 9)], "k int, x int")
+    b = spark.createDataFrame([(1, 2), (1, 6), (2, 10), (None, 0), (5, 1)], "k int, y int")
+    return a, b
+
+
+KEYS_AND_MORE = {
+    "inner": [(1, 5, 1, 2)],
+    "left": [(1, 1, None, None), (1, 5, 1, 2), (2, 7, None, None), (4, 9, None, None),
+             (None, 3, None, None)],
+    "right": [(1, 5, 1, 2), (None, None, 1, 6), (None, None, 2, 10), (None, None, 5, 1),
+              (None, None, None, 0)],
+    "full": [(1, 1, None, None), (1, 5, 1, 2), (2, 7, None, None), (4, 9, None, None),
+             (None, 3, None, None), (None, None, 1, 6), (None, None, 2, 10),
+             (None, None, 5, 1), (None, None, None, 0)],
+    "left_semi": [(1, 5)],
+    "left_anti": [(1, 1), (2, 7), (4, 9), (None, 3)],
+}
+BOTH = [(1, 1, 1, 2), (1, 1, 1, 6), (1, 1, 2, 10), (1, 5, 1, 6), (1, 5, 2, 10), (2, 7, 2, 10),
+        (4, 9, 2, 10), (None, 3, 1, 6), (None, 3, 2, 10)]
+NO_KEYS = {"inner": BOTH, "left": BOTH, "right": BOTH + [(None, None, 5, 1),
+                                                       (None, None, None, 0)],
+           "full": BOTH + [(None, None, 5, 1), (None, None, None, 0)],
+           "left_semi": [(1, 1), (1, 5), (2, 7), (4, 9), (None, 3)], "left_anti": []}
+
+
+def _rows(df) -> list[tuple]:
+    return sorted((tuple(r) for r in df.collect()), key=repr)
+
+
+@pytest.mark.parametrize("how", list(KEYS_AND_MORE))
+def test_outer_joins_on_keys_and_a_condition_keep_unmatched_rows(sides, how, F):
+    a, b = sides
+    condition = (a.k == b.k) & (a.x > b.y)
+    assert _rows(a.join(b, condition, how)) == sorted(KEYS_AND_MORE[how], key=repr)
+    if how in ("inner", "left", "left_semi", "left_anti"):
+        assert _rows(a.join(F.broadcast(b), condition, how)) == sorted(KEYS_AND_MORE[how],
+                                                                      key=repr)
+
+
+@pytest.mark.parametrize("how", list(NO_KEYS))
+def test_joins_on_a_condition_without_keys_are_nested_loops(sides, how):
+    a, b = sides
+    joined = a.join(b, a.x < b.y, how)
+    assert _rows(joined) == sorted(NO_KEYS[how], key=repr)
+    text = printed(joined.explain)
+    build = "BuildLeft" if how == "right" else "BuildRight"
+    assert ("CartesianProduct (x#" if how == "inner" else
+            f"BroadcastNestedLoopJoin {build}, ") in text
+
+
+def test_a_null_safe_condition_outer_join(sides):
+    a, b = sides
+    got = _rows(a.join(b, a.k.eqNullSafe(b.k) & (a.x > b.y), "full"))
+    assert got == sorted([(1, 1, None, None), (1, 5, 1, 2), (2, 7, None, None),
+                          (4, 9, None, None), (None, 3, None, 0), (None, None, 1, 6),
+                          (None, None, 2, 10), (None, None, 5, 1)], key=repr)

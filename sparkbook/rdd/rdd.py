@@ -125,7 +125,18 @@ def _second_of_pair(kv: tuple) -> Any:
     return kv[1]
 
 
-class RDD:
+class _RDDClass(type):
+    """What every RDD's class prints as. PySpark has one RDD class (its kinds live in the
+    JVM), so ``type(sc.textFile(path))`` prints as ``RDD``; sparkbook's kinds are Python
+    subclasses (``HadoopRDD``, ``MapPartitionsRDD``, ...), which keep their names for
+    ``repr`` and ``toDebugString`` (Spark's names there) and for pickling, and print as
+    the one class the API names."""
+
+    def __repr__(cls) -> str:
+        return "<class 'sparkbook.rdd.RDD'>"
+
+
+class RDD(metaclass=_RDDClass):
     """A resilient distributed dataset (the API of ``pyspark.RDD``)."""
 
     def __init__(self, ctx, deps: list[Dependency], op: str = "") -> None:

@@ -63,6 +63,7 @@ class DataFrame:
     """A distributed collection of rows with named, typed columns."""
 
     def __init__(self, plan: lp.LogicalPlan, session: SparkSession) -> None:
+        self._parsed = plan  # what explain(True) prints as the parsed plan
         self._plan = analyze(plan)
         self.sparkSession = session
         self._uncached: lp.LogicalPlan | None = None  # the plan before persist()
@@ -356,7 +357,7 @@ class DataFrame:
 
         if self._uncached is None:
             level = storageLevel if storageLevel is not None else StorageLevel.MEMORY_AND_DISK
-            rdd = physical.plan_physical(self._plan, top=False).execute(
+            rdd = physical.plan_query(self._plan, top=False).execute(
                 self.sparkSession.sparkContext).persist(level)
             self._uncached = self._plan
             self._plan = lp.LogicalRDD(self._plan.output(), rdd.setName("InMemoryRelation"))
@@ -453,7 +454,7 @@ class DataFrame:
     def _run(self, plan: lp.LogicalPlan | None = None, count: bool = False) -> Any:
         analyzed = self._plan if plan is None else analyze(plan)
         # Counting rows happens on the executors, so a limit is cut there too.
-        spark_plan = physical.plan_physical(analyzed, top=not count)
+        spark_plan = physical.plan_query(analyzed, top=not count)
         sc = self.sparkSession.sparkContext
         if count:
             counts = physical.run(spark_plan, sc, lambda r: r.mapPartitions(physical.count_rows))
@@ -492,7 +493,7 @@ class DataFrame:
     @property
     def rdd(self) -> RDD:
         """An RDD of ``Row``s (converted from the batches on the executors)."""
-        spark_plan = physical.plan_physical(self._plan)
+        spark_plan = physical.plan_query(self._plan)
         batches = spark_plan.execute(self.sparkSession.sparkContext)
         return batches.mapPartitions(functools.partial(batches_to_rows, schema=self.schema))
 
@@ -523,13 +524,12 @@ class DataFrame:
         """Print the physical plan (``extended=True``: the logical plans too)."""
         if isinstance(extended, str):
             mode, extended = extended, None
-        spark_plan = physical.plan_physical(self._plan)
-        text = f"== Physical Plan ==\n{physical.explain_string(spark_plan)}\n"
         if extended or mode == "extended":
-            schema = ", ".join(f"{n}: {t}" for n, t in self.dtypes)
-            text = (f"== Analyzed Logical Plan ==\n{schema}\n{self._plan.tree_string()}\n"
-                    f"{text}")
-        elif mode not in (None, "simple"):
+            text = physical.explain_extended(self._parsed, self._plan)
+        elif mode in (None, "simple"):
+            spark_plan = physical.plan_query(self._plan)
+            text = f"== Physical Plan ==\n{physical.explain_string(spark_plan)}\n"
+        else:
             raise PySparkValueError(f"[UNKNOWN_EXPLAIN_MODE] explain mode `{mode}` is not "
                                     "supported in this version of sparkbook.",
                                     "UNKNOWN_EXPLAIN_MODE")

@@ -120,16 +120,12 @@ def _scan(spark: SparkSession, fmt: str, paths: list[str], options: dict[str, st
                                          if f not in spec.partition_schema.fields])
     else:
         spec.data_schema = _infer(sc, fmt, found, partitions, spec)
-    rdd = sc.parallelize(partitions or [[]], max(len(partitions), 1)).mapPartitions(
-        functools.partial(_read_partitions, spec)).setName(f"FileScan {fmt}")
+    # The scan's RDD is made when a query is planned, reading only what the query needs.
+    relation = files.FileRelation(spec, found, sc.defaultParallelism)
     fields = spec.data_schema.fields + spec.partition_schema.fields
     attrs = [e.AttributeReference(f.name, f.dataType, True) for f in fields]
-    return DataFrame(lp.LogicalRDD(attrs, rdd, fmt, [files.local_path(p) for p in paths]),
-                     spark)
-
-
-def _read_partitions(spec: files.ReadSpec, partitions) -> list:
-    return [b for pieces in partitions for b in files.read_partition(spec, pieces)]
+    return DataFrame(lp.LogicalRDD(attrs, None, fmt, [files.local_path(p) for p in paths],
+                                   relation), spark)
 
 
 def _infer(sc, fmt: str, found: list, partitions: list, spec: files.ReadSpec) -> T.StructType:

@@ -33,13 +33,16 @@ class LeafNode(LogicalPlan):
 
 class LogicalRDD(LeafNode):
     """An RDD of Arrow record batches whose columns are ``attributes``; ``source`` names the
-    file format and ``location`` the paths when the RDD reads files (``spark.read``)."""
+    file format and ``location`` the paths when the RDD reads files (``spark.read``), and
+    ``relation`` (``execution.files.FileRelation``) the files, from which the physical scan
+    builds an RDD reading only the columns and rows the query needs."""
 
     def __init__(self, attributes: list[e.AttributeReference], rdd, source: str | None = None,
-                 location: list[str] | None = None) -> None:
+                 location: list[str] | None = None, relation=None) -> None:
         self.attributes = attributes
         self.rdd = rdd
         self.source, self.location = source, location
+        self.relation = relation
 
     def output(self) -> list[e.AttributeReference]:
         return self.attributes
@@ -48,6 +51,20 @@ class LogicalRDD(LeafNode):
         if self.source is not None:
             return f"Relation [{','.join(a.explain() for a in self.attributes)}] {self.source}"
         return f"LogicalRDD [{', '.join(a.explain() for a in self.attributes)}], false"
+
+
+class LocalRelation(LeafNode):
+    """No rows, with these columns: what a filter that is never true leaves (Spark's
+    PruneFilters), and any operator over it (PropagateEmptyRelation)."""
+
+    def __init__(self, attributes: list[e.AttributeReference]) -> None:
+        self.attributes = attributes
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.attributes
+
+    def node_line(self) -> str:
+        return f"LocalRelation <empty>, [{', '.join(a.explain() for a in self.attributes)}]"
 
 
 class Range(LeafNode):
@@ -83,7 +100,8 @@ class Project(UnaryNode):
         return Project(self.project_list, children[0], self.resolved)
 
     def node_line(self) -> str:
-        return f"Project [{', '.join(p.explain() for p in self.project_list)}]"
+        shown = ", ".join(p.explain() for p in self.project_list)
+        return f"Project [{shown}]" if shown else "Project"
 
 
 class Filter(UnaryNode):

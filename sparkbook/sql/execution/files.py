@@ -34,12 +34,40 @@ class SourceFile:
 
 @dataclass
 class ReadSpec:
-    """What every task of one scan needs: the format, its options and the schema."""
+    """What every task of one scan needs: the format, its options and the schema; once
+    planned, the columns the query reads (positions in data then partition columns, None:
+    all) and, for parquet, the filter pyarrow applies while reading (row groups whose
+    statistics rule it out are skipped)."""
 
     format: str
     options: dict[str, str]
     data_schema: T.StructType  # the columns in the files
     partition_schema: T.StructType = field(default_factory=lambda: T.StructType([]))
+    columns: list[int] | None = None
+    arrow_filter: Any = None  # a pyarrow.compute.Expression
+
+
+@dataclass
+class FileRelation:
+    """What ``spark.read`` found: the files, the spec to read them with, and the
+    parallelism their splits were planned for (Spark's HadoopFsRelation)."""
+
+    spec: ReadSpec
+    files: list[SourceFile]
+    parallelism: int
+
+    @property
+    def size_in_bytes(self) -> int:
+        """Spark's estimate of a file relation: the files' total size."""
+        return sum(f.size for f in self.files)
+
+    def planned(self, columns: list[int], arrow_filter: Any,
+                files: list[SourceFile]) -> tuple[ReadSpec, list]:
+        """The spec reading ``columns`` (and the partitions of ``files``, those left after
+        pruning), for one query's scan."""
+        spec = ReadSpec(self.spec.format, self.spec.options, self.spec.data_schema,
+                        self.spec.partition_schema, columns, arrow_filter)
+        return spec, plan_splits(files, self.parallelism, self.spec.format != "parquet")
 
 
 def path_not_found(path: str) -> Exception:
@@ -138,16 +166,19 @@ def _csv_split_text(split: FileSplit, options: dict[str, str]) -> bytes:
     return data
 
 
-def _csv_strings(data: bytes, n: int, options: dict[str, str]) -> pa.Table:
-    """The split's rows, every column a string (NULL where the text is ``nullValue``)."""
+def _csv_strings(data: bytes, n: int, options: dict[str, str],
+                 include: list[int] | None = None) -> pa.Table:
+    """The split's rows, every column (or those ``include`` names) a string (NULL where the
+    text is ``nullValue``)."""
     import pyarrow.csv as pcsv
 
     names = [str(i) for i in range(n)]
+    kept = names if include is None else [names[i] for i in include]
     if not data.strip():
-        return pa.table({c: pa.array([], pa.string()) for c in names})
+        return pa.table({c: pa.array([], pa.string()) for c in kept})
     read = pcsv.ReadOptions(column_names=names, autogenerate_column_names=False)
     convert = pcsv.ConvertOptions(
-        column_types={c: pa.string() for c in names},
+        include_columns=kept, column_types={c: pa.string() for c in kept},
         # An empty field is NULL whatever nullValue says, as Spark reads it.
         null_values=sorted({options.get("nullValue", ""), ""}), strings_can_be_null=True,
         quoted_strings_can_be_null=False)
@@ -239,11 +270,12 @@ def _cast_strings(values: pa.Array, dt: T.DataType) -> pa.Array:
     return pc.cast(pc.utf8_trim_whitespace(values), to_arrow_type(dt))
 
 
-def _read_csv(spec: ReadSpec, split: FileSplit) -> pa.Table:
+def _read_csv(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
     fields = spec.data_schema.fields
-    table = _csv_strings(_csv_split_text(split, spec.options), len(fields), spec.options)
-    return pa.table({str(i): _cast_strings(table.column(i).combine_chunks(), f.dataType)
-                     for i, f in enumerate(fields)})
+    table = _csv_strings(_csv_split_text(split, spec.options), len(fields), spec.options,
+                         wanted)
+    return pa.table({str(i): _cast_strings(table.column(str(i)).combine_chunks(),
+                                           fields[i].dataType) for i in wanted})
 
 
 # --- JSON lines, text, parquet -----------------------------------------------------
@@ -336,26 +368,28 @@ def json_nulls_as_strings(dt: T.DataType) -> T.DataType:
     return dt
 
 
-def _read_json(spec: ReadSpec, split: FileSplit) -> pa.Table:
-    schema = pa.schema([pa.field(f.name, to_arrow_type(f.dataType))
-                        for f in spec.data_schema.fields])
+def _read_json(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
+    # Only the wanted fields are converted; pyarrow skips the others.
+    fields = [spec.data_schema.fields[i] for i in wanted]
+    schema = pa.schema([pa.field(f.name, to_arrow_type(f.dataType)) for f in fields])
     table = _read_json_table(split, schema)
-    return pa.table({str(i): table.column(f.name) for i, f in enumerate(schema)})
+    return pa.table({str(i): table.column(f.name) for i, f in zip(wanted, fields)})
 
 
-def _read_text(spec: ReadSpec, split: FileSplit) -> pa.Table:
+def _read_text(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
     from sparkbook.rdd.input import split_lines
 
     return pa.table({"0": pa.array(split_lines(read_split_bytes(split)), pa.string())})
 
 
-def _read_parquet(spec: ReadSpec, split: FileSplit) -> pa.Table:
+def _read_parquet(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
     import pyarrow.parquet as pq
 
-    names = [f.name for f in spec.data_schema.fields]
-    table = pq.read_table(split.path, columns=names)
-    return pa.table({str(i): table.column(n).cast(to_arrow_type(f.dataType))
-                     for i, (n, f) in enumerate(zip(names, spec.data_schema.fields))})
+    fields = spec.data_schema.fields
+    table = pq.read_table(split.path, columns=[fields[i].name for i in wanted],
+                          filters=spec.arrow_filter)
+    return pa.table({str(i): table.column(fields[i].name).cast(
+        to_arrow_type(fields[i].dataType)) for i in wanted})
 
 
 _READERS = {"csv": _read_csv, "json": _read_json, "text": _read_text,
@@ -363,18 +397,26 @@ _READERS = {"csv": _read_csv, "json": _read_json, "text": _read_text,
 
 
 def read_partition(spec: ReadSpec, pieces: list) -> list[pa.RecordBatch]:
-    """On an executor: the record batches of one partition's splits, the partition
-    columns (from the folder names) appended."""
-    schema = arrow_schema(T.StructType(spec.data_schema.fields + spec.partition_schema.fields))
-    batches: list[pa.RecordBatch] = []
+    """On an executor: the record batches of one partition's splits, with the columns the
+    query reads (``spec.columns``), partition columns made from the folder names."""
+    every = spec.data_schema.fields + spec.partition_schema.fields
+    columns = list(range(len(every))) if spec.columns is None else spec.columns
     offset = len(spec.data_schema.fields)
+    data = [i for i in columns if i < offset]
+    # A scan that needs no data column (count()) still reads one, for the rows.
+    wanted = data or [0][:offset]
+    schema = arrow_schema(T.StructType([every[i] for i in columns]))
+    batches: list[pa.RecordBatch] = []
     for file, split in pieces:
-        table = _READERS[spec.format](spec, split)
+        table = _READERS[spec.format](spec, split, wanted)
         values = dict(file.partition)
-        for j, f in enumerate(spec.partition_schema.fields):
+        for i in columns[len(data):]:
+            f = every[i]
             raw = pa.array([values.get(f.name)] * table.num_rows, pa.string())
-            table = table.append_column(str(offset + j), _cast_strings(raw, f.dataType))
-        batches += table.cast(schema).to_batches()
+            table = table.append_column(str(i), _cast_strings(raw, f.dataType))
+        table = table.select([str(i) for i in columns])
+        batches += table.rename_columns([str(i) for i in range(len(columns))]).cast(
+            schema).to_batches()
     return batches
 
 
@@ -391,3 +433,110 @@ def infer_partition_schema(files: list[SourceFile]) -> T.StructType:
             name or "string", T.StringType())
         fields.append(T.StructField(key, dt))
     return T.StructType(fields)
+
+
+# --- what a scan is told of the query's filters --------------------------------------
+
+_SOURCE_NAMES = {"=": "EqualTo", "<=>": "EqualNullSafe", ">": "GreaterThan",
+                 ">=": "GreaterThanOrEqual", "<": "LessThan", "<=": "LessThanOrEqual"}
+_FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "<=>": "<=>"}
+_STRING_FILTERS = {"startswith": "StringStartsWith", "endswith": "StringEndsWith",
+                   "contains": "StringContains"}
+
+
+def _column_and_value(x) -> tuple[Any, Any, str] | None:
+    """``(attribute, literal, symbol)`` of ``a < 1`` or ``1 > a`` (flipped), else None."""
+    from sparkbook.sql.catalyst import expressions as e
+
+    if not isinstance(x, e.BinaryComparison):
+        return None
+    if isinstance(x.left, e.AttributeReference) and isinstance(x.right, e.Literal):
+        return x.left, x.right, x.symbol
+    if isinstance(x.right, e.AttributeReference) and isinstance(x.left, e.Literal):
+        return x.right, x.left, _FLIPPED[x.symbol]
+    return None
+
+
+def source_filter(x) -> str | None:
+    """The data source filter Spark pushes to a scan for a condition, as its explain
+    prints it (``GreaterThan(age,20)``), or None when it has none."""
+    from sparkbook.sql.catalyst import expressions as e
+
+    pair = _column_and_value(x)
+    if pair is not None:
+        a, v, symbol = pair
+        return f"{_SOURCE_NAMES[symbol]}({a.name},{v.sql()})" if v.value is not None else None
+    if isinstance(x, e.IsNull) and isinstance(x.child, e.AttributeReference):
+        return f"{'IsNotNull' if isinstance(x, e.IsNotNull) else 'IsNull'}({x.child.name})"
+    if isinstance(x, (e.And, e.Or)):
+        a, b = source_filter(x.left), source_filter(x.right)
+        return f"{type(x).__name__}({a},{b})" if a and b else None
+    if isinstance(x, e.Not):
+        inner = source_filter(x.child)
+        return f"Not({inner})" if inner else None
+    if isinstance(x, e.In) and isinstance(x.children[0], e.AttributeReference) and all(
+            isinstance(c, e.Literal) and c.value is not None for c in x.children[1:]):
+        values = sorted(x.children[1:], key=lambda c: c.value)
+        return f"In({x.children[0].name}, [{','.join(c.sql() for c in values)}])"
+    if isinstance(x, e.ScalarFunction) and x.name in _STRING_FILTERS and isinstance(
+            x.children[0], e.AttributeReference) and isinstance(x.children[1], e.Literal):
+        return f"{_STRING_FILTERS[x.name]}({x.children[0].name},{x.children[1].sql()})"
+    return None
+
+
+def _arrow_comparable(dt: T.DataType) -> bool:
+    # Not floats: Spark orders NaN above every number (and NaN = NaN), pyarrow does not.
+    return isinstance(dt, (T.IntegralType, T.StringType, T.BooleanType, T.DateType))
+
+
+def arrow_filter(x, names: dict[int, str]):
+    """The pyarrow expression a parquet read applies for a condition over the file columns
+    ``names`` (by expression id), or None where pyarrow would not filter as Spark does."""
+    from sparkbook.sql.catalyst import expressions as e
+
+    def col(a) -> Any:
+        if isinstance(a, e.AttributeReference) and a.expr_id in names and \
+                _arrow_comparable(a.dtype):
+            return pc.field(names[a.expr_id])
+        return None
+
+    pair = _column_and_value(x)
+    if pair is not None:
+        a, v, symbol = pair
+        field, value = col(a), v.value
+        if field is None or value is None or symbol == "<=>" or isinstance(value, float):
+            return None
+        ops = {"=": field.__eq__, ">": field.__gt__, ">=": field.__ge__, "<": field.__lt__,
+               "<=": field.__le__}
+        return ops[symbol](value)
+    if isinstance(x, e.IsNull) and col(x.child) is not None:
+        return col(x.child).is_valid() if isinstance(x, e.IsNotNull) else \
+            col(x.child).is_null()
+    if isinstance(x, (e.And, e.Or)):
+        a, b = arrow_filter(x.left, names), arrow_filter(x.right, names)
+        if a is None or b is None:
+            return None
+        return (a & b) if isinstance(x, e.And) else (a | b)
+    if isinstance(x, e.Not):
+        inner = arrow_filter(x.child, names)
+        return None if inner is None else ~inner
+    return None
+
+
+def prune_partitions(files: list[SourceFile], attrs: list, condition) -> list[SourceFile]:
+    """The files whose ``k=v`` folders satisfy ``condition`` over the partition columns
+    ``attrs`` (evaluated on the driver, a row per file), as Spark prunes partitions."""
+    from sparkbook.sql.execution.evaluate import BatchEvaluator
+
+    if not files:
+        return files
+    columns = [_cast_strings(pa.array([dict(f.partition).get(a.name) for f in files],
+                                      pa.string()), a.dtype) for a in attrs]
+    batch = pa.RecordBatch.from_arrays(columns, names=[str(i) for i in range(len(attrs))])
+    keep = pc.fill_null(BatchEvaluator(attrs).column(condition, batch), False)
+    return [f for f, k in zip(files, keep.to_pylist()) if k]
+
+
+def read_partitions(spec: ReadSpec, partitions: list) -> list[pa.RecordBatch]:
+    """On an executor: the batches of one RDD partition's file partitions."""
+    return [b for pieces in partitions for b in read_partition(spec, pieces)]

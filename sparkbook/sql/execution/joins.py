@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.execution.arrow import to_arrow_type
@@ -22,7 +23,7 @@ from sparkbook.sql.execution.operators import (
     ShuffleExchangeExec,
     co_partitioned,
 )
-from sparkbook.sql.execution.physical import SparkPlan
+from sparkbook.sql.execution.physical import SparkPlan, empty_columns
 
 if TYPE_CHECKING:
     from sparkbook.driver.context import SparkContext
@@ -59,32 +60,85 @@ class JoinSpec:
     def join(self, left: pa.Table | None, right: pa.Table | None) -> Iterator[pa.RecordBatch]:
         lt = self.side_table(left, self.left, self.lkeys, "l")
         rt = self.side_table(right, self.right, self.rkeys, "r")
-        if self.lkeys:
+        if self.lkeys and self.residual is None:
             joined = lt.join(rt, [f"lk{i}" for i in range(len(self.lkeys))],
                              [f"rk{i}" for i in range(len(self.rkeys))],
                              join_type=ARROW_JOIN[self.how], use_threads=False,
                              coalesce_keys=False)
-        else:  # a cross join: every left row with every right row
+            rows = joined.num_rows
+            lcols = [joined.column(f"l{i}") for i in range(len(self.left))]
+            rcols = [] if self.how in ("LeftSemi", "LeftAnti") else \
+                [joined.column(f"r{i}") for i in range(len(self.right))]
+        else:
+            li, ri = self._with_unmatched(*self._matches(lt, rt), lt.num_rows, rt.num_rows)
+            rows = len(li)
+            lcols = [lt.column(f"l{i}").take(li) for i in range(len(self.left))]
+            rcols = [rt.column(f"r{i}").take(ri) for i in range(len(self.right))] \
+                if ri is not None else []
+        if rows:
+            yield self._output(lcols, rcols, rows)
+
+    def _matches(self, lt: pa.Table, rt: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """The (left row, right row) pairs whose keys are equal (every pair when there are
+        no keys) and for which the residual condition is true."""
+        if self.lkeys:
+            lk = lt.select([f"lk{i}" for i in range(len(self.lkeys))]).append_column(
+                "li", pa.array(np.arange(lt.num_rows)))
+            rk = rt.select([f"rk{i}" for i in range(len(self.rkeys))]).append_column(
+                "ri", pa.array(np.arange(rt.num_rows)))
+            pairs = lk.join(rk, [f"lk{i}" for i in range(len(self.lkeys))],
+                            [f"rk{i}" for i in range(len(self.rkeys))], join_type="inner",
+                            use_threads=False)
+            li = pairs.column("li").to_numpy()
+            ri = pairs.column("ri").to_numpy()
+        else:  # a nested loop: every left row with every right row
             li = np.repeat(np.arange(lt.num_rows), rt.num_rows)
             ri = np.tile(np.arange(rt.num_rows), lt.num_rows)
-            joined = pa.Table.from_arrays(
-                lt.take(pa.array(li)).columns + rt.take(pa.array(ri)).columns,
-                names=lt.column_names + rt.column_names)
-        sides = [(f"l{i}", a) for i, a in enumerate(self.left)]
-        if self.how not in ("LeftSemi", "LeftAnti"):
-            sides += [(f"r{i}", a) for i, a in enumerate(self.right)]
-        attrs = [a for _, a in sides]
-        batch = pa.RecordBatch.from_arrays(
-            [joined.column(n).combine_chunks() for n, _ in sides],
-            names=[str(i) for i in range(len(sides))]) if joined.num_rows or sides else None
-        if batch is None or batch.num_rows == 0:
-            return
+        if self.residual is None or not len(li):
+            return li, ri
+        columns = [lt.column(f"l{i}").take(li).combine_chunks() for i in range(len(self.left))]
+        columns += [rt.column(f"r{i}").take(ri).combine_chunks()
+                    for i in range(len(self.right))]
+        batch = pa.RecordBatch.from_arrays(columns, names=[str(i) for i in range(len(columns))])
+        ok = BatchEvaluator(self.left + self.right).column(self.residual, batch)
+        mask = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+        return li[mask], ri[mask]
+
+    def _with_unmatched(self, li: np.ndarray, ri: np.ndarray, n_left: int, n_right: int
+                        ) -> tuple[pa.Array, pa.Array | None]:
+        """The rows to take from each side (NULL: a row of NULLs): the matched pairs, and
+        the rows of the preserved side(s) that matched nothing; a semi or anti join takes
+        left rows only."""
+        if self.how in ("LeftSemi", "LeftAnti"):
+            matched = np.unique(li)
+            rows = matched if self.how == "LeftSemi" else np.setdiff1d(np.arange(n_left),
+                                                                       matched)
+            return pa.array(rows, pa.int64()), None
+        lonely_l = np.setdiff1d(np.arange(n_left), li) \
+            if self.how in ("LeftOuter", "FullOuter") else np.array([], np.int64)
+        lonely_r = np.setdiff1d(np.arange(n_right), ri) \
+            if self.how in ("RightOuter", "FullOuter") else np.array([], np.int64)
+        none_l, none_r = np.zeros(len(lonely_l), np.int64), np.zeros(len(lonely_r), np.int64)
+        left = pa.array(np.concatenate([li, lonely_l, none_r]).astype(np.int64),
+                        mask=np.concatenate([np.zeros(len(li) + len(lonely_l), bool),
+                                             np.ones(len(lonely_r), bool)]))
+        right = pa.array(np.concatenate([ri, none_l, lonely_r]).astype(np.int64),
+                         mask=np.concatenate([np.zeros(len(ri), bool),
+                                              np.ones(len(lonely_l), bool),
+                                              np.zeros(len(lonely_r), bool)]))
+        return left, right
+
+    def _output(self, lcols: list, rcols: list, rows: int) -> pa.RecordBatch:
+        """The output expressions over the joined columns (left's, then right's)."""
+        attrs = self.left + (self.right if rcols else [])
+        columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+                   for c in lcols + rcols]
+        batch = pa.RecordBatch.from_arrays(columns, names=[str(i) for i in range(len(columns))]) \
+            if columns else empty_columns(rows)
         ev = BatchEvaluator(attrs)
-        if self.residual is not None:
-            batch = batch.filter(ev.column(self.residual, batch),
-                                 null_selection_behavior="drop")
         cols = [ev.column(o, batch) for o in self.output]
-        yield pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))])
+        return pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))]) \
+            if cols else empty_columns(rows)
 
 
 def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
@@ -125,7 +179,8 @@ class HashJoinExec(SparkPlan):
 
     @property
     def pipelined(self) -> bool:  # type: ignore[override]
-        return bool(self.build or self.spec.lkeys)  # a CartesianProduct is its own operator
+        # A CartesianProduct, and a full outer nested loop join, are operators of their own.
+        return bool(self.build or self.spec.lkeys) and self.spec.how != "FullOuter"
 
     def execute(self, sc: SparkContext) -> RDD:
         left, right = self.children
@@ -145,7 +200,10 @@ class HashJoinExec(SparkPlan):
         assert isinstance(small, BroadcastExchangeExec)
         block = small.broadcast(sc)
         f = functools.partial(_join_broadcast, self.spec, self.build, block)
-        return self._named(big.execute(sc).mapPartitions(f, True))
+        rows = big.execute(sc)
+        if self.spec.how == "FullOuter":  # the build side's unmatched rows: one task sees all
+            rows = rows.coalesce(1)
+        return self._named(rows.mapPartitions(f, True))
 
 
 def _one_table(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table | None]:
@@ -161,7 +219,7 @@ def _join_broadcast(spec: JoinSpec, build: str, block,
     small = from_ipc(block.value)
     small = small if small.num_rows else None
     big = _table(batches)
-    if big is None:  # the preserved side of an outer join is always the big one
+    if big is None and spec.how != "FullOuter":  # else the preserved side is the big one
         return
     if build == "right":
         yield from spec.join(big, small)

@@ -59,31 +59,147 @@ def _attrs(attrs: list[e.AttributeReference], ids: bool, sep: str) -> str:
 
 
 class RDDScanExec(SparkPlan):
-    def __init__(self, attributes: list[e.AttributeReference], rdd,
-                 source: str | None = None, location: list[str] | None = None) -> None:
+    def __init__(self, attributes: list[e.AttributeReference], rdd) -> None:
         self.attributes = attributes
         self.rdd = rdd
-        self.source, self.location = source, location
 
     def output(self) -> list[e.AttributeReference]:
         return self.attributes
 
     def node_line(self, ids: bool = True) -> str:
-        if self.source is None:
-            return f"Scan ExistingRDD[{_attrs(self.attributes, ids, ',')}]"
-        if not ids:  # a stage's name: short
-            return f"FileScan {self.source} [{_attrs(self.attributes, ids, ',')}]"
-        paths = self.location or []
-        shown = ", ".join(f"file:{p}" for p in paths)
-        schema = ",".join(f"{a.name}:{a.dtype.simpleString()}" for a in self.attributes)
-        return (f"FileScan {self.source} [{_attrs(self.attributes, ids, ',')}] Batched: "
-                f"{'true' if self.source == 'parquet' else 'false'}, DataFilters: [], "
-                f"Format: {self.source.upper() if self.source != 'parquet' else 'Parquet'}, "
-                f"Location: InMemoryFileIndex({len(paths)} paths)[{shown}], "
-                f"PartitionFilters: [], PushedFilters: [], ReadSchema: struct<{schema}>")
+        return f"Scan ExistingRDD[{_attrs(self.attributes, ids, ',')}]"
 
     def execute(self, sc: SparkContext) -> RDD:
         return self.rdd
+
+
+MAX_METADATA_STRING_LENGTH = 100  # spark.sql.maxMetadataStringLength
+
+
+def _abbreviated(items: list[str]) -> str:
+    text = f"[{', '.join(items)}]"
+    limit = MAX_METADATA_STRING_LENGTH
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class FileSourceScanExec(SparkPlan):
+    """Spark's ``FileScan``: the files of a relation read for one query, only the columns
+    ``attributes`` (those the operators above name), only the files whose ``k=v`` folders
+    pass the partition filters, and, for parquet, the data filters pyarrow can apply while
+    reading (skipping row groups by their statistics). The Filter above still checks every
+    row, so a filter a source cannot apply costs time, never a wrong row."""
+
+    pipelined = False  # a FileScan is no part of Spark's generated code either
+
+    def __init__(self, leaf: lp.LogicalRDD, attributes: list[e.AttributeReference],
+                 data_filters: list[e.Expression], partition_filters: list[e.Expression]
+                 ) -> None:
+        from sparkbook.sql.catalyst.optimizer import and_all
+        from sparkbook.sql.execution import files
+
+        self.leaf, self.attributes = leaf, attributes
+        self.data_filters, self.partition_filters = data_filters, partition_filters
+        relation = leaf.relation
+        n_data = len(relation.spec.data_schema.fields)
+        position = {a.expr_id: i for i, a in enumerate(leaf.attributes)}
+        self.columns = [position[a.expr_id] for a in attributes]
+        self.files = relation.files
+        if partition_filters:
+            self.files = files.prune_partitions(self.files, leaf.attributes[n_data:],
+                                                and_all(partition_filters))
+        self.pushed = [f for f in map(files.source_filter, data_filters) if f]
+        self.arrow_filter = None
+        if relation.spec.format == "parquet":
+            names = {a.expr_id: f.name for a, f in
+                     zip(leaf.attributes, relation.spec.data_schema.fields)}
+            pushable = [x for x in (files.arrow_filter(c, names) for c in data_filters)
+                        if x is not None]
+            for x in pushable:
+                self.arrow_filter = x if self.arrow_filter is None else self.arrow_filter & x
+        self.read_schema = [a for a in attributes if position[a.expr_id] < n_data]
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.attributes
+
+    def node_line(self, ids: bool = True) -> str:
+        source = self.leaf.source
+        if not ids:  # a stage's name: short
+            return f"FileScan {source} [{_attrs(self.attributes, ids, ',')}]"
+        paths = self.leaf.location or []
+        shown = ", ".join(f"file:{p}" for p in paths)
+        schema = ",".join(f"{a.name}:{a.dtype.simpleString()}" for a in self.read_schema)
+        return (f"FileScan {source} [{_attrs(self.attributes, ids, ',')}] Batched: "
+                f"{'true' if source == 'parquet' else 'false'}, "
+                f"DataFilters: {_abbreviated([c.explain() for c in self.data_filters])}, "
+                f"Format: {source.upper() if source != 'parquet' else 'Parquet'}, "
+                f"Location: InMemoryFileIndex({len(paths)} paths)[{shown}], "
+                f"PartitionFilters: "
+                f"{_abbreviated([c.explain() for c in self.partition_filters])}, "
+                f"PushedFilters: {_abbreviated(self.pushed)}, ReadSchema: struct<{schema}>")
+
+    def execute(self, sc: SparkContext) -> RDD:
+        from sparkbook.sql.execution import files
+
+        spec, partitions = self.leaf.relation.planned(self.columns, self.arrow_filter,
+                                                      self.files)
+        rdd = sc.parallelize(partitions or [[]], max(len(partitions), 1))
+        return self._named(rdd.mapPartitions(functools.partial(files.read_partitions, spec)))
+
+
+def plan_file_scan(plan: lp.LogicalPlan) -> SparkPlan | None:
+    """Spark's FileSourceStrategy: a projection and a filter over a file relation become a
+    scan of the columns they name, with the filters pushed into it (those over partition
+    columns only choose the files, and leave the Filter), then the Filter and the Project
+    that remain."""
+    from sparkbook.sql.catalyst.optimizer import and_all, conjuncts, references
+
+    project = plan if isinstance(plan, lp.Project) else None
+    node = plan.child if project is not None else plan
+    filt = node if isinstance(node, lp.Filter) else None
+    leaf = filt.child if filt is not None else node
+    if not isinstance(leaf, lp.LogicalRDD) or leaf.relation is None:
+        return None
+    parts = conjuncts(filt.condition) if filt is not None else []
+    if project is not None:
+        needed = set().union(*(references(x) for x in project.project_list + parts))
+        attributes = [a for a in leaf.attributes if a.expr_id in needed]
+    else:
+        attributes = list(leaf.attributes)
+    n_data = len(leaf.relation.spec.data_schema.fields)
+    partition_ids = {a.expr_id for a in leaf.attributes[n_data:]}
+    on_partitions = [c for c in parts if references(c) and references(c) <= partition_ids]
+    data_filters = [c for c in parts if c not in on_partitions]
+    out: SparkPlan = FileSourceScanExec(leaf, attributes, data_filters, on_partitions)
+    if data_filters:
+        out = FilterExec(and_all(data_filters), out)
+    if project is not None and not (
+            all(isinstance(p, e.AttributeReference) for p in project.project_list) and
+            [(p.expr_id, p.name) for p in project.project_list] ==
+            [(a.expr_id, a.name) for a in out.output()]):
+        out = ProjectExec(project.project_list, out)
+    return out
+
+
+class LocalTableScanExec(SparkPlan):
+    """No rows (an empty ``LocalRelation``): one partition of one empty batch."""
+
+    pipelined = False
+
+    def __init__(self, attributes: list[e.AttributeReference]) -> None:
+        self.attributes = attributes
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.attributes
+
+    def node_line(self, ids: bool = True) -> str:
+        return f"LocalTableScan <empty>, [{_attrs(self.attributes, ids, ', ')}]"
+
+    def execute(self, sc: SparkContext) -> RDD:
+        from sparkbook.sql.execution.arrow import to_arrow_type
+
+        schema = pa.schema([pa.field(str(i), to_arrow_type(a.dtype))
+                            for i, a in enumerate(self.attributes)])
+        return self._named(sc.parallelize([pa.RecordBatch.from_pylist([], schema)], 1))
 
 
 class RangeExec(SparkPlan):
@@ -123,8 +239,8 @@ class ProjectExec(SparkPlan):
         return [p.to_attribute() if isinstance(p, e.Alias) else p for p in self.project_list]
 
     def node_line(self, ids: bool = True) -> str:
-        shown = (p.explain() if ids else e.output_name(p) for p in self.project_list)
-        return f"Project [{', '.join(shown)}]"
+        shown = ", ".join(p.explain() if ids else e.output_name(p) for p in self.project_list)
+        return f"Project [{shown}]" if shown else "Project"
 
     def execute(self, sc: SparkContext) -> RDD:
         return self._per_partition(sc, _project, self.project_list)
@@ -137,10 +253,10 @@ def _project(inputs: list[e.AttributeReference], project_list: list[e.Expression
     for batch in batches:
         columns = [ev.column(p, batch) for p in project_list]
         yield (pa.RecordBatch.from_arrays(columns, names=names) if columns
-               else _empty_columns(batch.num_rows))
+               else empty_columns(batch.num_rows))
 
 
-def _empty_columns(num_rows: int) -> pa.RecordBatch:
+def empty_columns(num_rows: int) -> pa.RecordBatch:
     # A batch of no columns still has rows (select() of nothing, then count()).
     return pa.RecordBatch.from_struct_array(pa.array([{}] * num_rows, pa.struct([])))
 
@@ -198,10 +314,22 @@ def _local_limit(n: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
         yield batch
 
 
+def plan_query(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
+    """The physical plan of an analyzed logical plan, optimized first."""
+    from sparkbook.sql.catalyst.optimizer import optimize
+
+    return plan_physical(optimize(plan), top)
+
+
 def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
     """The physical operators for an analyzed logical plan."""
+    scan = plan_file_scan(plan)
+    if scan is not None:
+        return scan
     if isinstance(plan, lp.LogicalRDD):
-        return RDDScanExec(plan.attributes, plan.rdd, plan.source, plan.location)
+        return RDDScanExec(plan.attributes, plan.rdd)
+    if isinstance(plan, lp.LocalRelation):
+        return LocalTableScanExec(plan.attributes)
     if isinstance(plan, lp.Range):
         return RangeExec(plan)
     if isinstance(plan, lp.SubqueryAlias):
@@ -259,6 +387,19 @@ def explain_string(plan: SparkPlan) -> str:
         lines = ["AdaptiveSparkPlan isFinalPlan=false"] + [
             ("+- " if i == 0 else "   ") + line for i, line in enumerate(lines)]
     return "\n".join(lines) + "\n"
+
+
+def explain_extended(parsed: lp.LogicalPlan, analyzed: lp.LogicalPlan) -> str:
+    """``explain(True)``: the parsed, analyzed and optimized logical plans, then the
+    physical plan, as Spark prints them."""
+    from sparkbook.sql.catalyst.optimizer import optimize
+
+    optimized = optimize(analyzed)
+    schema = ", ".join(f"{a.name}: {a.dtype.simpleString()}" for a in analyzed.output())
+    return (f"== Parsed Logical Plan ==\n{parsed.tree_string()}\n"
+            f"== Analyzed Logical Plan ==\n{schema}\n{analyzed.tree_string()}\n"
+            f"== Optimized Logical Plan ==\n{optimized.tree_string()}\n"
+            f"== Physical Plan ==\n{explain_string(plan_physical(optimized))}\n")
 
 
 def stage_name(plan: SparkPlan) -> str:

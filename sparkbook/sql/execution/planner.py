@@ -129,17 +129,57 @@ def _rewrite_top(x_: e.Expression, rule) -> e.Expression:
 
 
 def estimated_size(plan: lp.LogicalPlan) -> int:
-    """Spark's size estimate, roughly: a range knows its rows; an RDD's size is unknown."""
+    """Spark's size estimate (``sizeInBytes`` without statistics): a range knows its rows
+    (8 bytes each), a file relation is its files' total size, an RDD's size is unknown; a
+    filter keeps its child's estimate, other operators scale it by the width of their rows
+    against their child's; a join multiplies its sides', a union adds them."""
     if isinstance(plan, lp.Range):
-        rows = max(0, -(-(plan.end - plan.start) // plan.step))
-        return rows * 8
+        return max(0, -(-(plan.end - plan.start) // plan.step)) * 8
+    if isinstance(plan, lp.LocalRelation):
+        return 0
     if isinstance(plan, lp.LogicalRDD):
-        return UNKNOWN_SIZE
+        return plan.relation.size_in_bytes if plan.relation is not None else UNKNOWN_SIZE
     if isinstance(plan, lp.GlobalLimit):
-        return min(estimated_size(plan.child), plan.n * 8 * max(1, len(plan.output())))
+        return min(estimated_size(plan.child), plan.n * _row_size(plan.output()))
+    if isinstance(plan, lp.Join):
+        left, right = (estimated_size(c) for c in plan.children)
+        if plan.how in ("LeftSemi", "LeftAnti"):
+            return left
+        return UNKNOWN_SIZE if UNKNOWN_SIZE in (left, right) else left * right
+    if isinstance(plan, lp.Union):
+        sizes = [estimated_size(c) for c in plan.children]
+        return UNKNOWN_SIZE if UNKNOWN_SIZE in sizes else sum(sizes)
+    if isinstance(plan, lp.Aggregate) and not plan.keys:
+        return _row_size(plan.output())  # one row
     if plan.children and len(plan.children) == 1:
-        return estimated_size(plan.children[0])
+        child = estimated_size(plan.children[0])
+        if child == UNKNOWN_SIZE or isinstance(plan, (lp.Filter, lp.ResolvedHint)):
+            return child
+        return max(1, child * _row_size(plan.output()) //
+                   _row_size(plan.children[0].output()))
     return UNKNOWN_SIZE
+
+
+def _row_size(attrs: list[e.AttributeReference]) -> int:
+    """Spark's ``getSizePerRow``: 8 bytes of row header and each column's default size."""
+    return 8 + sum(_default_size(a.dtype) for a in attrs)
+
+
+def _default_size(dt) -> int:
+    from sparkbook.sql import types as T
+
+    if isinstance(dt, T.ArrayType):
+        return _default_size(dt.elementType)
+    if isinstance(dt, T.MapType):
+        return _default_size(dt.keyType) + _default_size(dt.valueType)
+    if isinstance(dt, T.StructType):
+        return sum(_default_size(f.dataType) for f in dt.fields)
+    if isinstance(dt, T.DecimalType):
+        return 8 if dt.precision <= 18 else 16
+    sizes = {T.ByteType: 1, T.BooleanType: 1, T.NullType: 1, T.ShortType: 2,
+             T.IntegerType: 4, T.FloatType: 4, T.DateType: 4, T.StringType: 20,
+             T.BinaryType: 100}
+    return sizes.get(type(dt), 8)
 
 
 def _hinted(plan: lp.LogicalPlan) -> bool:
@@ -169,10 +209,14 @@ def _join_strategy(plan: lp.Join, spec: JoinSpec, conf: dict[str, str], n: int) 
     build = None
     if not lkeys and plan.how == "Inner" and not small_right:
         return HashJoinExec(spec, left, right, None, plan.condition)  # CartesianProduct
+    # Without keys, a nested loop join broadcasts the side the join type does not keep
+    # (a full outer join broadcasts the right, and reads the left in one task).
     if plan.how in ("Inner", "LeftOuter", "LeftSemi", "LeftAnti") and (small_right or not lkeys):
         build = "right"
-    elif plan.how in ("Inner", "RightOuter") and small_left:
+    elif plan.how in ("Inner", "RightOuter") and (small_left or not lkeys):
         build = "left"
+    elif plan.how == "FullOuter" and not lkeys:
+        build = "right"
     if build == "right":
         return HashJoinExec(spec, left, BroadcastExchangeExec(right, rkeys), build, plan.condition)
     if build == "left":

@@ -67,7 +67,7 @@ def write(df, path: str, fmt: str, mode: str, partition_by: list[str],
     os.makedirs(path, exist_ok=True)
     keys = [names.index(c.lower()) for c in partition_by]
     job = WriteJob(path, fmt, str(uuid.uuid4()), schema, keys, options)
-    spark_plan = physical.plan_physical(df._plan, top=False)  # a limit is cut in the tasks
+    spark_plan = physical.plan_query(df._plan, top=False)  # a limit is cut in the tasks
     sc = df.sparkSession.sparkContext
     physical.run(spark_plan, sc, lambda r: r.mapPartitionsWithIndex(
         functools.partial(_write_partition, job)))

@@ -1,0 +1,404 @@
+"""The optimizer: rules that rewrite an analyzed logical plan into one that computes the same
+rows with less work, named as Catalyst names them, run in a loop until the plan stops
+changing (Spark's fixed-point batches, roughly):
+
+- ``EliminateSubqueryAliases``: aliases only matter to the analyzer.
+- ``ConstantFolding``: a subtree of literals is computed once, on the driver (``1 + 2`` is
+  ``3``); one that fails (``1 / 0``) is left to fail in the tasks, as Spark leaves it.
+- ``BooleanSimplification`` (``true AND x`` is ``x``), ``PruneFilters`` (``WHERE true``
+  goes, ``WHERE false`` leaves an empty relation) and ``PropagateEmptyRelation``.
+- ``CombineFilters`` and ``PushDownPredicates``: filters move below projections (the
+  aliases substituted), sorts, repartitions, grouping keys and join sides (the conjuncts
+  that name one side only; an inner join takes the rest into its condition), so that they
+  end next to the scan, which pushes them into the files (``execution/files.py``).
+- ``ColumnPruning`` and ``CollapseProject``: only the columns used above flow up; a
+  projection is inserted above a child with columns nobody reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.catalyst import logical as lp
+from sparkbook.sql.types import (
+    ArrayType,
+    BinaryType,
+    BooleanType,
+    MapType,
+    StructType,
+)
+
+MAX_ITERATIONS = 20  # spark.sql.optimizer.maxIterations is 100; these plans settle sooner
+
+# The expressions whose value depends on their children only: what may be folded, and
+# substituted or moved by the rules. Anything else (aggregates, window functions, UDFs,
+# rand) stays where the analyzer put it.
+DETERMINISTIC = (e.Literal, e.AttributeReference, e.Alias, e.BinaryArithmetic,
+                 e.BinaryComparison, e.And, e.Or, e.Not, e.UnaryMinus, e.IsNull, e.In,
+                 e.Like, e.CaseWhen, e.Cast, e.ScalarFunction)
+NONDETERMINISTIC_FUNCTIONS = {"rand", "randn", "uuid", "current_date", "current_timestamp",
+                              "now", "monotonically_increasing_id", "spark_partition_id",
+                              "input_file_name"}
+
+
+def optimize(plan: lp.LogicalPlan) -> lp.LogicalPlan:
+    """The optimized plan of an analyzed one: the same output, computed with less work."""
+    plan = eliminate_subquery_aliases(plan)
+    for _ in range(MAX_ITERATIONS):
+        before = plan.tree_string()
+        plan = transform_plan(plan, _operator_rules)
+        if plan.tree_string() == before:
+            break
+    plan = collapse_projects(prune_columns(plan, {a.expr_id for a in plan.output()}, False))
+    return plan
+
+
+# --- expressions --------------------------------------------------------------------
+
+
+def references(x: e.Expression) -> set[int]:
+    return {n.expr_id for n in x.walk() if isinstance(n, e.AttributeReference)}
+
+
+def is_deterministic(x: e.Expression) -> bool:
+    return all(isinstance(n, DETERMINISTIC) and not (
+        isinstance(n, e.ScalarFunction) and n.name in NONDETERMINISTIC_FUNCTIONS)
+        for n in x.walk())
+
+
+def conjuncts(x: e.Expression) -> list[e.Expression]:
+    """``a AND b AND c`` as ``[a, b, c]``."""
+    if isinstance(x, e.And):
+        return conjuncts(x.left) + conjuncts(x.right)
+    return [x]
+
+
+def and_all(parts: list[e.Expression]) -> e.Expression | None:
+    """The conjuncts joined left-deep, as Spark's ``reduceLeft(And)``."""
+    out: e.Expression | None = None
+    for part in parts:
+        if out is None:
+            out = part
+        else:
+            nullable = out.nullable or part.nullable
+            out = e.And(out, part)
+            out.dtype, out.nullable = BooleanType(), nullable
+    return out
+
+
+def transform_up(x: e.Expression, rule: Callable[[e.Expression], e.Expression]
+                 ) -> e.Expression:
+    """``rule`` applied bottom up; a rebuilt node keeps its type (the rules keep types)."""
+    node = x
+    if x.children:
+        kids = [transform_up(c, rule) for c in x.children]
+        if any(k is not c for k, c in zip(kids, x.children)):
+            node = x.with_children(kids)
+            node.dtype, node.nullable = x.dtype, x.nullable
+    return rule(node)
+
+
+def substitute(x: e.Expression, by_id: dict[int, e.Expression]) -> e.Expression:
+    """``x`` with the attributes of ``by_id`` replaced by their expressions."""
+    return transform_up(x, lambda n: by_id.get(n.expr_id, n)
+                        if isinstance(n, e.AttributeReference) else n)
+
+
+def _foldable(x: e.Expression) -> bool:
+    return (x.children and isinstance(x, DETERMINISTIC) and not isinstance(x, e.Alias)
+            and is_deterministic(x) and all(isinstance(c, e.Literal) for c in x.children)
+            and x.dtype is not None
+            and not isinstance(x.dtype, (ArrayType, MapType, StructType, BinaryType)))
+
+
+def _fold(x: e.Expression) -> e.Expression:
+    """ConstantFolding of one node whose children are literals."""
+    if not _foldable(x):
+        return x
+    from sparkbook.sql.execution.evaluate import BatchEvaluator
+    from sparkbook.sql.execution.physical import empty_columns
+
+    try:
+        value = BatchEvaluator([]).column(x, empty_columns(1))[0].as_py()
+    except Exception:  # noqa: BLE001 - it fails in the tasks instead, with Spark's error
+        return x
+    return e.Literal(value, x.dtype)
+
+
+def _is(x: e.Expression, value: bool) -> bool:
+    return isinstance(x, e.Literal) and x.value is value
+
+
+def _simplify(x: e.Expression) -> e.Expression:
+    """BooleanSimplification of AND and OR with a true or false side."""
+    if isinstance(x, (e.And, e.Or)):
+        unit = isinstance(x, e.And)  # true AND y is y, false OR y is y
+        for a, b in ((x.left, x.right), (x.right, x.left)):
+            if _is(a, unit):
+                return b
+            if _is(a, not unit):
+                return a
+    return x
+
+
+def simplify_expression(x: e.Expression) -> e.Expression:
+    return transform_up(x, lambda n: _simplify(_fold(n)))
+
+
+# --- plans --------------------------------------------------------------------------
+
+
+def transform_plan(plan: lp.LogicalPlan, rule: Callable[[lp.LogicalPlan], lp.LogicalPlan]
+                   ) -> lp.LogicalPlan:
+    """``rule`` applied top down, then to the children of what it returned."""
+    plan = rule(plan)
+    if not plan.children:
+        return plan
+    kids = [transform_plan(c, rule) for c in plan.children]
+    if all(k is c for k, c in zip(kids, plan.children)):
+        return plan
+    return plan.with_children(kids)
+
+
+def eliminate_subquery_aliases(plan: lp.LogicalPlan) -> lp.LogicalPlan:
+    def rule(node: lp.LogicalPlan) -> lp.LogicalPlan:
+        while isinstance(node, lp.SubqueryAlias):
+            node = node.child
+        return node
+    return transform_plan(plan, rule)
+
+
+def map_expressions(node: lp.LogicalPlan, f: Callable[[e.Expression], e.Expression]
+                    ) -> lp.LogicalPlan:
+    """The node with ``f`` applied to each of its expressions (nodes it does not know are
+    left as they are)."""
+    if isinstance(node, lp.Project):
+        return lp.Project([f(p) for p in node.project_list], node.child, True)
+    if isinstance(node, lp.Filter):
+        return lp.Filter(f(node.condition), node.child, True)
+    if isinstance(node, lp.Aggregate):
+        return lp.Aggregate([f(k) for k in node.keys], [f(a) for a in node.aggregates],
+                            node.child, True)
+    if isinstance(node, lp.Join) and node.condition is not None:
+        return _join_like(node, node.children[0], node.children[1], f(node.condition))
+    if isinstance(node, lp.Sort):
+        return lp.Sort([f(o) for o in node.order], node.child, True)
+    return node
+
+
+def _join_like(node: lp.Join, left: lp.LogicalPlan, right: lp.LogicalPlan,
+               condition: e.Expression | None) -> lp.Join:
+    out = lp.Join(left, right, node.how, condition, node.using, True)
+    out.project = node.project
+    return out
+
+
+def _operator_rules(node: lp.LogicalPlan) -> lp.LogicalPlan:
+    node = map_expressions(node, simplify_expression)
+    if isinstance(node, lp.Filter):
+        return _filter_rules(node)
+    if isinstance(node, lp.Join):
+        return _push_join_condition(node)
+    return _propagate_empty(node)
+
+
+def _empty(node: lp.LogicalPlan) -> bool:
+    return isinstance(node, lp.LocalRelation)
+
+
+def _propagate_empty(node: lp.LogicalPlan) -> lp.LogicalPlan:
+    """PropagateEmptyRelation: an operator over no rows gives no rows."""
+    unary = (lp.Project, lp.Filter, lp.Sort, lp.GlobalLimit, lp.Repartition, lp.ResolvedHint)
+    if isinstance(node, unary) and _empty(node.children[0]):
+        return lp.LocalRelation(node.output())
+    if isinstance(node, lp.Aggregate) and node.keys and _empty(node.child):
+        return lp.LocalRelation(node.output())
+    if isinstance(node, lp.Join):
+        left, right = (_empty(c) for c in node.children)
+        if (node.how in ("Inner", "LeftSemi") and (left or right)) or (
+                node.how in ("LeftOuter", "LeftAnti", "FullOuter") and left and
+                (node.how != "FullOuter" or right)) or (node.how == "RightOuter" and right):
+            return lp.LocalRelation(node.output())
+    return node
+
+
+def _filter_rules(node: lp.Filter) -> lp.LogicalPlan:
+    cond, child = node.condition, node.child
+    if _is(cond, True):  # PruneFilters
+        return child
+    if isinstance(cond, e.Literal) and not cond.value:
+        return lp.LocalRelation(node.output())
+    if _empty(child):
+        return child
+    if isinstance(child, lp.Filter):  # CombineFilters: the inner condition first
+        return lp.Filter(and_all([child.condition, cond]), child.child, True)
+    return _push_down(node)
+
+
+def _push_down(node: lp.Filter) -> lp.LogicalPlan:
+    """PushDownPredicates: the filter (or the conjuncts of it that can go) below its child."""
+    cond, child = node.condition, node.child
+    if not is_deterministic(cond):
+        return node
+    if isinstance(child, lp.Project) and all(is_deterministic(p) for p in child.project_list):
+        aliases = {p.expr_id: p.child for p in child.project_list if isinstance(p, e.Alias)}
+        return lp.Project(child.project_list,
+                          lp.Filter(substitute(cond, aliases), child.child, True), True)
+    if isinstance(child, (lp.Sort, lp.Repartition, lp.ResolvedHint)):
+        return child.with_children([lp.Filter(cond, child.children[0], True)])
+    if isinstance(child, lp.Aggregate):
+        keys = {k.expr_id for k in child.keys if isinstance(k, e.AttributeReference)}
+        passed = {a.expr_id for a in child.aggregates
+                  if isinstance(a, e.AttributeReference) and a.expr_id in keys}
+        below = [c for c in conjuncts(cond) if references(c) and references(c) <= passed]
+        return _split(node, below, lambda parts: child.with_children(
+            [lp.Filter(and_all(parts), child.child, True)]))
+    if isinstance(child, lp.Join):
+        return _push_into_join(node, child)
+    return node
+
+
+def _split(node: lp.Filter, below: list[e.Expression],
+           make: Callable[[list[e.Expression]], lp.LogicalPlan]) -> lp.LogicalPlan:
+    """The node with the conjuncts ``below`` moved down by ``make``; the rest stay."""
+    if not below:
+        return node
+    above = [c for c in conjuncts(node.condition) if c not in below]
+    new_child = make(below)
+    return lp.Filter(and_all(above), new_child, True) if above else new_child
+
+
+def _sides(join: lp.Join) -> tuple[set[int], set[int]]:
+    return ({a.expr_id for a in join.children[0].output()},
+            {a.expr_id for a in join.children[1].output()})
+
+
+def _only(x: e.Expression, side: set[int], other: set[int]) -> bool:
+    """Whether ``x`` names columns of ``side`` only (a self-join's shared ids are neither)."""
+    refs = references(x)
+    return refs <= side and not refs & other
+
+
+def _push_into_join(node: lp.Filter, join: lp.Join) -> lp.LogicalPlan:
+    """A filter above a join: conjuncts of one side go below it, where the join type keeps
+    that side's rows as they are (both sides of an inner join, the preserved side of an
+    outer one); an inner join takes those naming both sides into its condition."""
+    lids, rids = _sides(join)
+    left_ok = join.how in ("Inner", "LeftOuter", "LeftSemi", "LeftAnti")
+    right_ok = join.how in ("Inner", "RightOuter")
+    parts = conjuncts(node.condition)
+    to_left = [c for c in parts if left_ok and _only(c, lids, rids)]
+    to_right = [c for c in parts if right_ok and _only(c, rids, lids)]
+    into = [c for c in parts if join.how == "Inner" and references(c) <= lids | rids
+            and c not in to_left + to_right]
+    if not (to_left or to_right or into):
+        return node
+    left, right = join.children
+
+    def make(_below: list[e.Expression]) -> lp.LogicalPlan:
+        cond = and_all(([join.condition] if join.condition is not None else []) + into)
+        return _join_like(join, lp.Filter(and_all(to_left), left, True) if to_left else left,
+                          lp.Filter(and_all(to_right), right, True) if to_right else right,
+                          cond)
+    return _split(node, to_left + to_right + into, make)
+
+
+def _push_join_condition(join: lp.Join) -> lp.LogicalPlan:
+    """The conjuncts of a join's condition that name one side only go below that side,
+    where the join type allows it."""
+    join = _propagate_empty(join)
+    if not isinstance(join, lp.Join) or join.condition is None or \
+            not is_deterministic(join.condition):
+        return join
+    lids, rids = _sides(join)
+    left_ok = join.how in ("Inner", "LeftSemi", "RightOuter")
+    right_ok = join.how in ("Inner", "LeftSemi", "LeftOuter", "LeftAnti")
+    parts = conjuncts(join.condition)
+    to_left = [c for c in parts if left_ok and references(c) and _only(c, lids, rids)]
+    to_right = [c for c in parts if right_ok and references(c) and _only(c, rids, lids)]
+    if not (to_left or to_right):
+        return join
+    rest = [c for c in parts if c not in to_left + to_right]
+    left, right = join.children
+    return _join_like(join, lp.Filter(and_all(to_left), left, True) if to_left else left,
+                      lp.Filter(and_all(to_right), right, True) if to_right else right,
+                      and_all(rest))
+
+
+# --- ColumnPruning ------------------------------------------------------------------
+
+
+def prune_columns(plan: lp.LogicalPlan, required: set[int], narrow: bool) -> lp.LogicalPlan:
+    """The plan computing at least the columns ``required`` (by id) of its output; with
+    ``narrow``, a projection on top drops the others (a Project or Filter parent leaves that
+    to the scan below it, which reads only what the chain above it names)."""
+    out = _prune(plan, required)
+    if narrow and not isinstance(out, lp.Project) and \
+            any(a.expr_id not in required for a in out.output()):
+        kept = [a for a in out.output() if a.expr_id in required]
+        out = lp.Project(kept, out, True)
+    return out
+
+
+def _prune(plan: lp.LogicalPlan, required: set[int]) -> lp.LogicalPlan:
+    if isinstance(plan, lp.Project):
+        kept = [p for p in plan.project_list if p.expr_id in required]
+        need = set().union(*(references(p) for p in kept)) if kept else set()
+        return lp.Project(kept, prune_columns(plan.child, need, False), True)
+    if isinstance(plan, lp.Filter):
+        need = required | references(plan.condition)
+        return lp.Filter(plan.condition, prune_columns(plan.child, need, False), True)
+    if isinstance(plan, lp.Aggregate):
+        need = set().union(*(references(x) for x in plan.keys + plan.aggregates))
+        return plan.with_children([prune_columns(plan.child, need, True)])
+    if isinstance(plan, (lp.Sort, lp.GlobalLimit, lp.Repartition, lp.ResolvedHint)):
+        exprs = plan.order if isinstance(plan, lp.Sort) else \
+            plan.keys if isinstance(plan, lp.Repartition) else []
+        need = required.union(*(references(x) for x in exprs))
+        narrow = not isinstance(plan, (lp.GlobalLimit, lp.ResolvedHint))
+        return plan.with_children([prune_columns(plan.child, need, narrow)])
+    if isinstance(plan, lp.Join):
+        need = set(required)
+        if plan.condition is not None:
+            need |= references(plan.condition)
+        if plan.project is not None:
+            need |= set().union(*(references(p) for p in plan.project))
+        return plan.with_children([prune_columns(c, need, True) for c in plan.children])
+    # Anything else (a union by position, a generator) needs all of its children's columns.
+    return plan.with_children([prune_columns(c, {a.expr_id for a in c.output()}, False)
+                               for c in plan.children])
+
+
+def collapse_projects(plan: lp.LogicalPlan) -> lp.LogicalPlan:
+    """CollapseProject: a projection of a projection is one, the lower one's expressions
+    substituted, unless that would compute a costly expression more than once."""
+    def rule(node: lp.LogicalPlan) -> lp.LogicalPlan:
+        while isinstance(node, lp.Project) and isinstance(node.child, lp.Project):
+            lower = node.child
+            if not all(is_deterministic(p) for p in lower.project_list + node.project_list):
+                return node
+            aliases = {p.expr_id: p for p in lower.project_list if isinstance(p, e.Alias)}
+            uses: dict[int, int] = {}
+            for p in node.project_list:
+                for n in p.walk():
+                    if isinstance(n, e.AttributeReference) and n.expr_id in aliases:
+                        uses[n.expr_id] = uses.get(n.expr_id, 0) + 1
+            if any(n > 1 and not isinstance(aliases[i].child, (e.Literal,
+                                                                e.AttributeReference))
+                   for i, n in uses.items()):
+                return node
+            node = lp.Project([_substitute_top(p, aliases) for p in node.project_list],
+                              lower.child, True)
+        return node
+    return transform_plan(plan, rule)
+
+
+def _substitute_top(p: e.Expression, aliases: dict[int, e.Alias]) -> e.Expression:
+    """An upper projection's item over the lower one's aliases, keeping its own name/id."""
+    if isinstance(p, e.AttributeReference) and p.expr_id in aliases:
+        lower = aliases[p.expr_id]
+        out = e.Alias(lower.child, p.name, p.expr_id)
+        out.dtype, out.nullable = lower.dtype, lower.nullable
+        return out
+    return substitute(p, {i: a.child for i, a in aliases.items()})

@@ -1,0 +1,142 @@
+"""The optimizer, as a learner sees it in ``explain``: constants folded once, filters that
+are always true dropped and never true ones leaving no scan at all, filters moved below
+projections and joins down to the scan, file scans reading only the columns and the
+partition folders a query needs; ``explain(True)`` with Spark's four plans; and joins
+broadcast by their estimated size.
+
+Expected values and printed text were recorded from PySpark 4.3.0 (local[2]); run with
+SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself. Spark
+also adds ``isnotnull`` filters (InferFiltersFromConstraints), which sparkbook does not, so
+the filters are compared by the part both print.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from printing import printed
+
+PEOPLE_CSV = "name,age,city\nAnn,30,Oslo\nBen,12,Rome\nCy,,Oslo\n"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, spark) -> pathlib.Path:
+    folder = tmp_path_factory.mktemp("optimizer")
+    (folder / "p.csv").write_text(PEOPLE_CSV)
+    people = spark.read.csv(str(folder / "p.csv"), header=True, inferSchema=True)
+    people.write.partitionBy("city").parquet(str(folder / "part"))
+    people.write.parquet(str(folder / "pq"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def people(files, spark):
+    return spark.read.csv(str(files / "p.csv"), header=True, inferSchema=True)
+
+
+def plan_lines(df, *args) -> list[str]:
+    return printed(lambda: df.explain(*args)).split("\n")
+
+
+def test_constants_are_folded_once_in_projections_and_filters(people, F):
+    df = people.where(F.col("age") > F.lit(1) + 2).select((F.lit(2) * 3).alias("six"), "name")
+    lines = plan_lines(df)
+    assert lines[1].startswith("*(1) Project [6 AS six#")
+    assert "(age#" in lines[2] and " > 3)" in lines[2]
+    assert [tuple(r) for r in df.collect()] == [(6, "Ann"), (6, "Ben")]
+
+
+def test_explain_extended_prints_the_four_plans_in_order(people, F):
+    text = printed(lambda: people.where(F.col("age") > 20).select("name").explain(True))
+    headings = [line for line in text.split("\n") if line.startswith("== ")]
+    assert headings == ["== Parsed Logical Plan ==", "== Analyzed Logical Plan ==",
+                        "== Optimized Logical Plan ==", "== Physical Plan =="]
+    assert "\n'Project ['name]\n+- Filter (age#" in text
+    assert "== Analyzed Logical Plan ==\nname: string\nProject [name#" in text
+    assert "Relation [name#" in text and ",city#" in text and "] csv\n" in text
+    assert printed(lambda: people.explain("extended")).startswith("== Parsed Logical Plan ==")
+
+
+def test_a_filter_always_true_goes_and_one_never_true_reads_nothing(people, F):
+    always = plan_lines(people.where(F.lit(True)), True)
+    optimized = always[always.index("== Optimized Logical Plan ==") + 1]
+    assert optimized.startswith("Relation [name#")
+    never = people.where(F.lit(False)).select("name")
+    text = printed(never.explain)
+    assert text.startswith("== Physical Plan ==\nLocalTableScan <empty>, [name#")
+    assert never.collect() == [] and never.count() == 0
+    assert people.where("1 + 1 = 3").count() == 0 and people.where("1 + 1 = 2").count() == 3
+
+
+def test_a_csv_scan_reads_only_the_columns_used_and_is_told_the_filters(people, F):
+    scan = plan_lines(people.where(F.col("age") > 20).select("name"))[3]
+    assert scan.startswith("   +- FileScan csv [name#")
+    assert "ReadSchema: struct<name:string,age:int>" in scan
+    assert "GreaterThan(age,20)]" in scan and "PartitionFilters: []" in scan
+    only = plan_lines(people.select("name"))[1]
+    assert only.startswith("FileScan csv [name#") and only.endswith(
+        "PushedFilters: [], ReadSchema: struct<name:string>")
+
+
+def test_a_column_not_read_cannot_fail_the_read(files, spark):
+    # 'city' is no int: read, it could not be cast; pruned, it is never parsed.
+    df = spark.read.csv(str(files / "p.csv"), header=True, schema="name string, age int, "
+                                                                  "city int")
+    assert sorted(r.name for r in df.select("name").collect()) == ["Ann", "Ben", "Cy"]
+
+
+def test_filters_on_partition_columns_choose_the_folders(files, spark):
+    part = spark.read.parquet(str(files / "part"))
+    df = part.where("city = 'Oslo' and age > 1").select("name", "city")
+    scan = next(line for line in plan_lines(df) if "FileScan parquet" in line)
+    assert "PartitionFilters: [" in scan and "(city#" in scan and " = Oslo)]" in scan
+    assert "ReadSchema: struct<name:string,age:int>" in scan
+    assert [tuple(r) for r in df.collect()] == [("Ann", "Oslo")]
+    # The folder the filter rules out is not read at all: break its file.
+    for broken in (files / "part" / "city=Rome").iterdir():
+        if broken.name.endswith(".parquet"):
+            broken.write_bytes(b"not parquet")
+    again = spark.read.parquet(str(files / "part")).where("city = 'Oslo'")
+    assert sorted(r.name for r in again.collect()) == ["Ann", "Cy"]
+
+
+def test_parquet_reads_apply_the_pushed_filters(files, spark):
+    pq = spark.read.parquet(str(files / "pq"))
+    df = pq.where("age > 20 and city = 'Oslo'").select("name")
+    scan = next(line for line in plan_lines(df) if "FileScan parquet" in line)
+    assert "GreaterThan(age,20)" in scan and "EqualTo(city,Oslo)]" in scan
+    assert [r.name for r in df.collect()] == ["Ann"]
+    assert pq.where("age < 20 or age is null").count() == 2
+
+
+def test_filters_move_below_projections_and_join_sides(spark, F):
+    a = spark.createDataFrame([(1, 2), (2, 9)], "k int, x int")
+    b = spark.createDataFrame([(1, 3), (2, 1)], "k int, y int")
+    df = a.join(b, "k").where((a.x > 1) & (b.y < 5) & (a.x < b.y))
+    lines = plan_lines(df, True)
+    optimized = lines[lines.index("== Optimized Logical Plan =="):
+                      lines.index("== Physical Plan ==")]
+    join = next(i for i, line in enumerate(optimized) if "Join Inner, " in line)
+    assert "(x#" in optimized[join] and "< y#" in optimized[join]
+    filters = [line for line in optimized[join:] if "Filter" in line]
+    assert len(filters) == 2 and "(x#" in filters[0] and "(y#" in filters[1]
+    assert [tuple(r) for r in df.collect()] == [(1, 2, 3)]
+    projected = a.select("k", (F.col("x") + 1).alias("x1")).where("x1 > 5")
+    lines = plan_lines(projected, True)
+    optimized = lines[lines.index("== Optimized Logical Plan ==") + 1:]
+    assert optimized[0].startswith("Project [k#") and "((x#" in optimized[1]
+    assert [tuple(r) for r in projected.collect()] == [(2, 10)]
+
+
+def test_small_sides_are_broadcast_by_their_estimated_size(spark, people, files):
+    ranges = printed(spark.range(10).join(spark.range(5), "id").explain)
+    assert "BroadcastHashJoin [id#" in ranges and "Exchange hashpartitioning" not in ranges
+    other = spark.read.csv(str(files / "p.csv"), header=True, inferSchema=True)
+    files = printed(people.join(other, "name").explain)
+    assert "BroadcastHashJoin [name#" in files
+    # An RDD's size is unknown, as in Spark: two local DataFrames are shuffled.
+    a = spark.createDataFrame([(1, 2)], "k int, x int")
+    b = spark.createDataFrame([(1, 3)], "k int, y int")
+    local = printed(a.join(b, "k").explain)
+    assert "Exchange hashpartitioning(k#" in local and "BroadcastHashJoin" not in local
