@@ -465,6 +465,7 @@ class StatusUpdate(Message):
     sizes: list[int] | None = None  # map tasks: bytes per reduce partition
     output: list[str] = field(default_factory=list)  # what the task printed (capped)
     output_dropped: int = 0
+    shuffle_reads: list[tuple[int, int, int]] = field(default_factory=list)  # per shuffle
 
     @property
     def state(self) -> str:

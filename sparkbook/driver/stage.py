@@ -28,17 +28,31 @@ class Stage:
         self.failed_attempts = 0
         self.name = f"{rdd.op} at {rdd.callsite}"
         self.info: StageInfo | None = None
-        self.lineage_ids, self.reads = stage_lineage(rdd)
+        lineage, self.reads = stage_lineage(rdd)
+        self.lineage_ids = set(lineage)
+        # What the stage pipelines, first to last (an RDD's id is larger than its parents').
+        pipelined = [lineage[i] for i in sorted(lineage)]
+        # (an RDD an API method adds behind its main one is no step of its own)
+        self.steps = [r.op for r in pipelined if not getattr(r, "_internal_step", False)]
+        self.cached = [r.op for r in pipelined if r.is_cached]
+        self.warnings: list[str] = []
         self.pending: set[int] = set()
         self.binary: bytes | None = None
         self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
-        self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
-                              [p.id for p in self.parents], rdd_name=repr(self.rdd),
-                              is_shuffle_map=isinstance(self, ShuffleMapStage))
+        self.info = self.describe(self.latest_attempt, num_tasks)
         return self.info
+
+    def describe(self, attempt: int, num_tasks: int) -> StageInfo:
+        """A StageInfo of the stage's attempt: its parents, steps and the shuffles it reads."""
+        return StageInfo(self.id, attempt, self.name, num_tasks, [p.id for p in self.parents],
+                         rdd_name=repr(self.rdd),
+                         is_shuffle_map=isinstance(self, ShuffleMapStage),
+                         parent_shuffles=[p.shuffle_id for p in self.parents],
+                         steps=list(self.steps), cached=list(self.cached),
+                         warnings=list(self.warnings))
 
 
 class ShuffleMapStage(Stage):
@@ -83,10 +97,10 @@ class ActiveJob:
     num_finished: int = 0
 
 
-def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, bool]]]:
-    """The ids of the RDDs a stage pipelines, and the shuffles it reads, each with whether
+def stage_lineage(rdd: RDD) -> tuple[dict[int, RDD], list[tuple[ShuffleDependency, bool]]]:
+    """The RDDs a stage pipelines (by id), and the shuffles it reads, each with whether
     the stage's partition i reads exactly reduce partition i of it."""
-    ids: set[int] = set()
+    ids: dict[int, RDD] = {}
     reads: dict[int, tuple[ShuffleDependency, bool]] = {}
     seen: set[tuple[int, bool]] = set()
     stack = [(rdd, True)]
@@ -95,7 +109,7 @@ def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, boo
         if (current.rdd_id, one_to_one) in seen:
             continue
         seen.add((current.rdd_id, one_to_one))
-        ids.add(current.rdd_id)
+        ids[current.rdd_id] = current
         for dep in current.deps:
             if isinstance(dep, ShuffleDependency):
                 earlier = reads.get(dep.shuffle_id, (dep, True))[1]

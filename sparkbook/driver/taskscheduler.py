@@ -245,4 +245,5 @@ class TaskSchedulerImpl:
         task = manager.tasks[index]
         output, dropped = (update.output, update.output_dropped) if update else ([], 0)
         self.emit(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
-                          info, metrics, reason.message, output, dropped))
+                          info, metrics, reason.message, output, dropped,
+                          update.shuffle_reads if update else []))
