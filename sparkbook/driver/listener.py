@@ -40,6 +40,16 @@ class StageInfo:
     steps: list[str] = field(default_factory=list)  # the RDD ops it pipelines, first to last
     cached: list[str] = field(default_factory=list)  # those of its steps that are persisted
     warnings: list[str] = field(default_factory=list)  # e.g. a closure too large to ship
+    shuffle_id: int | None = None  # a map stage's: the shuffle it writes
+    map_side_combine: bool = False  # whether that shuffle combines values before it
+
+
+@dataclass
+class ShuffleWrite:
+    """What one map task wrote, per reduce partition."""
+
+    sizes: list[int]  # bytes
+    records: list[int]
 
 
 @dataclass
@@ -124,6 +134,7 @@ class TaskEnd(SparkListenerEvent):
     output: list[str] = field(default_factory=list)  # what the task printed
     output_dropped: int = 0
     shuffle_reads: list[tuple[int, int, int]] = field(default_factory=list)  # per shuffle
+    shuffle_write: ShuffleWrite | None = None  # a successful map task's
 
 
 @dataclass

@@ -16,6 +16,9 @@ from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 class Stage:
     """A set of tasks that run the same pipelined functions, one per partition."""
 
+    shuffle_id: int | None = None  # a ShuffleMapStage's
+    map_side_combine = False
+
     def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
                  first_job_id: int) -> None:
         self.id = stage_id
@@ -52,7 +55,8 @@ class Stage:
                          is_shuffle_map=isinstance(self, ShuffleMapStage),
                          parent_shuffles=[p.shuffle_id for p in self.parents],
                          steps=list(self.steps), cached=list(self.cached),
-                         warnings=list(self.warnings))
+                         warnings=list(self.warnings),
+                         shuffle_id=self.shuffle_id, map_side_combine=self.map_side_combine)
 
 
 class ShuffleMapStage(Stage):
@@ -65,6 +69,7 @@ class ShuffleMapStage(Stage):
                  first_job_id: int) -> None:
         super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
         self.shuffle_id = dep.shuffle_id
+        self.map_side_combine = dep.map_side_combine
         self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
 

@@ -13,6 +13,7 @@ from sparkbook.driver.listener import (
     ExecutorRemoved,
     JobEnd,
     JobStart,
+    ShuffleWrite,
     SparkListener,
     StageCompleted,
     StageInfo,
@@ -65,6 +66,12 @@ class StageStatus:
     cached: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     shuffle_reads: dict[int, list[int]] = field(default_factory=dict)  # id -> bytes, records
+    shuffle_id: int | None = None  # a map stage's
+    map_side_combine: bool = False
+    shuffle_write_records: int = 0
+    # The shuffle matrix: per map executor, bytes and records per reduce partition.
+    write_bytes: dict[str, list[int]] = field(default_factory=dict)
+    write_records: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, info: StageInfo, status: str = "PENDING") -> StageStatus:
@@ -72,7 +79,17 @@ class StageStatus:
                    info.submission_time if status == "ACTIVE" else None,
                    parents=list(info.parent_ids), parent_shuffles=list(info.parent_shuffles),
                    steps=list(info.steps), cached=list(info.cached),
-                   warnings=list(info.warnings))
+                   warnings=list(info.warnings), shuffle_id=info.shuffle_id,
+                   map_side_combine=info.map_side_combine)
+
+    def add_shuffle_write(self, executor_id: str, written: ShuffleWrite) -> None:
+        for table, row in ((self.write_bytes, written.sizes),
+                           (self.write_records, written.records)):
+            cells = table.get(executor_id)
+            if cells is None:
+                table[executor_id] = list(row)
+            else:
+                table[executor_id] = [a + b for a, b in zip(cells, row)]
 
 
 @dataclass
@@ -198,6 +215,9 @@ class AppStatusStore(SparkListener):
                     stage.failed += 1
                 stage.shuffle_read_bytes += m.shuffle_read_bytes
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
+                stage.shuffle_write_records += m.shuffle_write_records
+                if event.shuffle_write is not None:
+                    stage.add_shuffle_write(event.task_info.executor_id, event.shuffle_write)
                 stage.input_bytes += m.input_bytes
                 stage.cache_hits += m.cache_hits
                 for shuffle_id, read_bytes, read_records in event.shuffle_reads:

@@ -14,15 +14,20 @@ from sparkbook.partitioner import portable_hash
 from sparkbook.rdd.dependency import ShuffleDependency
 
 
-def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[bytes], int]:
-    """Bucket (and maybe combine) one map partition's records; returns pickled buckets and
-    the number of records written."""
+def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[bytes], list[int]]:
+    """Bucket (and maybe combine) one map partition's records; returns the pickled buckets
+    and how many records each holds."""
+    buckets = bucket_records(records, dep)
+    return [pickle.dumps(b, 5) if b else b"" for b in buckets], [len(b) for b in buckets]
+
+
+def bucket_records(records: Iterator, dep: ShuffleDependency) -> list[list]:
+    """The (maybe combined) records, one list per reduce partition."""
     if dep.map_side_combine:
         records = iter(dep.aggregator.combine_values(records).items())
     n = dep.partitioner.numPartitions
     if n == 1:
-        bucket = list(records)
-        return [pickle.dumps(bucket, 5) if bucket else b""], len(bucket)
+        return [list(records)]
     buckets: list[list] = [[] for _ in range(n)]
     func = dep.partitioner.partitionFunc
     appends = [b.append for b in buckets]
@@ -36,5 +41,4 @@ def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[by
     else:
         for record in records:
             appends[func(record[0]) % n](record)
-    written = sum(map(len, buckets))
-    return [pickle.dumps(b, 5) if b else b"" for b in buckets], written
+    return buckets

@@ -13,6 +13,7 @@ import time
 from collections import deque
 
 from sparkbook.driver.listener import ExecutorMetricsUpdate, SparkListener
+from sparkbook.driver.shufflestats import shuffle_summary
 from sparkbook.driver.statustracker import AppStatusStore, StageStatus
 
 HISTORY = 120  # CPU samples kept per executor: a minute at two heartbeats a second
@@ -57,6 +58,8 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
     """Jobs (in submission order), their stages (in DAG order) and every executor."""
     now = time.time()
     jobs, stages = [], []
+    written: dict[int, StageStatus] = {}  # shuffle id -> the map stage that wrote it here
+    readers: dict[int, list[int]] = {}  # shuffle id -> the stages here that read it
     with store.lock:
         for job_id in job_ids:
             job = store.jobs.get(job_id)
@@ -75,6 +78,10 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 s = job.stages.get(stage_id) or store.stages.get(stage_id)
                 if s is None:
                     continue
+                if s.shuffle_id is not None and s.status != "SKIPPED":
+                    written[s.shuffle_id] = s
+                for shuffle_id in s.parent_shuffles:
+                    readers.setdefault(shuffle_id, []).append(s.stage_id)
                 started = s.submission_time
                 stages.append({
                     "id": s.stage_id, "job_id": job.job_id, "attempt": s.attempt,
@@ -101,7 +108,9 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 "failed": ex.get("failed_tasks", 0),
                 "cpu_history": list(history.cpu.get(executor_id, ())) if history else [],
             })
-    return {"jobs": jobs, "stages": stages, "executors": executors}
+        shuffles = [shuffle_summary(st, sorted(set(readers.get(sid, ()))))
+                    for sid, st in sorted(written.items())]
+    return {"jobs": jobs, "stages": stages, "executors": executors, "shuffles": shuffles}
 
 
 def _size(n: int) -> str:
