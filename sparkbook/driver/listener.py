@@ -41,7 +41,9 @@ class StageInfo:
     cached: list[str] = field(default_factory=list)  # those of its steps that are persisted
     warnings: list[str] = field(default_factory=list)  # e.g. a closure too large to ship
     shuffle_id: int | None = None  # a map stage's: the shuffle it writes
-    map_side_combine: bool = False  # whether that shuffle combines values before it
+    # How that shuffle aggregates: "map-side" (reduceByKey), "reduce-side" (groupByKey)
+    # or "" (none: partitionBy, join, sortByKey).
+    aggregation: str = ""
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ShuffleWrite:
 
     sizes: list[int]  # bytes
     records: list[int]
+    hot_keys: list[tuple[str, int]] = field(default_factory=list)  # (repr, estimated)
 
 
 @dataclass

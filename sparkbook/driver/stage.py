@@ -16,8 +16,8 @@ from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 class Stage:
     """A set of tasks that run the same pipelined functions, one per partition."""
 
-    shuffle_id: int | None = None  # a ShuffleMapStage's
-    map_side_combine = False
+    shuffle_id: int | None = None  # a ShuffleMapStage's, and how it aggregates
+    aggregation = ""
 
     def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
                  first_job_id: int) -> None:
@@ -56,7 +56,7 @@ class Stage:
                          parent_shuffles=[p.shuffle_id for p in self.parents],
                          steps=list(self.steps), cached=list(self.cached),
                          warnings=list(self.warnings),
-                         shuffle_id=self.shuffle_id, map_side_combine=self.map_side_combine)
+                         shuffle_id=self.shuffle_id, aggregation=self.aggregation)
 
 
 class ShuffleMapStage(Stage):
@@ -69,7 +69,8 @@ class ShuffleMapStage(Stage):
                  first_job_id: int) -> None:
         super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
         self.shuffle_id = dep.shuffle_id
-        self.map_side_combine = dep.map_side_combine
+        self.aggregation = ("" if dep.aggregator is None else
+                            "map-side" if dep.map_side_combine else "reduce-side")
         self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
 

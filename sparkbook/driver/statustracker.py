@@ -40,6 +40,9 @@ class SparkStageInfo(NamedTuple):
     numFailedTasks: int
 
 
+HOT_KEYS_KEPT = 200  # per map stage, of the hottest keys its tasks report
+
+
 @dataclass
 class StageStatus:
     stage_id: int
@@ -67,11 +70,12 @@ class StageStatus:
     warnings: list[str] = field(default_factory=list)
     shuffle_reads: dict[int, list[int]] = field(default_factory=dict)  # id -> bytes, records
     shuffle_id: int | None = None  # a map stage's
-    map_side_combine: bool = False
+    aggregation: str = ""  # how that shuffle aggregates (StageInfo.aggregation)
     shuffle_write_records: int = 0
     # The shuffle matrix: per map executor, bytes and records per reduce partition.
     write_bytes: dict[str, list[int]] = field(default_factory=dict)
     write_records: dict[str, list[int]] = field(default_factory=dict)
+    hot_keys: dict[str, int] = field(default_factory=dict)  # key repr -> estimated records
 
     @classmethod
     def of(cls, info: StageInfo, status: str = "PENDING") -> StageStatus:
@@ -80,7 +84,7 @@ class StageStatus:
                    parents=list(info.parent_ids), parent_shuffles=list(info.parent_shuffles),
                    steps=list(info.steps), cached=list(info.cached),
                    warnings=list(info.warnings), shuffle_id=info.shuffle_id,
-                   map_side_combine=info.map_side_combine)
+                   aggregation=info.aggregation)
 
     def add_shuffle_write(self, executor_id: str, written: ShuffleWrite) -> None:
         for table, row in ((self.write_bytes, written.sizes),
@@ -90,6 +94,12 @@ class StageStatus:
                 table[executor_id] = list(row)
             else:
                 table[executor_id] = [a + b for a, b in zip(cells, row)]
+        hot = self.hot_keys
+        for key, n in written.hot_keys:
+            hot[key] = hot.get(key, 0) + n
+        if len(hot) > HOT_KEYS_KEPT * 5:  # bounded: a key outside the top loses its count
+            kept = sorted(hot.items(), key=lambda kv: -kv[1])[:HOT_KEYS_KEPT]
+            self.hot_keys = dict(kept)
 
 
 @dataclass

@@ -246,7 +246,8 @@ class TaskSchedulerImpl:
         output, dropped = (update.output, update.output_dropped) if update else ([], 0)
         written = None
         if update is not None and update.sizes is not None:
-            written = ShuffleWrite(update.sizes, update.records or [0] * len(update.sizes))
+            written = ShuffleWrite(update.sizes, update.records or [0] * len(update.sizes),
+                                   update.hot_keys)
         self.emit(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
                           info, metrics, reason.message, output, dropped,
                           update.shuffle_reads if update else [], written))

@@ -123,13 +123,14 @@ def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: 
             frames = serializers.dumps_batches(action(records))
             metrics.result_size = sum(map(len, frames))
         else:
-            buckets, counts = write_map_output(records, action)
+            written = write_map_output(records, action, split.index)
             blocks.put_shuffle_output(ShuffleBlockId(context.app_id, action.shuffle_id,
-                                                     split.index), buckets)
-            sizes = [len(b) for b in buckets]
+                                                     split.index), written.buckets)
+            sizes = [len(b) for b in written.buckets]
             metrics.shuffle_write_bytes = sum(sizes)
-            metrics.shuffle_write_records = sum(counts)
-            update.sizes, update.records = sizes, counts
+            metrics.shuffle_write_records = sum(written.records)
+            update.sizes, update.records = sizes, written.records
+            update.hot_keys = written.hot_keys
     except FetchFailedError as exc:
         update.reason = m.FetchFailed(exc.executor_id, exc.shuffle_id, exc.map_id, str(exc))
     except TaskKilledError:
