@@ -34,7 +34,6 @@ from sparkbook.driver.listener import (
     JobEnd,
     JobStart,
     StageCompleted,
-    StageInfo,
     StageSubmitted,
 )
 from sparkbook.driver.mapoutputtracker import MapOutputTracker, MapStatus
@@ -180,10 +179,11 @@ class DAGScheduler:
         stages = sorted(self._ancestors(stage), key=lambda s: s.id)
         for s in stages:
             s.job_ids.add(job_id)
-        infos = [s.info if s.info is not None and self._is_available(s) else StageInfo(
-            s.id, max(s.latest_attempt, 0), s.name, s.num_tasks, [p.id for p in s.parents],
-            is_shuffle_map=isinstance(s, ShuffleMapStage)) for s in stages]
-        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite))
+        infos = [s.info if s.info is not None and self._is_available(s) else
+                 s.describe(max(s.latest_attempt, 0), s.num_tasks) for s in stages]
+        to_run = self._stages_to_run(stage)
+        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite,
+                           [s.id for s in stages if s not in to_run]))
         if not e.partitions:
             self._finish_job(job)
             return
@@ -192,6 +192,17 @@ class DAGScheduler:
         except Exception as exc:  # noqa: BLE001 - the job fails, the scheduler goes on
             log.exception("submitting job %s failed", job_id)
             self._fail_job(job, exc)
+
+    def _stages_to_run(self, final: Stage) -> set[Stage]:
+        """The stages submitting ``final`` runs: it and, recursively, the parents whose
+        shuffle outputs are missing (the others are skipped, as ``_submit_stage`` does)."""
+        found, stack = set(), [final]
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(p for p in current.parents if not self._is_available(p))
+        return found
 
     def _submit_stage(self, stage: Stage) -> None:
         if stage in self.waiting or stage in self.running or stage in self.failed:

@@ -16,6 +16,9 @@ from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
 class Stage:
     """A set of tasks that run the same pipelined functions, one per partition."""
 
+    shuffle_id: int | None = None  # a ShuffleMapStage's, and how it aggregates
+    aggregation = ""
+
     def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
                  first_job_id: int) -> None:
         self.id = stage_id
@@ -28,17 +31,32 @@ class Stage:
         self.failed_attempts = 0
         self.name = f"{rdd.op} at {rdd.callsite}"
         self.info: StageInfo | None = None
-        self.lineage_ids, self.reads = stage_lineage(rdd)
+        lineage, self.reads = stage_lineage(rdd)
+        self.lineage_ids = set(lineage)
+        # What the stage pipelines, first to last (an RDD's id is larger than its parents').
+        pipelined = [lineage[i] for i in sorted(lineage)]
+        # (an RDD an API method adds behind its main one is no step of its own)
+        self.steps = [r.op for r in pipelined if not getattr(r, "_internal_step", False)]
+        self.cached = [r.op for r in pipelined if r.is_cached]
+        self.warnings: list[str] = []
         self.pending: set[int] = set()
         self.binary: bytes | None = None
         self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
-        self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
-                              [p.id for p in self.parents], rdd_name=repr(self.rdd),
-                              is_shuffle_map=isinstance(self, ShuffleMapStage))
+        self.info = self.describe(self.latest_attempt, num_tasks)
         return self.info
+
+    def describe(self, attempt: int, num_tasks: int) -> StageInfo:
+        """A StageInfo of the stage's attempt: its parents, steps and the shuffles it reads."""
+        return StageInfo(self.id, attempt, self.name, num_tasks, [p.id for p in self.parents],
+                         rdd_name=repr(self.rdd),
+                         is_shuffle_map=isinstance(self, ShuffleMapStage),
+                         parent_shuffles=[p.shuffle_id for p in self.parents],
+                         steps=list(self.steps), cached=list(self.cached),
+                         warnings=list(self.warnings),
+                         shuffle_id=self.shuffle_id, aggregation=self.aggregation)
 
 
 class ShuffleMapStage(Stage):
@@ -51,6 +69,8 @@ class ShuffleMapStage(Stage):
                  first_job_id: int) -> None:
         super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
         self.shuffle_id = dep.shuffle_id
+        self.aggregation = ("" if dep.aggregator is None else
+                            "map-side" if dep.map_side_combine else "reduce-side")
         self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
 
@@ -83,10 +103,10 @@ class ActiveJob:
     num_finished: int = 0
 
 
-def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, bool]]]:
-    """The ids of the RDDs a stage pipelines, and the shuffles it reads, each with whether
+def stage_lineage(rdd: RDD) -> tuple[dict[int, RDD], list[tuple[ShuffleDependency, bool]]]:
+    """The RDDs a stage pipelines (by id), and the shuffles it reads, each with whether
     the stage's partition i reads exactly reduce partition i of it."""
-    ids: set[int] = set()
+    ids: dict[int, RDD] = {}
     reads: dict[int, tuple[ShuffleDependency, bool]] = {}
     seen: set[tuple[int, bool]] = set()
     stack = [(rdd, True)]
@@ -95,7 +115,7 @@ def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, boo
         if (current.rdd_id, one_to_one) in seen:
             continue
         seen.add((current.rdd_id, one_to_one))
-        ids.add(current.rdd_id)
+        ids[current.rdd_id] = current
         for dep in current.deps:
             if isinstance(dep, ShuffleDependency):
                 earlier = reads.get(dep.shuffle_id, (dep, True))[1]

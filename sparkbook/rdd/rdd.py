@@ -529,7 +529,10 @@ class RDD(metaclass=_RDDClass):
         grouped = self._combine_by_key(
             Aggregator(_new_list, _append, _extend), numPartitions, partitionFunc, False,
             "groupByKey")
-        return grouped.mapValues(ResultIterable)
+        values = grouped.mapValues(ResultIterable)
+        # Part of the groupByKey step in the stage DAG, as Spark's UI draws it.
+        values.op, values._internal_step = "groupByKey", True
+        return values
 
     def groupBy(self, f: Callable, numPartitions: int | None = None,
                 partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:
