@@ -337,6 +337,22 @@ def open_engine(engine: str) -> tuple[Any, Callable[[], None]]:
     return Spark(spark, functions, Window), spark.stop
 
 
+def tree_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process and all its descendants
+    alive now: far less moved by other work on a loaded machine than the wall time."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass  # a process that exits between listing and reading
+    return total
+
+
 def run_once(engine: str, handle: Any, q: Query, p: dict[str, Path], sink: Path) -> Any:
     """Run ``q`` once; return its result (for Q4, what was written)."""
     args = (p, sink) if q.sink else (p,)
@@ -366,8 +382,8 @@ def child_main(engine: str, queries: list[Query], scale: float, repeat: int, out
     with tempfile.TemporaryDirectory(prefix="bench-sql-") as tmp:
         try:
             for q in queries:
-                entry: dict[str, Any] = {"values": [], "rss_mb": [], "results": [],
-                                         "error": None}
+                entry: dict[str, Any] = {"values": [], "cpu": [], "rss_mb": [],
+                                         "results": [], "error": None}
                 record["queries"][q.key] = entry
                 record["running"] = q.key
                 _write_json(out, record)
@@ -377,9 +393,10 @@ def child_main(engine: str, queries: list[Query], scale: float, repeat: int, out
                     try:
                         # Sampled only where reported: the sampler thread takes the GIL.
                         with PeakRSS() if q.rss else contextlib.nullcontext() as peak:
-                            t0 = time.perf_counter()
+                            cpu0, t0 = tree_cpu(), time.perf_counter()
                             result = run_once(engine, handle, q, p, sink)
                             elapsed = time.perf_counter() - t0
+                            cpu = tree_cpu() - cpu0
                     except Exception as exc:
                         traceback.print_exc()
                         entry["error"] = _describe(exc)
@@ -393,6 +410,7 @@ def child_main(engine: str, queries: list[Query], scale: float, repeat: int, out
                         say(f"[{engine}] {q.key} warm-up: {report.fmt_number(value)}")
                         continue
                     entry["values"].append(value)
+                    entry["cpu"].append(cpu * 1000 if q.ms else cpu)
                     if q.rss:
                         entry["rss_mb"].append(peak.peak_bytes / 1e6)
                     say(f"[{engine}] {q.key} {i}/{repeat}: {report.fmt_number(value)}")
@@ -467,7 +485,8 @@ def build_table(records: dict[str, dict[str, Any]], queries: list[Query], markdo
               "pyspark ÷ sparkbook (target ≥ 5×)", "sparkbook ÷ duckdb (target ≤ 3×)"]
     rows = []
     for q in queries:
-        rows_for = [("values", q.title)]
+        unit = "ms" if q.ms else "s"
+        rows_for = [("values", q.title), ("cpu", f"{q.key}: CPU {unit} of all its processes")]
         if q.rss:
             rows_for.append(("rss_mb", "Q5 peak RSS of all the engine's processes (MB)"))
         for field, title in rows_for:
