@@ -4,7 +4,7 @@ ResultStage and ActiveJob), and how a stage's lineage is found."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 from sparkbook.broadcast import Broadcast
@@ -101,6 +101,23 @@ class ActiveJob:
     properties: dict
     finished: list[bool] = field(default_factory=list)
     num_finished: int = 0
+
+
+def parent_stages(rdd: RDD, stages: MutableMapping[int, ShuffleMapStage],
+                  new_map_stage: Callable[[ShuffleDependency, list[Stage]], ShuffleMapStage]
+                  ) -> list[Stage]:
+    """The map stages of the shuffles the stage ending at ``rdd`` reads: from ``stages``
+    (shuffle id -> stage), or made by ``new_map_stage`` once their own parents exist and
+    added to ``stages`` (Spark's getOrCreateParentStages)."""
+    _, reads = stage_lineage(rdd)
+    found: list[Stage] = []
+    for dep, _ in reads:
+        stage = stages.get(dep.shuffle_id)
+        if stage is None:
+            stage = new_map_stage(dep, parent_stages(dep.rdd, stages, new_map_stage))
+            stages[dep.shuffle_id] = stage
+        found.append(stage)
+    return found
 
 
 def stage_lineage(rdd: RDD) -> tuple[dict[int, RDD], list[tuple[ShuffleDependency, bool]]]:
