@@ -5,6 +5,7 @@ stages the action then runs, skipped ones included."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from operator import add
@@ -107,17 +108,23 @@ def test_explain_prints_the_plan_outside_a_notebook(sc, recorded, capsys):
     pairs.unpersist()
 
 
-def test_spark_plan_in_a_terminal_prints_the_plan_and_refuses_what_is_no_rdd():
+def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_what_is_no_rdd():
     command = ("ip = get_ipython(); ip.run_line_magic('load_ext', 'sparkbook'); "
                "ip.run_cell_magic('spark', '--quiet', 'r = sc.parallelize(range(8), 4)"
                ".map(lambda x: (x, 1)).groupByKey()'); "
                "ip.run_line_magic('spark', 'plan r'); "
+               "ip.run_cell_magic('spark', '--quiet', 'big = bytes(3_000_000)\\n"
+               "def f(x): return len(big) + x'); "
+               "ip.run_line_magic('spark', 'closure f'); "
                "ip.run_line_magic('spark', 'plan 42')")
     proc = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
                            "--colors=NoColor", "-c", command],
                           capture_output=True, text=True, timeout=120)
     assert "2 stages, 1 shuffle:" in proc.stdout, proc.stdout + proc.stderr
     assert "parallelize -> map  [4 tasks; writes shuffle 0]" in proc.stdout
+    assert "f pickles to 2.9 MiB" in proc.stdout
+    assert re.search(r"\n  global 'big' used by function f \(\S+\)\s+2.9 MiB\n", proc.stdout)
+    assert "sc.broadcast(value)" in proc.stdout
     assert "TypeError: %spark plan needs an RDD or a DataFrame, not int" in (
         proc.stdout + proc.stderr)
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable
 
 from sparkbook import messages as m
 from sparkbook import serializers
-from sparkbook.broadcast import collecting_broadcasts
 from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.listener import (
     ExecutorAdded,
@@ -55,7 +54,7 @@ from sparkbook.driver.taskscheduler import (
 from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
-from sparkbook.rdd.rdd import RDD, shipping_lineage
+from sparkbook.rdd.rdd import RDD
 
 log = logging.getLogger("sparkbook.dagscheduler")
 
@@ -243,10 +242,7 @@ class DAGScheduler:
             return
         indices = self._missing_partitions(stage)
         try:
-            action = stage.shuffle_dep if isinstance(stage, ShuffleMapStage) else stage.func
-            with shipping_lineage(stage.lineage_ids), collecting_broadcasts() as used:
-                stage.binary = serializers.dumps_closure((stage.rdd, action), stage.name)
-            stage.broadcasts = used
+            stage.binary, stage.broadcasts, stage.warnings = stage.serialize()
         except Exception as exc:
             self._abort_stage(stage, f"Task not serializable: {exc}", exc)
             return

@@ -36,10 +36,16 @@ def _describe(dag: DAGScheduler, s: Stage, runs: bool, outputs) -> dict:
     lineage, _ = stage_lineage(s.rdd)
     from_cache = [r.op for _, r in sorted(lineage.items()) if runs and r.is_cached
                   and dag.cached_partition_count(r.rdd_id) == r.getNumPartitions()]
+    warnings: list[str] = []
+    if runs:  # what submitting it would ship, and warn of
+        try:
+            warnings = s.serialize()[2]
+        except Exception as exc:  # noqa: BLE001 - the job would fail: say why, beforehand
+            warnings = [f"Task not serializable: {exc}"]
     return {"id": s.id, "name": s.name, "status": "PENDING" if runs else "SKIPPED",
             "num_tasks": tasks, "parents": [p.id for p in s.parents], "steps": list(s.steps),
             "cached": list(s.cached), "from_cache": from_cache, "edges": edges,
-            "warnings": list(s.warnings), "shuffle_id": s.shuffle_id}
+            "warnings": warnings, "shuffle_id": s.shuffle_id}
 
 
 def plan_text(stages: list[dict]) -> str:

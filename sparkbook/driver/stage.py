@@ -7,10 +7,13 @@ import weakref
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
-from sparkbook.broadcast import Broadcast
+from sparkbook import serializers
+from sparkbook.broadcast import Broadcast, collecting_broadcasts
+from sparkbook.driver import closuresize
 from sparkbook.driver.listener import StageInfo
 from sparkbook.rdd import RDD
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
+from sparkbook.rdd.rdd import shipping_lineage
 
 
 class Stage:
@@ -42,6 +45,23 @@ class Stage:
         self.pending: set[int] = set()
         self.binary: bytes | None = None
         self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
+
+    @property
+    def action(self) -> object:
+        """What its tasks do with the records: write a shuffle, or the job's function."""
+        raise NotImplementedError
+
+    def serialize(self) -> tuple[bytes, dict[str, Broadcast], list[str]]:
+        """The stage's binary (its lineage and action, cloudpickled), the broadcasts it
+        reads, and a warning naming what makes it large when it is over
+        ``spark.sparkbook.closureWarningBytes``."""
+        shipped = (self.rdd, self.action)
+        with shipping_lineage(self.lineage_ids), collecting_broadcasts() as used:
+            binary = serializers.dumps_closure(shipped, self.name)
+            limit = closuresize.warning_bytes(self.rdd.ctx)
+            warnings = [] if len(binary) <= limit else [closuresize.stage_warning(
+                len(binary), limit, closuresize.captured_sizes(shipped))]
+        return binary, used, warnings
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
@@ -75,6 +95,10 @@ class ShuffleMapStage(Stage):
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
 
     @property
+    def action(self) -> ShuffleDependency:
+        return self.shuffle_dep
+
+    @property
     def shuffle_dep(self) -> ShuffleDependency:
         dep = self._dep()
         if dep is None:  # only a stage nothing reads any more, which never runs again
@@ -92,6 +116,10 @@ class ResultStage(Stage):
         self.partitions = partitions
         self.job: ActiveJob | None = None
         self.name = f"{op} at {callsite}"
+
+    @property
+    def action(self) -> Callable:
+        return self.func
 
 
 @dataclass

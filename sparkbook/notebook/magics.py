@@ -157,6 +157,15 @@ class SparkMagics(Magics):
                             f"{type(value).__name__}")
         value.explain()
 
+    def _cmd_closure(self, rest: list[str]):
+        """``%spark closure FUNC``: what the function carries when it is pickled for the
+        executors: each captured name (closure cells, globals, defaults) and its size."""
+        from sparkbook.driver.closuresize import closure_report
+
+        if not rest:
+            raise ValueError("usage: %spark closure FUNC (a function, e.g. a name)")
+        print(closure_report(self.shell.ev(" ".join(rest))))
+
     def _cmd_status(self, rest: list[str]):
         sc = self.session.active
         if sc is None:
