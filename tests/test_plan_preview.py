@@ -116,12 +116,14 @@ def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_what_is_no_rdd():
                "ip.run_cell_magic('spark', '--quiet', 'big = bytes(3_000_000)\\n"
                "def f(x): return len(big) + x'); "
                "ip.run_line_magic('spark', 'closure f'); "
+               "ip.run_line_magic('spark', 'plan spark.range(3)'); "
                "ip.run_line_magic('spark', 'plan 42')")
     proc = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
                            "--colors=NoColor", "-c", command],
                           capture_output=True, text=True, timeout=120)
     assert "2 stages, 1 shuffle:" in proc.stdout, proc.stdout + proc.stderr
     assert "parallelize -> map  [4 tasks; writes shuffle 0]" in proc.stdout
+    assert "== Physical Plan ==" in proc.stdout  # a DataFrame's own explain()
     assert "f pickles to 2.9 MiB" in proc.stdout
     assert re.search(r"\n  global 'big' used by function f \(\S+\)\s+2.9 MiB\n", proc.stdout)
     assert "sc.broadcast(value)" in proc.stdout
