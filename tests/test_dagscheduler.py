@@ -172,6 +172,18 @@ def test_a_job_start_names_each_stage_s_parents_steps_and_the_stages_it_skips():
                       (3, [2], [1], ["reduceByKey"])]
 
 
+def test_a_stage_over_the_closure_warning_setting_says_what_it_carries():
+    driver, core = DriverStandIn(), Core()
+    table = bytes(50_000)
+    driver._conf.set("spark.sparkbook.closureWarningBytes", "40k")
+    core.submit(driver.parallelize(range(4), 2).map(lambda x: x + len(table)))
+    core.submit(driver.parallelize(range(4), 2).map(lambda x: x + 1))
+    large, small = [e.stage_info.warnings for e in core.out if isinstance(e, StageSubmitted)]
+    assert small == [] and len(large) == 1
+    assert "(over spark.sparkbook.closureWarningBytes, 40.0 KiB)" in large[0]
+    assert "It carries variable 'table' captured by function " in large[0]
+
+
 def test_a_launch_carries_the_shuffle_locations_with_executor_addresses():
     driver, core = DriverStandIn(), Core()
     core.submit(pairs_rdd(driver).reduceByKey(add, 4))

@@ -7,6 +7,7 @@ from operator import add
 
 import pytest
 
+from sparkbook.driver.closuresize import closure_report
 from sparkbook.notebook.snapshot import take_snapshot
 
 pytestmark = pytest.mark.sparkbook_only
@@ -97,3 +98,40 @@ def test_a_second_action_on_a_shuffled_rdd_skips_its_map_stage(sc, recorded):
     assert final["status"] == "COMPLETE" and final["parents"] == [map_id]
     assert final["steps"] == ["reduceByKey", "values"]
     assert final["edges"][0]["bytes"] == ran["shuffle_write"]
+
+
+BIG = list(range(1_000_000))  # about 4.8 MiB pickled
+
+
+def test_a_stage_whose_closure_is_large_says_which_names_make_it_so(sc, recorded):
+    offsets = list(range(-500_000, 500_000))
+
+    def shift(x: int) -> int:
+        return x + len(offsets) + len(BIG)
+
+    assert sc.parallelize(range(4), 2).map(shift).sum() == 4 * 2_000_000 + 6
+    (stage,) = snapshot_of(sc, recorded)["stages"]
+    (warning,) = stage["warnings"]
+    assert warning.startswith("the stage's closure is 9.")
+    assert "(over spark.sparkbook.closureWarningBytes, 1.0 MiB)" in warning
+    carried = warning.split("It carries ", 1)[1]
+    assert carried.startswith("variable 'offsets' captured by function ")
+    assert "global 'BIG' used by function " in carried
+    assert "MiB; global 'BIG'" in carried or "MiB; variable 'offsets'" in carried
+    assert "sc.broadcast(value)" in warning
+
+
+def test_a_small_closure_gives_no_warning_and_the_report_lists_what_it_captures():
+    n, label = 3, "x" * 2000
+
+    def tag(x):
+        return (label, x + n)
+
+    report = closure_report(tag).splitlines()
+    assert report[0].startswith("test_a_small_closure_gives_no_warning_and_the_report_lists_"
+                                "what_it_captures.<locals>.tag pickles to ")
+    assert report[1].lstrip().startswith("variable 'label' captured by function")
+    assert report[1].endswith(" 2.0 KiB")
+    assert report[2].lstrip().startswith("variable 'n' captured by function")
+    assert len(report) == 3
+    assert closure_report(len) == "len pickles to 31 B; it captures nothing that adds to that"

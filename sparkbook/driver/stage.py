@@ -4,13 +4,16 @@ ResultStage and ActiveJob), and how a stage's lineage is found."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
-from sparkbook.broadcast import Broadcast
+from sparkbook import serializers
+from sparkbook.broadcast import Broadcast, collecting_broadcasts
+from sparkbook.driver import closuresize
 from sparkbook.driver.listener import StageInfo
 from sparkbook.rdd import RDD
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
+from sparkbook.rdd.rdd import shipping_lineage
 
 
 class Stage:
@@ -42,6 +45,23 @@ class Stage:
         self.pending: set[int] = set()
         self.binary: bytes | None = None
         self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
+
+    @property
+    def action(self) -> object:
+        """What its tasks do with the records: write a shuffle, or the job's function."""
+        raise NotImplementedError
+
+    def serialize(self) -> tuple[bytes, dict[str, Broadcast], list[str]]:
+        """The stage's binary (its lineage and action, cloudpickled), the broadcasts it
+        reads, and a warning naming what makes it large when it is over
+        ``spark.sparkbook.closureWarningBytes``."""
+        shipped = (self.rdd, self.action)
+        with shipping_lineage(self.lineage_ids), collecting_broadcasts() as used:
+            binary = serializers.dumps_closure(shipped, self.name)
+            limit = closuresize.warning_bytes(self.rdd.ctx)
+            warnings = [] if len(binary) <= limit else [closuresize.stage_warning(
+                len(binary), limit, closuresize.captured_sizes(shipped))]
+        return binary, used, warnings
 
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
@@ -75,6 +95,10 @@ class ShuffleMapStage(Stage):
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
 
     @property
+    def action(self) -> ShuffleDependency:
+        return self.shuffle_dep
+
+    @property
     def shuffle_dep(self) -> ShuffleDependency:
         dep = self._dep()
         if dep is None:  # only a stage nothing reads any more, which never runs again
@@ -93,6 +117,10 @@ class ResultStage(Stage):
         self.job: ActiveJob | None = None
         self.name = f"{op} at {callsite}"
 
+    @property
+    def action(self) -> Callable:
+        return self.func
+
 
 @dataclass
 class ActiveJob:
@@ -101,6 +129,23 @@ class ActiveJob:
     properties: dict
     finished: list[bool] = field(default_factory=list)
     num_finished: int = 0
+
+
+def parent_stages(rdd: RDD, stages: MutableMapping[int, ShuffleMapStage],
+                  new_map_stage: Callable[[ShuffleDependency, list[Stage]], ShuffleMapStage]
+                  ) -> list[Stage]:
+    """The map stages of the shuffles the stage ending at ``rdd`` reads: from ``stages``
+    (shuffle id -> stage), or made by ``new_map_stage`` once their own parents exist and
+    added to ``stages`` (Spark's getOrCreateParentStages)."""
+    _, reads = stage_lineage(rdd)
+    found: list[Stage] = []
+    for dep, _ in reads:
+        stage = stages.get(dep.shuffle_id)
+        if stage is None:
+            stage = new_map_stage(dep, parent_stages(dep.rdd, stages, new_map_stage))
+            stages[dep.shuffle_id] = stage
+        found.append(stage)
+    return found
 
 
 def stage_lineage(rdd: RDD) -> tuple[dict[int, RDD], list[tuple[ShuffleDependency, bool]]]:

@@ -322,6 +322,18 @@ class RDD(metaclass=_RDDClass):
         visit(self, "")
         return "\n".join(lines).encode("utf-8")
 
+    def explain(self) -> None:
+        """Show the stages an action on this RDD (``collect``, ``count``...) would run,
+        without running anything: shuffle boundaries, pipelined steps, tasks per stage,
+        and the stages it would skip because their shuffle output exists (sparkbook's
+        addition; drawn as a DAG in a notebook, printed elsewhere)."""
+        from sparkbook.notebook.planview import show_plan
+
+        ctx = self._driver()
+        if ctx._stopped:
+            raise SparkException("Cannot call methods on a stopped SparkContext.")
+        show_plan(ctx._backend.plan(self, "collect", ctx._callsite()), f"Plan of {self!r}")
+
     def __repr__(self) -> str:
         label = self._name + " " if self._name else ""
         return f"{label}{type(self).__name__}[{self.rdd_id}] at {self.op} at {self.callsite}"
