@@ -135,111 +135,106 @@ def path_points(d: str) -> int:
     return len(re.findall(r"[ML]\s*-?[\d.]+,-?[\d.]+", d))
 
 
-def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_holds(jupyter):
+@pytest.fixture
+def page():
+    """A page of Debian's chromium, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
-    app, url, api = jupyter
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            wait_for_an_idle_kernel(api)
-            run_cell(page, 0, ".jp-Cell:nth-child(1) .jp-OutputArea-output", f"{app}-start")
-            wait_for_an_idle_kernel(api)
-            run_cell(page, 1, ".sparkbook-widget .sb-dag-box", f"{app}-widget")
-            seen_running = page.locator(".sparkbook-widget[data-status='running']").count() > 0
-            page.wait_for_selector(".sparkbook-widget[data-status='done']", timeout=120_000)
-            page.wait_for_timeout(300)  # the last state's redraw is one animation frame late
-            result = page.locator(".jp-OutputArea-output").last.inner_text()
-            assert json.loads(result.replace("(", "[").replace(")", "]")) == [
-                [k, 10] for k in range(5)]
-            run_cell(page, 2, ".jp-Cell:nth-child(3) .jp-OutputArea-output", f"{app}-model")
-            stages = json.loads(page.locator(".jp-OutputArea-output").last.inner_text())
-
-            widget = page.locator(".sparkbook-widget")
-            assert seen_running
-            assert "three stages" in widget.locator(".sb-heading").first.inner_text()
-            boxes = widget.locator(".sb-dag-box")
-            assert boxes.count() == len(stages) == 3
-            assert [int(i) for i in widget.locator(".sb-dag-box").evaluate_all(
-                "bs => bs.map(b => b.dataset.stageId)")] == [s["id"] for s in stages]
-            assert boxes.locator(".sb-box-pct").all_text_contents() == ["6/6 · 100%"] * 3
-            assert widget.locator(".sb-dag-edge").count() == sum(s["arrows"] for s in stages)
-            bars = widget.locator(".sb-timeline .sb-task")
-            assert bars.count() == sum(s["tasks"] for s in stages) == 18
-            assert sorted(int(b) for b in bars.evaluate_all(
-                "bs => bs.map(b => b.dataset.stage)")) == sorted(
-                s["id"] for s in stages for _ in range(s["tasks"]))
-            rows = widget.locator(".sb-executor")
-            assert rows.count() == 2
-            for d in widget.locator(".sb-spark-line").evaluate_all(
-                    "ps => ps.map(p => p.getAttribute('d'))"):
-                assert path_points(d) >= 10, d
-            page.screenshot(path=str(ARTIFACTS / f"{app}-widget.png"), full_page=True)
-            light = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
-            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.click()
-            page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Dark", exact=True).click()
-            page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
-            page.wait_for_timeout(500)
-            dark = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
-            assert light != dark  # the pictures follow the theme's colours
-            page.screenshot(path=str(ARTIFACTS / f"{app}-widget-dark.png"), full_page=True)
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:
             browser.close()
 
 
-def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_matrix():
-    """What a small job rarely shows at once, drawn from a state written by hand."""
-    from playwright.sync_api import sync_playwright
+def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_holds(jupyter, page):
+    app, url, api = jupyter
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    wait_for_an_idle_kernel(api)
+    run_cell(page, 0, ".jp-Cell:nth-child(1) .jp-OutputArea-output", f"{app}-start")
+    wait_for_an_idle_kernel(api)
+    run_cell(page, 1, ".sparkbook-widget .sb-dag-box", f"{app}-widget")
+    seen_running = page.locator(".sparkbook-widget[data-status='running']").count() > 0
+    page.wait_for_selector(".sparkbook-widget[data-status='done']", timeout=120_000)
+    page.wait_for_timeout(300)  # the last state's redraw is one animation frame late
+    result = page.locator(".jp-OutputArea-output").last.inner_text()
+    assert json.loads(result.replace("(", "[").replace(")", "]")) == [
+        [k, 10] for k in range(5)]
+    run_cell(page, 2, ".jp-Cell:nth-child(3) .jp-OutputArea-output", f"{app}-model")
+    stages = json.loads(page.locator(".jp-OutputArea-output").last.inner_text())
 
+    widget = page.locator(".sparkbook-widget")
+    assert seen_running
+    assert "three stages" in widget.locator(".sb-heading").first.inner_text()
+    boxes = widget.locator(".sb-dag-box")
+    assert boxes.count() == len(stages) == 3
+    assert [int(i) for i in widget.locator(".sb-dag-box").evaluate_all(
+        "bs => bs.map(b => b.dataset.stageId)")] == [s["id"] for s in stages]
+    assert boxes.locator(".sb-box-pct").all_text_contents() == ["6/6 · 100%"] * 3
+    assert widget.locator(".sb-dag-edge").count() == sum(s["arrows"] for s in stages)
+    bars = widget.locator(".sb-timeline .sb-task")
+    assert bars.count() == sum(s["tasks"] for s in stages) == 18
+    assert sorted(int(b) for b in bars.evaluate_all(
+        "bs => bs.map(b => b.dataset.stage)")) == sorted(
+        s["id"] for s in stages for _ in range(s["tasks"]))
+    rows = widget.locator(".sb-executor")
+    assert rows.count() == 2
+    for d in widget.locator(".sb-spark-line").evaluate_all(
+            "ps => ps.map(p => p.getAttribute('d'))"):
+        assert path_points(d) >= 10, d
+    page.screenshot(path=str(ARTIFACTS / f"{app}-widget.png"), full_page=True)
+    light = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("JupyterLab Dark", exact=True).click()
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)
+    dark = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
+    assert light != dark  # the pictures follow the theme's colours
+    page.screenshot(path=str(ARTIFACTS / f"{app}-widget-dark.png"), full_page=True)
+
+
+def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_matrix(page):
+    """What a small job rarely shows at once, drawn from a state written by hand."""
     from sparkbook.notebook.jobview import WIDGETS
 
     state = hand_written_state()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.set_content(f"<style>{(WIDGETS / 'sparkbook.css').read_text()}</style>"
-                             "<div id='host'></div>")
-            render(page, state)
-            assert errors == []
-            w = page.locator(".sparkbook-widget")
-            assert w.locator(".sb-dag-box").count() == 4
-            assert w.locator(".sb-dag-box.sb-status-skipped").count() == 1
-            assert w.locator(".sb-dag-edge").count() == 3
-            assert w.locator(".sb-edge-label").first.text_content() == "2.0 KiB · 50 rec"
-            assert "attempt 1" in w.locator(".sb-dag-box[data-stage-id='1']").text_content()
-            assert w.locator(".sb-cached").text_content().startswith("→ map ●")
-            assert "closure" in w.locator(".sb-warning").inner_text()
-            assert w.locator(".sb-task").count() == 5
-            assert w.locator(".sb-task-failed").count() == 1
-            assert w.locator(".sb-task-merged").count() == 1
-            assert w.locator(".sb-matrix-cell").count() == 8
-            assert "41 %" in w.locator(".sb-hot-key").first.inner_text()
-            assert "salt it" in w.locator(".sb-hint").inner_text()
-            lost = w.locator(".sb-executor.sb-lost")
-            assert lost.count() == 1 and "signal 9" in w.locator(".sb-ex-lost-reason").inner_text()
-            (d,) = w.locator(".sb-executor").first.locator(".sb-spark-line").evaluate_all(
-                "ps => ps.map(p => p.getAttribute('d'))")
-            assert path_points(d) == 120
-            page.screenshot(path=str(ARTIFACTS / "hand-written.png"), full_page=True)
-            # A plan preview (mode "plan", stages only) is the DAG alone.
-            render(page, {**state, "mode": "plan", "title": "plan", "jobs": [], "tasks": [],
-                          "executors": [], "shuffles": []})
-            assert w.locator(".sb-dag-box").count() == 4
-            assert w.locator(".sb-timeline, .sb-executors, .sb-shuffle").count() == 0
-            assert errors == []
-        finally:
-            browser.close()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(f"<style>{(WIDGETS / 'sparkbook.css').read_text()}</style>"
+                     "<div id='host'></div>")
+    render(page, state)
+    assert errors == []
+    w = page.locator(".sparkbook-widget")
+    assert w.locator(".sb-dag-box").count() == 4
+    assert w.locator(".sb-dag-box.sb-status-skipped").count() == 1
+    assert w.locator(".sb-dag-edge").count() == 3
+    assert w.locator(".sb-edge-label").first.text_content() == "2.0 KiB · 50 rec"
+    assert "attempt 1" in w.locator(".sb-dag-box[data-stage-id='1']").text_content()
+    assert w.locator(".sb-cached").text_content().startswith("→ map ●")
+    assert "closure" in w.locator(".sb-warning").inner_text()
+    assert w.locator(".sb-task").count() == 5
+    assert w.locator(".sb-task-failed").count() == 1
+    assert w.locator(".sb-task-merged").count() == 1
+    assert w.locator(".sb-matrix-cell").count() == 8
+    assert "41 %" in w.locator(".sb-hot-key").first.inner_text()
+    assert "salt it" in w.locator(".sb-hint").inner_text()
+    lost = w.locator(".sb-executor.sb-lost")
+    assert lost.count() == 1 and "signal 9" in w.locator(".sb-ex-lost-reason").inner_text()
+    (d,) = w.locator(".sb-executor").first.locator(".sb-spark-line").evaluate_all(
+        "ps => ps.map(p => p.getAttribute('d'))")
+    assert path_points(d) == 120
+    page.screenshot(path=str(ARTIFACTS / "hand-written.png"), full_page=True)
+    # A plan preview (mode "plan", stages only) is the DAG alone.
+    render(page, {**state, "mode": "plan", "title": "plan", "jobs": [], "tasks": [],
+                  "executors": [], "shuffles": []})
+    assert w.locator(".sb-dag-box").count() == 4
+    assert w.locator(".sb-timeline, .sb-executors, .sb-shuffle").count() == 0
+    assert errors == []
 
 
 def render(page, state: dict) -> None:
