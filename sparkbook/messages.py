@@ -463,8 +463,11 @@ class StatusUpdate(Message):
     dropped_blocks: list[tuple[int, int]] = field(default_factory=list)
     accumulators: bytes | None = None  # successful tasks: pickled {accumulator id: value}
     sizes: list[int] | None = None  # map tasks: bytes per reduce partition
+    records: list[int] | None = None  # map tasks: records per reduce partition
+    hot_keys: list[tuple[str, int]] = field(default_factory=list)  # map tasks: sampled
     output: list[str] = field(default_factory=list)  # what the task printed (capped)
     output_dropped: int = 0
+    shuffle_reads: list[tuple[int, int, int]] = field(default_factory=list)  # per shuffle
 
     @property
     def state(self) -> str:

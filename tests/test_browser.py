@@ -175,7 +175,8 @@ def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_hold
     assert [int(i) for i in widget.locator(".sb-dag-box").evaluate_all(
         "bs => bs.map(b => b.dataset.stageId)")] == [s["id"] for s in stages]
     assert boxes.locator(".sb-box-pct").all_text_contents() == ["6/6 · 100%"] * 3
-    assert widget.locator(".sb-dag-edge").count() == sum(s["arrows"] for s in stages)
+    assert widget.locator(".sb-dag-edge").count() == sum(s["arrows"] for s in stages) == 2
+    assert widget.locator(".sb-shuffle").count() == 2  # a heat map per shuffle
     bars = widget.locator(".sb-timeline .sb-task")
     assert bars.count() == sum(s["tasks"] for s in stages) == 18
     assert sorted(int(b) for b in bars.evaluate_all(
@@ -186,7 +187,7 @@ def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_hold
     for d in widget.locator(".sb-spark-line").evaluate_all(
             "ps => ps.map(p => p.getAttribute('d'))"):
         assert path_points(d) >= 10, d
-    page.screenshot(path=str(ARTIFACTS / f"{app}-widget.png"), full_page=True)
+    widget.screenshot(path=str(ARTIFACTS / f"{app}-widget.png"))
     light = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text="Theme").first.click()
@@ -195,7 +196,7 @@ def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_hold
     page.wait_for_timeout(500)
     dark = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
     assert light != dark  # the pictures follow the theme's colours
-    page.screenshot(path=str(ARTIFACTS / f"{app}-widget-dark.png"), full_page=True)
+    widget.screenshot(path=str(ARTIFACTS / f"{app}-widget-dark.png"))
 
 
 def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_matrix(page):

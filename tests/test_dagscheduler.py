@@ -21,6 +21,7 @@ from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.listener import (
     ExecutorRemoved,
     JobEnd,
+    JobStart,
     StageCompleted,
     StageSubmitted,
     TaskEnd,
@@ -154,6 +155,33 @@ def test_a_second_job_on_the_same_shuffle_skips_the_map_stage():
     core.finish_all()
     assert core.succeeded(job)
     assert [s for s, _ in core.stages()] == [0, 1, 2]  # stage 0 was not resubmitted
+
+
+def test_a_job_start_names_each_stage_s_parents_steps_and_the_stages_it_skips():
+    driver, core = DriverStandIn(), Core()
+    counts = pairs_rdd(driver).map(lambda kv: kv).reduceByKey(add, 4)
+    core.submit(counts)
+    core.finish_all()
+    core.submit(counts.mapValues(str).reduceByKey(add, 2), op="count")
+    first, second = [e for e in core.out if isinstance(e, JobStart)]
+    assert first.skipped_stage_ids == [] and second.skipped_stage_ids == [0]
+    shapes = [(s.stage_id, s.parent_ids, s.parent_shuffles, s.steps)
+              for s in second.stage_infos]
+    assert shapes == [(0, [], [], ["parallelize", "map"]),
+                      (2, [0], [0], ["reduceByKey", "mapValues"]),
+                      (3, [2], [1], ["reduceByKey"])]
+
+
+def test_a_stage_over_the_closure_warning_setting_says_what_it_carries():
+    driver, core = DriverStandIn(), Core()
+    table = bytes(50_000)
+    driver._conf.set("spark.sparkbook.closureWarningBytes", "40k")
+    core.submit(driver.parallelize(range(4), 2).map(lambda x: x + len(table)))
+    core.submit(driver.parallelize(range(4), 2).map(lambda x: x + 1))
+    large, small = [e.stage_info.warnings for e in core.out if isinstance(e, StageSubmitted)]
+    assert small == [] and len(large) == 1
+    assert "(over spark.sparkbook.closureWarningBytes, 40.0 KiB)" in large[0]
+    assert "It carries variable 'table' captured by function " in large[0]
 
 
 def test_a_launch_carries_the_shuffle_locations_with_executor_addresses():

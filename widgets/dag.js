@@ -45,14 +45,16 @@ function stageBox(stage, x, y, h) {
                    `Stage ${stage.id}` + (stage.attempt ? ` (attempt ${stage.attempt})` : ""));
   g.appendChild(head);
   g.appendChild(svg("text", { class: "sb-box-pct", x: BOX_W - 6, y: LINE, "text-anchor": "end" },
-                    status === "skipped" ? "skipped" : `${stage.completed || 0}/${stage.num_tasks || 0} · ${pct}%`));
+                    status === "skipped" ? "skipped" : stage.completed === undefined ?
+                      `${stage.num_tasks} tasks` : `${stage.completed}/${stage.num_tasks || 0} · ${pct}%`));
   const cached = new Set(stage.cached || []);
+  const fromCache = new Set(stage.from_cache || []);  // a plan's steps read from the cache
   const steps = stage.steps && stage.steps.length ? stage.steps : [stage.name || ""];
   steps.forEach((step, i) => {
     const t = svg("text", { class: `sb-box-step${cached.has(step) ? " sb-cached" : ""}`,
                             x: 10, y: LINE * (i + 2) + 2 },
                   `${i ? "→ " : ""}${step}${cached.has(step) ? " ●" : ""}`);
-    if (cached.has(step)) tip(t, `${step} is cached`);
+    if (cached.has(step)) tip(t, fromCache.has(step) ? `${step} is cached: read, not computed` : `${step} is cached`);
     g.appendChild(t);
   });
   const notes = [];
@@ -107,7 +109,7 @@ function dagPicture(stages) {
       const mid = (x1 + x2) / 2;
       g.appendChild(svg("path", { d: `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2 - 2} ${y2}`,
                                   class: "sb-edge-line", "marker-end": "url(#sb-arrow)" }));
-      if (edge.bytes !== undefined) {
+      if (edge.bytes != null) {  // a plan's edge of a shuffle not yet written has none
         const label = `${bytes(edge.bytes)} · ${count(edge.records || 0)} rec`;
         g.appendChild(svg("text", { class: "sb-edge-label", x: mid, y: (y1 + y2) / 2 - 4,
                                     "text-anchor": "middle" }, label));

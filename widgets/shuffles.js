@@ -13,6 +13,7 @@ function shuffleMatrix(sh) {
   const n = Math.max(sh.partitions || 0, 1);
   const cellW = Math.max(2, Math.min(28, Math.floor(560 / n)));
   const execs = sh.executors || [];
+  const unit = sh.records_are || "records";  // an SQL exchange counts Arrow blocks
   const max = Math.max(1, ...(sh.bytes || []).flat());
   const height = (execs.length + 1) * CELL_H + 16;
   const pic = svg("svg", { class: "sb-matrix", width: ROW_LABEL_W + n * cellW + 4, height });
@@ -24,7 +25,7 @@ function shuffleMatrix(sh) {
       const cell = svg("rect", { class: "sb-matrix-cell", x: ROW_LABEL_W + p * cellW, y: r * CELL_H,
                                  width: cellW - (cellW > 4 ? 1 : 0), height: CELL_H - 1,
                                  "fill-opacity": b ? (0.15 + (0.85 * b) / max).toFixed(3) : 0.04 });
-      pic.appendChild(tip(cell, `executor ${ex} → partition ${p}: ${bytes(b)}, ${recs} records`));
+      pic.appendChild(tip(cell, `executor ${ex} → partition ${p}: ${bytes(b)}, ${recs} ${unit}`));
     }
   });
   // The totals per reduce partition, as a bar row under the matrix: skew shows here.
@@ -36,7 +37,7 @@ function shuffleMatrix(sh) {
     const h = Math.max(1, ((CELL_H - 2) * b) / maxTotal);
     const bar = svg("rect", { class: "sb-matrix-total", x: ROW_LABEL_W + p * cellW, y: y0 + CELL_H - h,
                               width: Math.max(cellW - 1, 1), height: h });
-    pic.appendChild(tip(bar, `partition ${p}: ${bytes(b)}, ${(sh.partition_records || [])[p] || 0} records`));
+    pic.appendChild(tip(bar, `partition ${p}: ${bytes(b)}, ${(sh.partition_records || [])[p] || 0} ${unit}`));
   });
   pic.appendChild(svg("text", { class: "sb-matrix-label", x: ROW_LABEL_W, y: height - 2 },
                       `reduce partitions 0…${n - 1}`));

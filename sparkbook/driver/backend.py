@@ -36,6 +36,7 @@ from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.jobwaiter import JobWaiter
 from sparkbook.driver.listener import ExecutorMetricsUpdate, LiveListenerBus
 from sparkbook.driver.liveness import ManagerLiveness
+from sparkbook.driver.planpreview import preview_stages
 from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import SparkException
 from sparkbook.metrics import ExecutorMetrics
@@ -185,6 +186,10 @@ class SchedulerBackend:
     def cached_partition_count(self, rdd_id: int) -> int:
         """How many partitions of the RDD some executor holds in its block store."""
         return self._read(lambda: self._dag.cached_partition_count(rdd_id))
+
+    def plan(self, rdd: object, op: str, callsite: str) -> list[dict]:
+        """The stages a job of ``op`` on ``rdd`` would run (``planpreview``), unsubmitted."""
+        return self._read(lambda: preview_stages(self._dag, rdd, op, callsite))
 
     def cluster_status(self, timeout: float) -> m.ClusterStatusReply:
         """Ask the cluster manager for its view (``ClusterStatus``) and wait for the reply.

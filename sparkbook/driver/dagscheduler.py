@@ -19,6 +19,7 @@ with an executor are recomputed from lineage when next needed.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import time
@@ -26,7 +27,6 @@ from collections.abc import Callable, Iterable
 
 from sparkbook import messages as m
 from sparkbook import serializers
-from sparkbook.broadcast import collecting_broadcasts
 from sparkbook.driver import scheduler_events as ev
 from sparkbook.driver.listener import (
     ExecutorAdded,
@@ -34,7 +34,6 @@ from sparkbook.driver.listener import (
     JobEnd,
     JobStart,
     StageCompleted,
-    StageInfo,
     StageSubmitted,
 )
 from sparkbook.driver.mapoutputtracker import MapOutputTracker, MapStatus
@@ -43,7 +42,7 @@ from sparkbook.driver.stage import (
     ResultStage,
     ShuffleMapStage,
     Stage,
-    stage_lineage,
+    parent_stages,
 )
 from sparkbook.driver.task import ResultTask, ShuffleMapTask, Task, TaskSet
 from sparkbook.driver.taskscheduler import (
@@ -55,7 +54,7 @@ from sparkbook.driver.taskscheduler import (
 from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import PythonException, SparkException
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
-from sparkbook.rdd.rdd import RDD, shipping_lineage
+from sparkbook.rdd.rdd import RDD
 
 log = logging.getLogger("sparkbook.dagscheduler")
 
@@ -88,7 +87,7 @@ class DAGScheduler:
         self.app_files: set[tuple[str, str]] = set()  # added files every executor gets
         self.cleaning: set[int] = set()  # garbage shuffles whose stages are still in use
         self.cluster_lost: str | None = None  # why no job can run any more
-        self._stage_ids = itertools.count()
+        self.next_stage_id = 0
         self._freed: list[str] = []  # executors whose cores StatusUpdates freed
         self._handlers: dict[type, Callable] = {
             ev.JobSubmitted: self._job_submitted,
@@ -132,19 +131,34 @@ class DAGScheduler:
 
     # --- building stages ----------------------------------------------------------------
 
-    def _parent_stages(self, rdd: RDD, job_id: int) -> list[Stage]:
-        _, reads = stage_lineage(rdd)
-        return [self._shuffle_map_stage(dep, job_id) for dep, _ in reads]
+    def _new_stage_id(self) -> int:
+        self.next_stage_id += 1
+        return self.next_stage_id - 1
 
-    def _shuffle_map_stage(self, dep: ShuffleDependency, job_id: int) -> ShuffleMapStage:
-        stage = self.shuffle_stages.get(dep.shuffle_id)
-        if stage is None:
-            parents = self._parent_stages(dep.rdd, job_id)
-            stage = ShuffleMapStage(next(self._stage_ids), dep, parents, job_id)
+    def _parent_stages(self, rdd: RDD, job_id: int) -> list[Stage]:
+        def new_map_stage(dep: ShuffleDependency, parents: list[Stage]) -> ShuffleMapStage:
+            stage = ShuffleMapStage(self._new_stage_id(), dep, parents, job_id)
             self.stages[stage.id] = stage
-            self.shuffle_stages[dep.shuffle_id] = stage
             self.map_outputs.register_shuffle(dep.shuffle_id, stage.num_tasks)
-        return stage
+            return stage
+
+        return parent_stages(rdd, self.shuffle_stages, new_map_stage)
+
+    def plan(self, rdd: RDD, op: str, callsite: str) -> tuple[list[Stage], set[Stage]]:
+        """The stages a job of ``op`` on every partition of ``rdd`` would have (by id, the
+        final one last), and those of them it would run (the rest are skipped), built as
+        ``JobSubmitted`` builds them but changing nothing: stages that exist are shared,
+        new ones get the ids they would get if the job were submitted next."""
+        ids = itertools.count(self.next_stage_id)
+
+        def new_map_stage(dep: ShuffleDependency, parents: list[Stage]) -> ShuffleMapStage:
+            return ShuffleMapStage(next(ids), dep, parents, -1)
+
+        scratch = collections.ChainMap({}, self.shuffle_stages)  # new stages go to the first
+        parents = parent_stages(rdd, scratch, new_map_stage)
+        final = ResultStage(next(ids), rdd, list, list(range(rdd.getNumPartitions())),
+                            parents, -1, op, callsite)
+        return sorted(self._ancestors(final), key=lambda s: s.id), self._stages_to_run(final)
 
     def _is_available(self, stage: Stage) -> bool:
         return (isinstance(stage, ShuffleMapStage)
@@ -171,7 +185,7 @@ class DAGScheduler:
         except Exception as exc:  # e.g. a file that vanished while listing partitions
             self.emit(ev.JobEnded(job_id, exc))
             return
-        stage = ResultStage(next(self._stage_ids), e.rdd, e.func, e.partitions, parents,
+        stage = ResultStage(self._new_stage_id(), e.rdd, e.func, e.partitions, parents,
                             job_id, e.op, e.callsite)
         self.stages[stage.id] = stage
         job = ActiveJob(job_id, stage, e.properties, [False] * len(e.partitions))
@@ -180,10 +194,11 @@ class DAGScheduler:
         stages = sorted(self._ancestors(stage), key=lambda s: s.id)
         for s in stages:
             s.job_ids.add(job_id)
-        infos = [s.info if s.info is not None and self._is_available(s) else StageInfo(
-            s.id, max(s.latest_attempt, 0), s.name, s.num_tasks, [p.id for p in s.parents],
-            is_shuffle_map=isinstance(s, ShuffleMapStage)) for s in stages]
-        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite))
+        infos = [s.info if s.info is not None and self._is_available(s) else
+                 s.describe(max(s.latest_attempt, 0), s.num_tasks) for s in stages]
+        to_run = self._stages_to_run(stage)
+        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite,
+                           [s.id for s in stages if s not in to_run]))
         if not e.partitions:
             self._finish_job(job)
             return
@@ -192,6 +207,17 @@ class DAGScheduler:
         except Exception as exc:  # noqa: BLE001 - the job fails, the scheduler goes on
             log.exception("submitting job %s failed", job_id)
             self._fail_job(job, exc)
+
+    def _stages_to_run(self, final: Stage) -> set[Stage]:
+        """The stages submitting ``final`` runs: it and, recursively, the parents whose
+        shuffle outputs are missing (the others are skipped, as ``_submit_stage`` does)."""
+        found, stack = set(), [final]
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(p for p in current.parents if not self._is_available(p))
+        return found
 
     def _submit_stage(self, stage: Stage) -> None:
         if stage in self.waiting or stage in self.running or stage in self.failed:
@@ -216,10 +242,7 @@ class DAGScheduler:
             return
         indices = self._missing_partitions(stage)
         try:
-            action = stage.shuffle_dep if isinstance(stage, ShuffleMapStage) else stage.func
-            with shipping_lineage(stage.lineage_ids), collecting_broadcasts() as used:
-                stage.binary = serializers.dumps_closure((stage.rdd, action), stage.name)
-            stage.broadcasts = used
+            stage.binary, stage.broadcasts, stage.warnings = stage.serialize()
         except Exception as exc:
             self._abort_stage(stage, f"Task not serializable: {exc}", exc)
             return
@@ -416,7 +439,8 @@ class DAGScheduler:
         # A ShuffleMapTask: record where its output lives (its executor is alive: the task
         # scheduler drops updates from lost executors).
         self.map_outputs.register_map_output(stage.shuffle_id, task.partition,
-                                             MapStatus(executor_id, update.sizes))
+                                             MapStatus(executor_id, update.sizes,
+                                                       update.records))
         stage.pending.discard(task.partition)
         if stage in self.running and not stage.pending:
             self._stage_done(stage)

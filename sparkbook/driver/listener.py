@@ -36,6 +36,23 @@ class StageInfo:
     submission_time: float | None = None
     completion_time: float | None = None
     failure_reason: str | None = None
+    parent_shuffles: list[int] = field(default_factory=list)  # the shuffle each parent writes
+    steps: list[str] = field(default_factory=list)  # the RDD ops it pipelines, first to last
+    cached: list[str] = field(default_factory=list)  # those of its steps that are persisted
+    warnings: list[str] = field(default_factory=list)  # e.g. a closure too large to ship
+    shuffle_id: int | None = None  # a map stage's: the shuffle it writes
+    # How that shuffle aggregates: "map-side" (reduceByKey), "reduce-side" (groupByKey)
+    # or "" (none: partitionBy, join, sortByKey).
+    aggregation: str = ""
+
+
+@dataclass
+class ShuffleWrite:
+    """What one map task wrote, per reduce partition."""
+
+    sizes: list[int]  # bytes
+    records: list[int]
+    hot_keys: list[tuple[str, int]] = field(default_factory=list)  # (repr, estimated)
 
 
 @dataclass
@@ -79,6 +96,7 @@ class JobStart(SparkListenerEvent):
     stage_infos: list[StageInfo]
     properties: dict = field(default_factory=dict)
     call_site: str = ""
+    skipped_stage_ids: list[int] = field(default_factory=list)  # outputs exist: none run
 
 
 @dataclass
@@ -118,6 +136,8 @@ class TaskEnd(SparkListenerEvent):
     error: str | None = None
     output: list[str] = field(default_factory=list)  # what the task printed
     output_dropped: int = 0
+    shuffle_reads: list[tuple[int, int, int]] = field(default_factory=list)  # per shuffle
+    shuffle_write: ShuffleWrite | None = None  # a successful map task's
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class MapStatus:
     executor_id: str
     sizes: list[int]  # bytes per reduce partition
+    records: list[int] | None = None  # records per reduce partition
 
 
 class MapOutputTracker:
@@ -61,6 +62,12 @@ class MapOutputTracker:
     def bytes_by_reduce(self, shuffle_id: int) -> list[int]:
         outputs = [s for s in self._outputs.get(shuffle_id, []) if s is not None]
         return [sum(col) for col in zip(*(s.sizes for s in outputs))] if outputs else []
+
+    def written(self, shuffle_id: int) -> tuple[int, int]:
+        """The bytes and records the registered map outputs of the shuffle hold."""
+        outputs = [s for s in self._outputs.get(shuffle_id, []) if s is not None]
+        return (sum(sum(s.sizes) for s in outputs),
+                sum(sum(s.records or ()) for s in outputs))
 
     def shuffle_ids(self) -> list[int]:
         return list(self._outputs)

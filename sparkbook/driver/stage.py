@@ -4,17 +4,23 @@ ResultStage and ActiveJob), and how a stage's lineage is found."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
-from sparkbook.broadcast import Broadcast
+from sparkbook import serializers
+from sparkbook.broadcast import Broadcast, collecting_broadcasts
+from sparkbook.driver import closuresize
 from sparkbook.driver.listener import StageInfo
 from sparkbook.rdd import RDD
 from sparkbook.rdd.dependency import NarrowDependency, ShuffleDependency
+from sparkbook.rdd.rdd import shipping_lineage
 
 
 class Stage:
     """A set of tasks that run the same pipelined functions, one per partition."""
+
+    shuffle_id: int | None = None  # a ShuffleMapStage's, and how it aggregates
+    aggregation = ""
 
     def __init__(self, stage_id: int, rdd: RDD, num_tasks: int, parents: list[Stage],
                  first_job_id: int) -> None:
@@ -28,17 +34,49 @@ class Stage:
         self.failed_attempts = 0
         self.name = f"{rdd.op} at {rdd.callsite}"
         self.info: StageInfo | None = None
-        self.lineage_ids, self.reads = stage_lineage(rdd)
+        lineage, self.reads = stage_lineage(rdd)
+        self.lineage_ids = set(lineage)
+        # What the stage pipelines, first to last (an RDD's id is larger than its parents').
+        pipelined = [lineage[i] for i in sorted(lineage)]
+        # (an RDD an API method adds behind its main one is no step of its own)
+        self.steps = [r.op for r in pipelined if not getattr(r, "_internal_step", False)]
+        self.cached = [r.op for r in pipelined if r.is_cached]
+        self.warnings: list[str] = []
         self.pending: set[int] = set()
         self.binary: bytes | None = None
         self.broadcasts: dict[str, Broadcast] = {}  # read by its binary, kept until it ends
 
+    @property
+    def action(self) -> object:
+        """What its tasks do with the records: write a shuffle, or the job's function."""
+        raise NotImplementedError
+
+    def serialize(self) -> tuple[bytes, dict[str, Broadcast], list[str]]:
+        """The stage's binary (its lineage and action, cloudpickled), the broadcasts it
+        reads, and a warning naming what makes it large when it is over
+        ``spark.sparkbook.closureWarningBytes``."""
+        shipped = (self.rdd, self.action)
+        with shipping_lineage(self.lineage_ids), collecting_broadcasts() as used:
+            binary = serializers.dumps_closure(shipped, self.name)
+            limit = closuresize.warning_bytes(self.rdd.ctx)
+            warnings = [] if len(binary) <= limit else [closuresize.stage_warning(
+                len(binary), limit, closuresize.captured_sizes(shipped))]
+        return binary, used, warnings
+
     def new_info(self, num_tasks: int) -> StageInfo:
         self.latest_attempt += 1
-        self.info = StageInfo(self.id, self.latest_attempt, self.name, num_tasks,
-                              [p.id for p in self.parents], rdd_name=repr(self.rdd),
-                              is_shuffle_map=isinstance(self, ShuffleMapStage))
+        self.info = self.describe(self.latest_attempt, num_tasks)
         return self.info
+
+    def describe(self, attempt: int, num_tasks: int) -> StageInfo:
+        """A StageInfo of the stage's attempt: its parents, steps and the shuffles it reads."""
+        return StageInfo(self.id, attempt, self.name, num_tasks, [p.id for p in self.parents],
+                         rdd_name=repr(self.rdd),
+                         is_shuffle_map=isinstance(self, ShuffleMapStage),
+                         parent_shuffles=[p.shuffle_id for p in self.parents],
+                         steps=list(self.steps), cached=list(self.cached),
+                         warnings=list(self.warnings),
+                         shuffle_id=self.shuffle_id, aggregation=self.aggregation)
 
 
 class ShuffleMapStage(Stage):
@@ -51,8 +89,14 @@ class ShuffleMapStage(Stage):
                  first_job_id: int) -> None:
         super().__init__(stage_id, dep.rdd, dep.rdd.getNumPartitions(), parents, first_job_id)
         self.shuffle_id = dep.shuffle_id
+        self.aggregation = ("" if dep.aggregator is None else
+                            "map-side" if dep.map_side_combine else "reduce-side")
         self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
+
+    @property
+    def action(self) -> ShuffleDependency:
+        return self.shuffle_dep
 
     @property
     def shuffle_dep(self) -> ShuffleDependency:
@@ -73,6 +117,10 @@ class ResultStage(Stage):
         self.job: ActiveJob | None = None
         self.name = f"{op} at {callsite}"
 
+    @property
+    def action(self) -> Callable:
+        return self.func
+
 
 @dataclass
 class ActiveJob:
@@ -83,10 +131,27 @@ class ActiveJob:
     num_finished: int = 0
 
 
-def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, bool]]]:
-    """The ids of the RDDs a stage pipelines, and the shuffles it reads, each with whether
+def parent_stages(rdd: RDD, stages: MutableMapping[int, ShuffleMapStage],
+                  new_map_stage: Callable[[ShuffleDependency, list[Stage]], ShuffleMapStage]
+                  ) -> list[Stage]:
+    """The map stages of the shuffles the stage ending at ``rdd`` reads: from ``stages``
+    (shuffle id -> stage), or made by ``new_map_stage`` once their own parents exist and
+    added to ``stages`` (Spark's getOrCreateParentStages)."""
+    _, reads = stage_lineage(rdd)
+    found: list[Stage] = []
+    for dep, _ in reads:
+        stage = stages.get(dep.shuffle_id)
+        if stage is None:
+            stage = new_map_stage(dep, parent_stages(dep.rdd, stages, new_map_stage))
+            stages[dep.shuffle_id] = stage
+        found.append(stage)
+    return found
+
+
+def stage_lineage(rdd: RDD) -> tuple[dict[int, RDD], list[tuple[ShuffleDependency, bool]]]:
+    """The RDDs a stage pipelines (by id), and the shuffles it reads, each with whether
     the stage's partition i reads exactly reduce partition i of it."""
-    ids: set[int] = set()
+    ids: dict[int, RDD] = {}
     reads: dict[int, tuple[ShuffleDependency, bool]] = {}
     seen: set[tuple[int, bool]] = set()
     stack = [(rdd, True)]
@@ -95,7 +160,7 @@ def stage_lineage(rdd: RDD) -> tuple[set[int], list[tuple[ShuffleDependency, boo
         if (current.rdd_id, one_to_one) in seen:
             continue
         seen.add((current.rdd_id, one_to_one))
-        ids.add(current.rdd_id)
+        ids[current.rdd_id] = current
         for dep in current.deps:
             if isinstance(dep, ShuffleDependency):
                 earlier = reads.get(dep.shuffle_id, (dep, True))[1]

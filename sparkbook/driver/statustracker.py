@@ -13,8 +13,10 @@ from sparkbook.driver.listener import (
     ExecutorRemoved,
     JobEnd,
     JobStart,
+    ShuffleWrite,
     SparkListener,
     StageCompleted,
+    StageInfo,
     StageSubmitted,
     TaskEnd,
     TaskStart,
@@ -38,6 +40,9 @@ class SparkStageInfo(NamedTuple):
     numFailedTasks: int
 
 
+HOT_KEYS_KEPT = 200  # per map stage, of the hottest keys its tasks report
+
+
 @dataclass
 class StageStatus:
     stage_id: int
@@ -58,6 +63,43 @@ class StageStatus:
     earlier_failed: int = 0  # tasks that failed in this stage's earlier attempts
     task_durations: list[float] = field(default_factory=list)
     failure_reason: str | None = None
+    parents: list[int] = field(default_factory=list)
+    parent_shuffles: list[int] = field(default_factory=list)  # the shuffle of each parent
+    steps: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    shuffle_reads: dict[int, list[int]] = field(default_factory=dict)  # id -> bytes, records
+    shuffle_id: int | None = None  # a map stage's
+    aggregation: str = ""  # how that shuffle aggregates (StageInfo.aggregation)
+    shuffle_write_records: int = 0
+    # The shuffle matrix: per map executor, bytes and records per reduce partition.
+    write_bytes: dict[str, list[int]] = field(default_factory=dict)
+    write_records: dict[str, list[int]] = field(default_factory=dict)
+    hot_keys: dict[str, int] = field(default_factory=dict)  # key repr -> estimated records
+
+    @classmethod
+    def of(cls, info: StageInfo, status: str = "PENDING") -> StageStatus:
+        return cls(info.stage_id, info.attempt_id, info.name, info.num_tasks, status,
+                   info.submission_time if status == "ACTIVE" else None,
+                   parents=list(info.parent_ids), parent_shuffles=list(info.parent_shuffles),
+                   steps=list(info.steps), cached=list(info.cached),
+                   warnings=list(info.warnings), shuffle_id=info.shuffle_id,
+                   aggregation=info.aggregation)
+
+    def add_shuffle_write(self, executor_id: str, written: ShuffleWrite) -> None:
+        for table, row in ((self.write_bytes, written.sizes),
+                           (self.write_records, written.records)):
+            cells = table.get(executor_id)
+            if cells is None:
+                table[executor_id] = list(row)
+            else:
+                table[executor_id] = [a + b for a, b in zip(cells, row)]
+        hot = self.hot_keys
+        for key, n in written.hot_keys:
+            hot[key] = hot.get(key, 0) + n
+        if len(hot) > HOT_KEYS_KEPT * 5:  # bounded: a key outside the top loses its count
+            kept = sorted(hot.items(), key=lambda kv: -kv[1])[:HOT_KEYS_KEPT]
+            self.hot_keys = dict(kept)
 
 
 @dataclass
@@ -71,6 +113,9 @@ class JobStatus:
     status: str = "RUNNING"  # RUNNING | SUCCEEDED | FAILED
     completion_time: float | None = None
     error: str | None = None
+    # The job's own view of its stages: a stage it shares with a later job keeps, here,
+    # what it did in this job (the later job's skipping it shows in that job's view).
+    stages: dict[int, StageStatus] = field(default_factory=dict, repr=False)
 
 
 class AppStatusStore(SparkListener):
@@ -89,6 +134,7 @@ class AppStatusStore(SparkListener):
         self.jobs: dict[int, JobStatus] = {}
         self.stages: dict[int, StageStatus] = {}
         self.executors: dict[str, dict] = {}
+        self.active_jobs: dict[int, JobStatus] = {}
         self.retained_jobs = retained_jobs
         self.retained_stages = retained_stages
         self.retained_dead_executors = retained_dead_executors
@@ -105,19 +151,23 @@ class AppStatusStore(SparkListener):
 
     def on_job_start(self, event: JobStart) -> None:
         props = event.properties
+        skipped = set(event.skipped_stage_ids)
         with self.lock:
-            self.jobs[event.job_id] = JobStatus(
+            job = self.jobs[event.job_id] = JobStatus(
                 event.job_id, [s.stage_id for s in event.stage_infos],
                 props.get("spark.jobGroup.id"), props.get("spark.job.description"),
                 event.call_site, event.time)
+            self.active_jobs[event.job_id] = job
             for info in event.stage_infos:
                 if info.stage_id not in self.stages or info.completion_time is not None:
-                    self.stages[info.stage_id] = StageStatus(
-                        info.stage_id, info.attempt_id, info.name, info.num_tasks)
+                    self.stages[info.stage_id] = StageStatus.of(
+                        info, "SKIPPED" if info.stage_id in skipped else "PENDING")
+                job.stages[info.stage_id] = self.stages[info.stage_id]
 
     def on_job_end(self, event: JobEnd) -> None:
         with self.lock:
             job = self.jobs[event.job_id]
+            self.active_jobs.pop(event.job_id, None)
             job.status = "SUCCEEDED" if event.succeeded else "FAILED"
             job.completion_time = event.time
             job.error = event.error
@@ -133,12 +183,13 @@ class AppStatusStore(SparkListener):
         info = event.stage_info
         with self.lock:
             earlier = self.stages.get(info.stage_id)
-            stage = self.stages[info.stage_id] = StageStatus(
-                info.stage_id, info.attempt_id, info.name, info.num_tasks, "ACTIVE",
-                info.submission_time)
+            stage = self.stages[info.stage_id] = StageStatus.of(info, "ACTIVE")
             if earlier is not None and earlier.attempt < info.attempt_id:
                 # A retry: keep the failures that caused it in sight.
                 stage.earlier_failed = earlier.earlier_failed + earlier.failed
+            for job in self.active_jobs.values():
+                if info.stage_id in job.stages:
+                    job.stages[info.stage_id] = stage
 
     def on_stage_completed(self, event: StageCompleted) -> None:
         info = event.stage_info
@@ -174,8 +225,15 @@ class AppStatusStore(SparkListener):
                     stage.failed += 1
                 stage.shuffle_read_bytes += m.shuffle_read_bytes
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
+                stage.shuffle_write_records += m.shuffle_write_records
+                if event.shuffle_write is not None:
+                    stage.add_shuffle_write(event.task_info.executor_id, event.shuffle_write)
                 stage.input_bytes += m.input_bytes
                 stage.cache_hits += m.cache_hits
+                for shuffle_id, read_bytes, read_records in event.shuffle_reads:
+                    read = stage.shuffle_reads.setdefault(shuffle_id, [0, 0])
+                    read[0] += read_bytes
+                    read[1] += read_records
             elif (stage is not None and event.stage_attempt < stage.attempt
                   and event.reason not in ("Success", "TaskKilled")):
                 stage.earlier_failed += 1  # an earlier attempt's task, failing late

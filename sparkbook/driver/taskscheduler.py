@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sparkbook import messages as m
 from sparkbook.driver import scheduler_events as ev
-from sparkbook.driver.listener import TaskEnd, TaskInfo, TaskStart
+from sparkbook.driver.listener import ShuffleWrite, TaskEnd, TaskInfo, TaskStart
 from sparkbook.driver.task import Task, TaskSet
 from sparkbook.driver.tasksetmanager import Speculation, TaskSetManager
 from sparkbook.metrics import TaskMetrics
@@ -244,5 +244,10 @@ class TaskSchedulerImpl:
         info.status = {"Success": "SUCCESS", "TaskKilled": "KILLED"}.get(reason.name, "FAILED")
         task = manager.tasks[index]
         output, dropped = (update.output, update.output_dropped) if update else ([], 0)
+        written = None
+        if update is not None and update.sizes is not None:
+            written = ShuffleWrite(update.sizes, update.records or [0] * len(update.sizes),
+                                   update.hot_keys)
         self.emit(TaskEnd(task.stage_id, task.stage_attempt, task.type_name, reason.name,
-                          info, metrics, reason.message, output, dropped))
+                          info, metrics, reason.message, output, dropped,
+                          update.shuffle_reads if update else [], written))

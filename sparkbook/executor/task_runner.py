@@ -40,6 +40,7 @@ class ExecutorTaskContext(TaskContext):
         self.executor_id = executor_id
         self.metrics = TaskMetrics()
         self.block_updates: list[tuple[int, int, int]] = []
+        self.shuffle_reads: dict[int, list[int]] = {}  # shuffle id -> [bytes, records]
         self._blocks = blocks
         self._shuffle_client = shuffle_client
         self._locations = desc.shuffle_locations or {}
@@ -76,14 +77,18 @@ class ExecutorTaskContext(TaskContext):
                 self.metrics.shuffle_remote_bytes += sum(map(len, fetched))
                 blobs.extend(fetched)
         self.metrics.shuffle_fetch_wait_time += time.perf_counter() - started
-        self.metrics.shuffle_read_bytes += sum(map(len, blobs))
-        return self._unpickle_counting(blobs)
+        fetched = sum(map(len, blobs))
+        self.metrics.shuffle_read_bytes += fetched
+        read = self.shuffle_reads.setdefault(shuffle_id, [0, 0])
+        read[0] += fetched
+        return self._unpickle_counting(blobs, read)
 
-    def _unpickle_counting(self, blobs: list[bytes]) -> Iterator[list]:
+    def _unpickle_counting(self, blobs: list[bytes], read: list[int]) -> Iterator[list]:
         for blob in blobs:
             if blob:
                 records = pickle.loads(blob)
                 self.metrics.shuffle_read_records += len(records)
+                read[1] += len(records)
                 yield records
 
 
@@ -118,13 +123,14 @@ def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: 
             frames = serializers.dumps_batches(action(records))
             metrics.result_size = sum(map(len, frames))
         else:
-            buckets, written = write_map_output(records, action)
+            written = write_map_output(records, action, split.index)
             blocks.put_shuffle_output(ShuffleBlockId(context.app_id, action.shuffle_id,
-                                                     split.index), buckets)
-            sizes = [len(b) for b in buckets]
+                                                     split.index), written.buckets)
+            sizes = [len(b) for b in written.buckets]
             metrics.shuffle_write_bytes = sum(sizes)
-            metrics.shuffle_write_records = written
-            update.sizes = sizes
+            metrics.shuffle_write_records = sum(written.records)
+            update.sizes, update.records = sizes, written.records
+            update.hot_keys = written.hot_keys
     except FetchFailedError as exc:
         update.reason = m.FetchFailed(exc.executor_id, exc.shuffle_id, exc.map_id, str(exc))
     except TaskKilledError:
@@ -144,6 +150,7 @@ def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: 
     metrics.executor_run_time = time.perf_counter() - started
     metrics.executor_cpu_time = time.thread_time() - cpu_started
     update.block_updates = context.block_updates
+    update.shuffle_reads = [(sid, b, r) for sid, (b, r) in context.shuffle_reads.items()]
     update.output, update.output_dropped = printed.finish()
     if succeeded and updates:
         update.accumulators = serializers.dumps(updates)

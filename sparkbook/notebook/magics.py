@@ -145,6 +145,27 @@ class SparkMagics(Magics):
         pid = sc.cluster.kill_executor(rest[0])
         print(f"sparkbook: executor {rest[0]} (pid {pid}) killed")
 
+    def _cmd_plan(self, rest: list[str]):
+        """``%spark plan EXPR``: the stages an action on the RDD ``EXPR`` would run, drawn
+        as a DAG without running anything (``rdd.explain()``); a DataFrame's physical
+        plan. The magic splits its line into words, so quote-free names read best."""
+        if not rest:
+            raise ValueError("usage: %spark plan EXPR (an RDD or a DataFrame, e.g. a name)")
+        value = self.shell.ev(" ".join(rest))
+        if not callable(getattr(value, "explain", None)):
+            raise TypeError(f"%spark plan needs an RDD or a DataFrame, not "
+                            f"{type(value).__name__}")
+        value.explain()
+
+    def _cmd_closure(self, rest: list[str]):
+        """``%spark closure FUNC``: what the function carries when it is pickled for the
+        executors: each captured name (closure cells, globals, defaults) and its size."""
+        from sparkbook.driver.closuresize import closure_report
+
+        if not rest:
+            raise ValueError("usage: %spark closure FUNC (a function, e.g. a name)")
+        print(closure_report(self.shell.ev(" ".join(rest))))
+
     def _cmd_status(self, rest: list[str]):
         sc = self.session.active
         if sc is None:

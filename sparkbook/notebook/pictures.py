@@ -75,7 +75,7 @@ def dag_svg(stages: list[dict]) -> str:
                          f"{(x1 + x2) // 2} {y2} {x2} {y2}' fill='none' stroke='currentColor' "
                          f"stroke-opacity='0.5'/><path d='M{x2 - 6} {y2 - 3} L{x2} {y2} "
                          f"L{x2 - 6} {y2 + 3}' fill='none' stroke='currentColor'/>")
-            if "bytes" in edge:
+            if edge.get("bytes") is not None:
                 parts.append(f"<text x='{(x1 + x2) // 2}' y='{(y1 + y2) // 2 - 3}' "
                              f"text-anchor='middle' font-size='9'>{size_text(edge['bytes'])}, "
                              f"{edge['records']} rec</text>")

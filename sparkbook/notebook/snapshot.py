@@ -13,7 +13,8 @@ import time
 from collections import deque
 
 from sparkbook.driver.listener import ExecutorMetricsUpdate, SparkListener
-from sparkbook.driver.statustracker import AppStatusStore
+from sparkbook.driver.shufflestats import shuffle_summary
+from sparkbook.driver.statustracker import AppStatusStore, StageStatus
 from sparkbook.notebook.pictures import dag_svg, size_text, timeline_svg
 from sparkbook.notebook.timeline import TaskTimeline
 
@@ -50,6 +51,18 @@ def skew(durations: list[float]) -> float | None:
     return round(max(durations) / median, 1) if median > 0 else None
 
 
+def stage_shape(s: StageStatus) -> dict:
+    """Where a stage sits in the DAG: the stages it reads, with the bytes and records it
+    fetched along each shuffle edge, the steps it pipelines, and what to warn of."""
+    edges = []
+    for parent, shuffle_id in zip(s.parents, s.parent_shuffles):
+        read_bytes, read_records = s.shuffle_reads.get(shuffle_id, (0, 0))
+        edges.append({"from": parent, "shuffle_id": shuffle_id, "bytes": read_bytes,
+                      "records": read_records})
+    return {"parents": list(s.parents), "steps": list(s.steps), "cached": list(s.cached),
+            "edges": edges, "warnings": list(s.warnings)}
+
+
 def take_snapshot(store: AppStatusStore, job_ids: list[int],
                   history: ExecutorHistory | None = None,
                   timeline: TaskTimeline | None = None) -> dict:
@@ -57,6 +70,8 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
     bars of ``timeline`` (``tasks``, with ``now`` on the same clock)."""
     now = time.time()
     jobs, stages = [], []
+    written: dict[int, StageStatus] = {}  # shuffle id -> the map stage that wrote it here
+    readers: dict[int, list[int]] = {}  # shuffle id -> the stages here that read it
     with store.lock:
         for job_id in job_ids:
             job = store.jobs.get(job_id)
@@ -72,9 +87,13 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 "error": job.error,
             })
             for stage_id in sorted(job.stage_ids):
-                s = store.stages.get(stage_id)
+                s = job.stages.get(stage_id) or store.stages.get(stage_id)
                 if s is None:
                     continue
+                if s.shuffle_id is not None and s.status != "SKIPPED":
+                    written[s.shuffle_id] = s
+                for shuffle_id in s.parent_shuffles:
+                    readers.setdefault(shuffle_id, []).append(s.stage_id)
                 started = s.submission_time
                 stages.append({
                     "id": s.stage_id, "job_id": job.job_id, "attempt": s.attempt,
@@ -86,6 +105,7 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                     "input": s.input_bytes, "cache_hits": s.cache_hits,
                     "skew": skew(s.task_durations),
                     "slowest": round(max(s.task_durations), 3) if s.task_durations else None,
+                    **stage_shape(s),
                 })
         executors = []
         for executor_id, ex in sorted(store.executors.items(), key=lambda kv: int(kv[0])):
@@ -101,7 +121,9 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 "failed": ex.get("failed_tasks", 0),
                 "cpu_history": history.last_minute(executor_id) if history else [],
             })
-    return {"jobs": jobs, "stages": stages, "executors": executors,
+        shuffles = [shuffle_summary(st, sorted(set(readers.get(sid, ()))))
+                    for sid, st in sorted(written.items())]
+    return {"jobs": jobs, "stages": stages, "executors": executors, "shuffles": shuffles,
             "tasks": timeline.tasks() if timeline else [],
             "now": timeline.clock() if timeline else 0.0}
 

@@ -311,6 +311,18 @@ class RDD:
         visit(self, "")
         return "\n".join(lines).encode("utf-8")
 
+    def explain(self) -> None:
+        """Show the stages an action on this RDD (``collect``, ``count``...) would run,
+        without running anything: shuffle boundaries, pipelined steps, tasks per stage,
+        and the stages it would skip because their shuffle output exists (sparkbook's
+        addition; drawn as a DAG in a notebook, printed elsewhere)."""
+        from sparkbook.notebook.planview import show_plan
+
+        ctx = self._driver()
+        if ctx._stopped:
+            raise SparkException("Cannot call methods on a stopped SparkContext.")
+        show_plan(ctx._backend.plan(self, "collect", ctx._callsite()), f"Plan of {self!r}")
+
     def __repr__(self) -> str:
         label = self._name + " " if self._name else ""
         return f"{label}{type(self).__name__}[{self.rdd_id}] at {self.op} at {self.callsite}"
@@ -518,7 +530,10 @@ class RDD:
         grouped = self._combine_by_key(
             Aggregator(_new_list, _append, _extend), numPartitions, partitionFunc, False,
             "groupByKey")
-        return grouped.mapValues(ResultIterable)
+        values = grouped.mapValues(ResultIterable)
+        # Part of the groupByKey step in the stage DAG, as Spark's UI draws it.
+        values.op, values._internal_step = "groupByKey", True
+        return values
 
     def groupBy(self, f: Callable, numPartitions: int | None = None,
                 partitionFunc: Callable[[Any], int] = portable_hash) -> RDD:

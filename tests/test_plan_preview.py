@@ -1,0 +1,146 @@
+"""The plan before it runs: ``rdd.explain()`` and ``%spark plan`` show the stages an
+action would run, built by the DAG scheduler without running anything, and they are the
+stages the action then runs, skipped ones included."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from operator import add
+
+import pytest
+
+from sparkbook.notebook.snapshot import take_snapshot
+
+pytestmark = pytest.mark.sparkbook_only
+
+COMPARED = ("id", "num_tasks", "parents", "steps", "cached")
+
+
+def preview(sc, rdd) -> list[dict]:
+    return sc._backend.plan(rdd, "collect", "here")
+
+
+def ran(sc, recorded, before: int) -> list[dict]:
+    """The stages of the jobs recorded since the first ``before`` ones."""
+    assert sc.waitForListeners()
+    jobs = [j.job_id for j in recorded.jobs[before:]]
+    return take_snapshot(sc.statusStore, jobs)["stages"]
+
+
+def same_stages(planned: list[dict], actual: list[dict]) -> None:
+    """The same stages with the same shape; skipped where planned skipped, else run."""
+    assert [{k: s[k] for k in COMPARED} for s in planned] == [
+        {k: s[k] for k in COMPARED} for s in actual]
+    assert [s["status"] for s in actual] == [
+        "SKIPPED" if s["status"] == "SKIPPED" else "COMPLETE" for s in planned]
+    assert [[(e["from"], e["shuffle_id"]) for e in s["edges"]] for s in planned] == [
+        [(e["from"], e["shuffle_id"]) for e in s["edges"]] for s in actual]
+
+
+def test_the_preview_runs_nothing_and_is_the_job_that_then_runs(sc, recorded):
+    pairs = sc.parallelize([(i % 6, i) for i in range(600)], 4)
+    totals = pairs.reduceByKey(add, 3).map(lambda kv: (kv[0] % 2, kv[1])).groupByKey(2)
+    planned = preview(sc, totals)
+    assert sc.waitForListeners() and recorded.jobs == []  # nothing ran
+    assert [s["status"] for s in planned] == ["PENDING"] * 3
+    assert [s["num_tasks"] for s in planned] == [4, 3, 2]
+    assert [s["steps"] for s in planned] == [["parallelize"], ["reduceByKey", "map"],
+                                             ["groupByKey"]]
+    assert planned[2]["parents"] == [planned[1]["id"]]
+    assert all(e["bytes"] is None for s in planned for e in s["edges"])  # not written yet
+    assert len(totals.collect()) == 2
+    same_stages(planned, ran(sc, recorded, 0))
+
+
+def test_a_second_action_s_preview_skips_the_map_stage_and_knows_its_edge(sc, recorded):
+    counts = sc.parallelize([f"k{i % 9}" for i in range(900)], 3).map(
+        lambda w: (w, 1)).reduceByKey(add, 2)
+    counts.count()
+    assert sc.waitForListeners()
+    before = len(recorded.jobs)
+    doubled = counts.mapValues(lambda n: n * 2)
+    planned = preview(sc, doubled)
+    assert [s["status"] for s in planned] == ["SKIPPED", "PENDING"]
+    assert sorted(doubled.collect())[0] == ("k0", 200)
+    actual = ran(sc, recorded, before)
+    same_stages(planned, actual)
+    # The skipped shuffle's output is known: the edge says what the job then fetched.
+    assert planned[1]["edges"][0]["bytes"] == actual[1]["edges"][0]["bytes"] > 0
+    assert planned[1]["edges"][0]["records"] == actual[1]["edges"][0]["records"] == 3 * 9
+
+
+def test_a_fully_cached_rdd_is_read_from_the_cache(sc, recorded):
+    cached = sc.parallelize(range(100), 4).map(lambda x: (x % 5, x)).cache()
+    try:
+        assert preview(sc, cached)[0]["from_cache"] == []
+        cached.count()
+        (stage,) = preview(sc, cached.mapValues(str))
+        assert stage["cached"] == ["map"] and stage["from_cache"] == ["map"]
+    finally:
+        cached.unpersist()
+
+
+def test_a_join_previews_two_map_stages_feeding_one(sc, recorded):
+    left = sc.parallelize([(i % 4, i) for i in range(40)], 2)
+    right = sc.parallelize([(i, -i) for i in range(4)], 2)
+    joined = left.join(right, 2)
+    planned = preview(sc, joined)
+    assert len(planned) == 3 and sorted(planned[2]["parents"]) == [planned[0]["id"],
+                                                                   planned[1]["id"]]
+    assert joined.count() == 40
+    same_stages(planned, ran(sc, recorded, 0))
+
+
+def test_explain_prints_the_plan_outside_a_notebook(sc, recorded, capsys):
+    pairs = sc.parallelize(range(10), 2).map(lambda x: (x % 2, x)).cache()
+    assert pairs.reduceByKey(add).explain() is None
+    out = capsys.readouterr().out
+    assert sc.waitForListeners() and recorded.jobs == []
+    lines = out.splitlines()
+    assert lines[0].startswith("Plan of ") and lines[1] == "2 stages, 1 shuffle:"
+    assert lines[2].startswith("  Stage ") and "parallelize -> map*  [2 tasks; writes shuffle" \
+        in lines[2]
+    assert "reduceByKey  [2 tasks; result stage; reads shuffle" in lines[3]
+    assert lines[-1] == "  (* persisted)"
+    pairs.unpersist()
+
+
+def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_what_is_no_rdd():
+    command = ("ip = get_ipython(); ip.run_line_magic('load_ext', 'sparkbook'); "
+               "ip.run_cell_magic('spark', '--quiet', 'r = sc.parallelize(range(8), 4)"
+               ".map(lambda x: (x, 1)).groupByKey()'); "
+               "ip.run_line_magic('spark', 'plan r'); "
+               "ip.run_cell_magic('spark', '--quiet', 'big = bytes(3_000_000)\\n"
+               "def f(x): return len(big) + x'); "
+               "ip.run_line_magic('spark', 'closure f'); "
+               "ip.run_line_magic('spark', 'plan 42')")
+    proc = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
+                           "--colors=NoColor", "-c", command],
+                          capture_output=True, text=True, timeout=120)
+    assert "2 stages, 1 shuffle:" in proc.stdout, proc.stdout + proc.stderr
+    assert "parallelize -> map  [4 tasks; writes shuffle 0]" in proc.stdout
+    assert "f pickles to 2.9 MiB" in proc.stdout
+    assert re.search(r"\n  global 'big' used by function f \(\S+\)\s+2.9 MiB\n", proc.stdout)
+    assert "sc.broadcast(value)" in proc.stdout
+    assert "TypeError: %spark plan needs an RDD or a DataFrame, not int" in (
+        proc.stdout + proc.stderr)
+
+
+def test_in_a_notebook_the_plan_is_a_widget_in_plan_mode():
+    from test_notebook import run_notebook, widget_states
+
+    nb = run_notebook(["%load_ext sparkbook",
+                       "%%spark --quiet\nfrom operator import add\n"
+                       "counts = sc.parallelize(range(100), 4).map(lambda x: (x % 3, 1))"
+                       ".reduceByKey(add)\ncounts.count()",
+                       "%spark plan counts"])
+    plan = widget_states(nb)[-1]
+    assert plan["mode"] == "plan"
+    assert [s["status"] for s in plan["stages"]] == ["SKIPPED", "PENDING"]
+    assert plan["stages"][1]["edges"][0]["bytes"] > 0
+    html = nb.cells[2].outputs[0]["data"]["text/html"]
+    assert "SKIPPED (its shuffle output exists)" in html
+    json.dumps(plan)  # plain data
