@@ -177,6 +177,7 @@ class SparkContext:
         show = self._conf.get("spark.ui.showConsoleProgress")
         if show == "true" or (show is None and sys.stderr.isatty()):
             self._progress = ConsoleProgressBar(self._status)
+            self._bus.add_listener(self._progress, synchronous=True)  # erased at a job's end
         self._bus.post(ApplicationStart(self.applicationId, self.appName, time.time(),
                                         getpass.getuser()))
         atexit.register(self.stop)

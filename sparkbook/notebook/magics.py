@@ -234,7 +234,13 @@ class SparkMagics(Magics):
             if sc.progressBar is not None:
                 return None
             bar = ConsoleProgressBar(sc.statusStore)
-            return lambda status: bar.stop()
+            sc.addSparkListener(bar, synchronous=True)  # erased at each job's end
+
+            def finish(status: str) -> None:
+                sc.removeSparkListener(bar)
+                bar.stop()
+
+            return finish
         from sparkbook.notebook.jobview import CellFeed, JobsView
 
         view = JobsView(title=title)

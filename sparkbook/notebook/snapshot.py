@@ -15,8 +15,11 @@ from collections import deque
 from sparkbook.driver.listener import ExecutorMetricsUpdate, SparkListener
 from sparkbook.driver.shufflestats import shuffle_summary
 from sparkbook.driver.statustracker import AppStatusStore, StageStatus
+from sparkbook.notebook.pictures import dag_svg, size_text, timeline_svg
+from sparkbook.notebook.timeline import TaskTimeline
 
-HISTORY = 120  # CPU samples kept per executor: a minute at two heartbeats a second
+HISTORY_SECONDS = 60.0  # the sparkline's window
+HISTORY = 240  # at most this many samples per executor (two heartbeats a second, and slack)
 
 
 class ExecutorHistory(SparkListener):
@@ -27,7 +30,14 @@ class ExecutorHistory(SparkListener):
 
     def on_executor_metrics_update(self, event: ExecutorMetricsUpdate) -> None:
         samples = self.cpu.setdefault(event.executor_id, deque(maxlen=HISTORY))
-        samples.append(round(event.metrics.cpu_percent, 1))
+        at = event.metrics.timestamp or time.time()
+        samples.append((at, round(event.metrics.cpu_percent, 1)))
+        while samples and samples[0][0] < at - HISTORY_SECONDS:
+            samples.popleft()
+
+    def last_minute(self, executor_id: str) -> list[float]:
+        """CPU percentages of the samples of the last minute, oldest first."""
+        return [cpu for _, cpu in list(self.cpu.get(executor_id, ()))]
 
 
 SKEW_MIN_SECONDS = 0.1  # below this, task times are start-up noise, not skew
@@ -54,8 +64,10 @@ def stage_shape(s: StageStatus) -> dict:
 
 
 def take_snapshot(store: AppStatusStore, job_ids: list[int],
-                  history: ExecutorHistory | None = None) -> dict:
-    """Jobs (in submission order), their stages (in DAG order) and every executor."""
+                  history: ExecutorHistory | None = None,
+                  timeline: TaskTimeline | None = None) -> dict:
+    """Jobs (in submission order), their stages (in DAG order), every executor, and the
+    bars of ``timeline`` (``tasks``, with ``now`` on the same clock)."""
     now = time.time()
     jobs, stages = [], []
     written: dict[int, StageStatus] = {}  # shuffle id -> the map stage that wrote it here
@@ -100,35 +112,33 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
             m = ex.get("metrics")
             executors.append({
                 "id": executor_id, "host": ex.get("host", ""), "pid": ex.get("pid"),
-                "alive": ex.get("alive", True),
+                "alive": ex.get("alive", True), "lost_reason": ex.get("removed_reason"),
+                "cores": ex.get("cores", 1),
                 "cpu": round(m.cpu_percent, 1) if m else 0.0, "rss": m.rss if m else 0,
                 "memory_used": m.memory_used if m else 0,
                 "memory_limit": m.memory_limit if m else ex.get("memory", 0),
                 "active": ex.get("active_tasks", 0), "completed": ex.get("completed_tasks", 0),
                 "failed": ex.get("failed_tasks", 0),
-                "cpu_history": list(history.cpu.get(executor_id, ())) if history else [],
+                "cpu_history": history.last_minute(executor_id) if history else [],
             })
         shuffles = [shuffle_summary(st, sorted(set(readers.get(sid, ()))))
                     for sid, st in sorted(written.items())]
-    return {"jobs": jobs, "stages": stages, "executors": executors, "shuffles": shuffles}
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    return {"jobs": jobs, "stages": stages, "executors": executors, "shuffles": shuffles,
+            "tasks": timeline.tasks() if timeline else [],
+            "now": timeline.clock() if timeline else 0.0}
 
 
 def summary_html(snapshot: dict, title: str = "") -> str:
-    """A static table of the cell's jobs and stages, for notebooks opened without a kernel."""
-    rows = []
+    """The cell's stage DAG and task timeline as inline SVG, and a table of its jobs and
+    stages, for notebooks opened without a kernel."""
+    rows, pictures = [], []
     for job in snapshot["jobs"]:
         rows.append(f"<tr class='sb-job'><td colspan='6'><b>Job {job['id']}</b> "
                     f"{html.escape(job['name'])} &mdash; {job['status'].lower()} in "
                     f"{job['duration']:.2f} s</td></tr>")
-        for s in (st for st in snapshot["stages"] if st["job_id"] == job["id"]):
+        stages = [st for st in snapshot["stages"] if st["job_id"] == job["id"]]
+        pictures.append(dag_svg(stages))
+        for s in stages:
             failed = f", {s['failed']} failed" if s["failed"] else ""
             if s["attempt"]:
                 failed += f", retry {s['attempt']} after {s['earlier_failed']} failed tasks"
@@ -136,9 +146,12 @@ def summary_html(snapshot: dict, title: str = "") -> str:
                 f"<tr><td>Stage {s['id']}</td><td>{html.escape(s['name'])}</td>"
                 f"<td>{s['completed']}/{s['num_tasks']} tasks{failed}</td>"
                 f"<td>{s['status'].lower()}</td><td>{s['duration']:.2f} s</td>"
-                f"<td>shuffle read {_size(s['shuffle_read'])}, "
-                f"write {_size(s['shuffle_write'])}</td></tr>")
+                f"<td>shuffle read {size_text(s['shuffle_read'])}, "
+                f"write {size_text(s['shuffle_write'])}</td></tr>")
+    pictures.append(timeline_svg(snapshot.get("tasks", []), snapshot["executors"]))
     head = f"<b>{html.escape(title)}</b>" if title else "<b>sparkbook</b>"
     if not rows:
         rows.append("<tr><td>no Spark jobs ran in this cell</td></tr>")
-    return (f"<div class='sparkbook-summary'>{head}<table>{''.join(rows)}</table></div>")
+    drawn = "".join(f"<div>{p}</div>" for p in pictures if p)
+    return (f"<div class='sparkbook-summary'>{head}{drawn}<table>{''.join(rows)}</table>"
+            "</div>")

@@ -1,0 +1,152 @@
+"""The stage DAG and the task timeline as inline SVG, for the summary a saved notebook keeps.
+
+The live widget draws the same pictures in the browser (``widgets/dag.js`` and
+``widgets/timeline.js``); these are their small, script-free twins: no tooltips beyond
+SVG ``<title>``, colours that read on light and dark pages, and the timeline's bars
+merged further so that a notebook file stays small.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from sparkbook.notebook.timeline import merged_per_lane
+
+STAGE_COLORS = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948",
+                "#9c755f", "#8cd17d", "#a0cbe8", "#d4a6c8")  # as widgets/base.js
+BOX_W, GAP_X, GAP_Y, LINE = 150, 80, 12, 12
+LANE_H, LABEL_W, PLOT_W = 10, 70, 480
+SUMMARY_BARS = 400  # past this, the summary's timeline shows merged bars only
+ARROW, CACHED = "\u2192 ", " \u25cf"  # between pipelined steps; after a cached one
+FONT = "font-family='sans-serif' font-size='10' fill='currentColor'"
+
+
+def _color(stage_id: int) -> str:
+    return STAGE_COLORS[stage_id % len(STAGE_COLORS)]
+
+
+def stage_depths(stages: list[dict]) -> dict[int, int]:
+    """Each stage's column: 0 for a stage reading no other, else one past its parents'."""
+    by_id = {s["id"]: s for s in stages}
+    depth: dict[int, int] = {}
+
+    def visit(stage_id: int, seen: frozenset) -> int:
+        if stage_id not in depth:
+            parents = [p for p in by_id[stage_id].get("parents", [])
+                       if p in by_id and p not in seen]
+            depth[stage_id] = 1 + max((visit(p, seen | {stage_id}) for p in parents),
+                                      default=-1)
+        return depth[stage_id]
+
+    for s in stages:
+        visit(s["id"], frozenset())
+    return depth
+
+
+def _arrows(stage: dict) -> list[dict]:
+    return stage.get("edges") or [{"from": p} for p in stage.get("parents", [])]
+
+
+def dag_svg(stages: list[dict]) -> str:
+    """A box per stage, left to right by depth, its steps inside, arrows from its parents."""
+    if not stages:
+        return ""
+    depth = stage_depths(stages)
+    place: dict[int, tuple[int, int, int]] = {}
+    heights: dict[int, int] = {}
+    for s in stages:
+        col = depth[s["id"]]
+        h = LINE * (len(s.get("steps") or [s["name"]]) + 1) + 6
+        y = heights.get(col, 4)
+        place[s["id"]] = (4 + col * (BOX_W + GAP_X), y, h)
+        heights[col] = y + h + GAP_Y
+    width = 8 + (max(depth.values()) + 1) * (BOX_W + GAP_X) - GAP_X
+    height = max(heights.values())
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='sb-summary-dag' width='{width}' "
+             f"height='{height}' {FONT}>"]
+    for s in stages:
+        tx, ty, th = place[s["id"]]
+        for edge in _arrows(s):
+            if edge["from"] not in place:
+                continue
+            fx, fy, fh = place[edge["from"]]
+            x1, y1, x2, y2 = fx + BOX_W, fy + fh // 2, tx, ty + th // 2
+            parts.append(f"<g class='sb-dag-edge'><path d='M{x1} {y1} C{(x1 + x2) // 2} {y1} "
+                         f"{(x1 + x2) // 2} {y2} {x2} {y2}' fill='none' stroke='currentColor' "
+                         f"stroke-opacity='0.5'/><path d='M{x2 - 6} {y2 - 3} L{x2} {y2} "
+                         f"L{x2 - 6} {y2 + 3}' fill='none' stroke='currentColor'/>")
+            if edge.get("bytes") is not None:
+                parts.append(f"<text x='{(x1 + x2) // 2}' y='{(y1 + y2) // 2 - 3}' "
+                             f"text-anchor='middle' font-size='9'>{size_text(edge['bytes'])}, "
+                             f"{edge['records']} rec</text>")
+            parts.append("</g>")
+    for s in stages:
+        x, y, h = place[s["id"]]
+        skipped = s["status"] == "SKIPPED"
+        done = 0 if skipped else min(s["completed"], s["num_tasks"]) / max(s["num_tasks"], 1)
+        cached = set(s.get("cached") or [])
+        attempt = f" (attempt {s['attempt']})" if s.get("attempt") else ""
+        dashed = " stroke-dasharray='4 3'" if skipped else ""
+        tasks = "skipped" if skipped else f"{s['completed']}/{s['num_tasks']}"
+        parts.append(
+            f"<g class='sb-dag-box' opacity='{0.4 if skipped else 1}'>"
+            f"<title>Stage {s['id']}: {escape(s['name'])}, {s['status'].lower()}</title>"
+            f"<rect x='{x}' y='{y}' width='{BOX_W}' height='{h}' rx='3' fill='#8884'/>"
+            f"<rect x='{x}' y='{y}' width='{BOX_W * done:.0f}' height='{h}' rx='3' "
+            f"fill='#59a14f' fill-opacity='0.45'/>"
+            f"<rect x='{x}' y='{y}' width='{BOX_W}' height='{h}' rx='3' fill='none' "
+            f"stroke='{_color(s['id'])}' stroke-width='1.5'{dashed}/>"
+            f"<text x='{x + 4}' y='{y + LINE}' font-weight='bold'>Stage {s['id']}{attempt}"
+            f"</text><text x='{x + BOX_W - 4}' y='{y + LINE}' text-anchor='end'>{tasks}</text>")
+        for i, step in enumerate(s.get("steps") or [s["name"]]):
+            arrow = ARROW if i else ""
+            mark = CACHED if step in cached else ""
+            parts.append(f"<text x='{x + 8}' y='{y + LINE * (i + 2)}' fill-opacity='0.8'>"
+                         f"{arrow}{escape(step)}{mark}</text>")
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def timeline_svg(tasks: list[dict], executors: list[dict]) -> str:
+    """A lane per executor core and a bar per task (or merged group), coloured by stage."""
+    if not tasks:
+        return ""
+    if len(tasks) > SUMMARY_BARS:
+        tasks = merged_per_lane(tasks)
+    lanes: dict[str, int] = {e["id"]: max(e.get("cores", 1), 1) for e in executors}
+    for t in tasks:
+        lanes[t["executor"]] = max(lanes.get(t["executor"], 1), t["lane"] + 1)
+    first_row, row = {}, 0
+    for executor_id, n in lanes.items():
+        first_row[executor_id], row = row, row + n
+    span = max(max(t["end"] or t["start"] for t in tasks), 0.001)
+    height = row * LANE_H + 14
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='sb-summary-timeline' "
+             f"width='{LABEL_W + PLOT_W + 30}' height='{height}' {FONT}>"]
+    for executor_id, row_of in first_row.items():
+        y = row_of * LANE_H
+        parts.append(f"<text x='0' y='{y + LANE_H - 1}'>executor {escape(executor_id)}</text>")
+    for t in tasks:
+        y = (first_row[t["executor"]] + t["lane"]) * LANE_H
+        x = LABEL_W + PLOT_W * t["start"] / span
+        w = max(PLOT_W * ((t["end"] or span) - t["start"]) / span, 1)
+        what = f"{t['count']} tasks" if t.get("count") else f"task {t['index']}"
+        stroke = (" stroke='#d32f2f' stroke-width='1.5'" if t["status"] in ("FAILED", "KILLED")
+                  else "")
+        parts.append(f"<rect class='sb-task' x='{x:.1f}' y='{y + 1}' width='{w:.1f}' "
+                     f"height='{LANE_H - 2}' fill='{_color(t['stage'])}'{stroke}><title>stage "
+                     f"{t['stage']} {what}, {t['status'].lower()}</title></rect>")
+    axis = row * LANE_H + 11
+    parts.append(f"<text x='{LABEL_W}' y='{axis}'>0 s</text><text x='{LABEL_W + PLOT_W}' "
+                 f"y='{axis}' text-anchor='end'>{span:.2f} s</text></svg>")
+    return "".join(parts)
+
+
+def size_text(n: int) -> str:
+    """Bytes as a person reads them: 512 B, 1.5 KiB, 3.0 MiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
