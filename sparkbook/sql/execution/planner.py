@@ -68,6 +68,10 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return ReplicateRowsExec(plan.count, plan.columns, plan_physical(plan.child, False))
     if isinstance(plan, lp.ResolvedHint):
         return plan_physical(plan.child, top)
+    if isinstance(plan, lp.Generate):
+        from sparkbook.sql.execution.generate import GenerateExec
+
+        return GenerateExec(plan.generator, plan.generated, plan_physical(plan.child, False))
     return None
 
 
