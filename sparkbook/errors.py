@@ -116,6 +116,14 @@ class ArithmeticException(PySparkException):
     """ANSI arithmetic failed: overflow, division by zero."""
 
 
+class DateTimeException(PySparkException):
+    """A date or timestamp that does not parse (ANSI mode), or is out of range."""
+
+
+class ArrayIndexOutOfBoundsException(PySparkException):
+    """An array index outside the array (ANSI mode): ``arr[5]``, ``element_at``."""
+
+
 class IllegalArgumentException(PySparkException):
     """A value a function cannot accept."""
 

@@ -208,6 +208,37 @@ class Column:
     def contains(self, other: Any) -> Column:
         return Column(e.ScalarFunction("contains", [self._expr, to_expr(other)]))
 
+    def rlike(self, other: str) -> Column:
+        """Whether a match of the regular expression ``other`` is in the string."""
+        return Column(e.ScalarFunction("rlike", [self._expr, literal(other)], "RLIKE"))
+
+    def substr(self, startPos: int | Column, length: int | Column) -> Column:
+        """``length`` characters from the 1-based ``startPos``."""
+        return Column(e.ScalarFunction("substring", [self._expr, to_expr(startPos),
+                                                     to_expr(length)], "substr"))
+
+    # arrays, maps, structs
+    def getItem(self, key: Any) -> Column:
+        """An array's element by 0-based index, or a map's value by key."""
+        return Column(e.ExtractValue(self._expr, to_expr(key)))
+
+    def getField(self, name: str) -> Column:
+        """A struct's field."""
+        return Column(e.ExtractValue(self._expr, literal(name), field=True))
+
+    def __getitem__(self, k: Any) -> Column:
+        if isinstance(k, slice):
+            if k.step is not None:
+                raise PySparkValueError("[SLICE_WITH_STEP] Slice with step is not supported.",
+                                        "SLICE_WITH_STEP")
+            return self.substr(k.start, k.stop)
+        return self.getItem(k)
+
+    def __getattr__(self, item: str) -> Column:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        return self.getField(item)
+
     # CASE WHEN, continued from functions.when()
     def _open_case(self, error_class: str, message: str) -> e.CaseWhen:
         """This column's CASE WHEN, which must not have its ELSE yet."""

@@ -10,11 +10,18 @@ from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, column_reference, literal, name_expr, to_expr
 from sparkbook.sql.types import IntegerType
+from sparkbook.sql.udf import udf
 
 __all__ = ["col", "column", "lit", "expr", "when", "coalesce", "upper", "lower", "length",
-           "abs", "round", "sqrt", "asc", "desc", "sum", "avg", "mean", "count",
-           "countDistinct", "count_distinct", "min", "max", "first", "last", "collect_list",
-           "collect_set", "broadcast"]
+           "abs", "round", "sqrt", "asc", "desc", "concat", "concat_ws", "split",
+           "regexp_replace", "regexp_extract", "substring", "trim", "ltrim", "rtrim",
+           "initcap", "lpad", "rpad", "to_date", "to_timestamp", "year", "month",
+           "dayofmonth", "dayofweek", "dayofyear", "quarter", "hour", "minute", "second",
+           "date_add", "date_sub", "datediff", "current_date", "current_timestamp",
+           "date_format", "array", "size", "array_contains", "struct", "element_at",
+           "explode", "explode_outer", "posexplode", "posexplode_outer", "udf",
+           "sum", "avg", "mean", "count", "countDistinct", "count_distinct", "min", "max",
+           "first", "last", "collect_list", "collect_set", "broadcast"]
 
 
 def col(col: str) -> Column:
@@ -44,12 +51,14 @@ def coalesce(*cols: Column | str) -> Column:
     return Column(e.ScalarFunction("coalesce", [name_expr(c) for c in cols]))
 
 
-def _function(name: str, pretty: str | None = None):
+def _function(name: str, pretty: str | None = None, doc: str = "of a column",
+              node: type[e.ScalarFunction] = e.ScalarFunction):
+    """A function of one column, named ``name`` (printed ``pretty``)."""
     def f(col: Column | str) -> Column:
-        return Column(e.ScalarFunction(name, [name_expr(col)], pretty))
+        return Column(node(name, [name_expr(col)], pretty))
 
     f.__name__ = name
-    f.__doc__ = f"Spark's ``{name}`` of a column."
+    f.__doc__ = f"Spark's ``{name}`` {doc}."
     return f
 
 
@@ -63,6 +72,153 @@ sqrt = _function("sqrt", "SQRT")
 def round(col: Column | str, scale: int = 0) -> Column:
     """Rounded half up (away from zero) to ``scale`` decimal places."""
     return Column(e.ScalarFunction("round", [name_expr(col), e.Literal(scale, IntegerType())]))
+
+
+# --- strings ------------------------------------------------------------------------------
+
+
+def _call(name: str, *args: e.Expression, pretty: str | None = None) -> Column:
+    return Column(e.ScalarFunction(name, list(args), pretty))
+
+
+def _columns(cols: tuple) -> list[e.Expression]:
+    if len(cols) == 1 and isinstance(cols[0], (list, tuple)):
+        cols = tuple(cols[0])
+    return [name_expr(c) for c in cols]
+
+
+def concat(*cols: Column | str) -> Column:
+    """The strings joined end to end (NULL if any is NULL)."""
+    return _call("concat", *_columns(cols))
+
+
+def concat_ws(sep: str, *cols: Column | str) -> Column:
+    """The strings joined with ``sep`` between them, NULLs skipped."""
+    return _call("concat_ws", literal(sep), *_columns(cols))
+
+
+def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
+    """An array of the pieces of ``str`` around matches of the regex ``pattern`` (at most
+    ``limit`` pieces when ``limit`` > 0)."""
+    return _call("split", name_expr(str), literal(pattern), literal(limit))
+
+
+def regexp_replace(string: Column | str, pattern: str | Column,
+                   replacement: str | Column) -> Column:
+    """Every match of the regex ``pattern`` replaced (``$1`` names a group)."""
+    return _call("regexp_replace", name_expr(string), to_expr(pattern), to_expr(replacement),
+                 literal(1))
+
+
+def regexp_extract(str: Column | str, pattern: str, idx: int) -> Column:
+    """Group ``idx`` of the first match of ``pattern`` ("" when nothing matches)."""
+    return _call("regexp_extract", name_expr(str), literal(pattern), literal(idx))
+
+
+def substring(str: Column | str, pos: int, len: int) -> Column:
+    """``len`` characters from the 1-based ``pos`` (a negative one counts from the end)."""
+    return _call("substring", name_expr(str), literal(pos), literal(len))
+
+
+trim = _function("trim", doc="of a string column: spaces cut at both ends")
+ltrim = _function("ltrim", doc="of a string column: spaces cut at the start")
+rtrim = _function("rtrim", doc="of a string column: spaces cut at the end")
+initcap = _function("initcap", doc="of a string column: each word's first letter upper case")
+
+
+def lpad(col: Column | str, len: int, pad: str) -> Column:
+    """Padded on the left with ``pad`` to ``len`` characters (cut to ``len`` if longer)."""
+    return _call("lpad", name_expr(col), literal(len), literal(pad))
+
+
+def rpad(col: Column | str, len: int, pad: str) -> Column:
+    return _call("rpad", name_expr(col), literal(len), literal(pad))
+
+
+# --- dates and timestamps -----------------------------------------------------------------
+
+
+def to_date(col: Column | str, format: str | None = None) -> Column:
+    """The column as a date: by Spark's cast, or read with a datetime ``format``."""
+    args = [name_expr(col)] + ([literal(format)] if format is not None else [])
+    return _call("to_date", *args)
+
+
+def to_timestamp(col: Column | str, format: str | None = None) -> Column:
+    """The column as a timestamp: by Spark's cast, or read with a datetime ``format``."""
+    args = [name_expr(col)] + ([literal(format)] if format is not None else [])
+    return _call("to_timestamp", *args)
+
+
+year = _function("year")
+month = _function("month")
+dayofmonth = _function("dayofmonth")
+dayofweek = _function("dayofweek")
+dayofyear = _function("dayofyear")
+quarter = _function("quarter")
+hour = _function("hour")
+minute = _function("minute")
+second = _function("second")
+
+
+def date_add(start: Column | str, days: Column | int) -> Column:
+    return _call("date_add", name_expr(start), to_expr(days))
+
+
+def date_sub(start: Column | str, days: Column | int) -> Column:
+    return _call("date_sub", name_expr(start), to_expr(days))
+
+
+def datediff(end: Column | str, start: Column | str) -> Column:
+    """The days from ``start`` to ``end``."""
+    return _call("datediff", name_expr(end), name_expr(start))
+
+
+def current_date() -> Column:
+    return _call("current_date")
+
+
+def current_timestamp() -> Column:
+    return _call("current_timestamp")
+
+
+def date_format(date: Column | str, format: str) -> Column:
+    """A date or timestamp as text in Spark's datetime pattern (``yyyy-MM-dd HH:mm``)."""
+    return _call("date_format", name_expr(date), literal(format))
+
+
+# --- arrays, maps and structs --------------------------------------------------------------
+
+
+def array(*cols: Column | str) -> Column:
+    return _call("array", *_columns(cols))
+
+
+def struct(*cols: Column | str) -> Column:
+    return _call("struct", *_columns(cols))
+
+
+def size(col: Column | str) -> Column:
+    """The number of elements of an array or map (NULL for NULL)."""
+    return _call("size", name_expr(col))
+
+
+def array_contains(col: Column | str, value: Any) -> Column:
+    return _call("array_contains", name_expr(col), to_expr(value))
+
+
+def element_at(col: Column | str, extraction: Any) -> Column:
+    """An array's element by 1-based index (negative from the end), or a map's value."""
+    return _call("element_at", name_expr(col), to_expr(extraction))
+
+
+_ROWS = ": a row per element of an array (or entry of a map)"
+explode = _function("explode", doc=_ROWS, node=e.Generator)
+explode_outer = _function("explode_outer", doc=_ROWS + ", one NULL row for none",
+                          node=e.Generator)
+posexplode = _function("posexplode", doc=_ROWS + ", with its position", node=e.Generator)
+posexplode_outer = _function("posexplode_outer", doc=_ROWS + ", with its position",
+                             node=e.Generator)
 
 
 def asc(col: str) -> Column:

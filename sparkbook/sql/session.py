@@ -25,6 +25,7 @@ from sparkbook.sql.types import (
     merge_types,
     parse_ddl,
 )
+from sparkbook.sql.udf import UDFRegistration
 
 if TYPE_CHECKING:
     from sparkbook.driver.context import SparkContext
@@ -140,6 +141,7 @@ class SparkSession:
         sql_options = {k: v for k, v in (options or {}).items() if k.startswith("spark.sql.")}
         self._conf = RuntimeConfig(sparkContext.getConf(), sql_options)
         self._catalog = Catalog()
+        self._udf = UDFRegistration()
         with SparkSession._lock:
             SparkSession._active = self
 
@@ -182,6 +184,11 @@ class SparkSession:
     @property
     def catalog(self) -> Catalog:
         return self._catalog
+
+    @property
+    def udf(self) -> UDFRegistration:
+        """``spark.udf.register(name, f, returnType)``: Python functions for SQL text."""
+        return self._udf
 
     def sql(self, sqlQuery: str) -> DataFrame:
         """The DataFrame of a query in Spark SQL, over the session's temporary views."""

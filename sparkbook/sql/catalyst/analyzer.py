@@ -11,7 +11,7 @@ from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst import windows
 from sparkbook.sql.catalyst.typecoercion import mismatch, type_tree
 from sparkbook.sql.catalyst.windows import contains_window
-from sparkbook.sql.types import BooleanType, NullType
+from sparkbook.sql.types import BooleanType, IntegerType, MapType, NullType, StringType
 
 MAX_SUGGESTIONS = 5
 
@@ -51,12 +51,19 @@ def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisExceptio
 
 def _project(node: lp.Project) -> lp.LogicalPlan:
     attrs = node.child.output()
+    child = node.child
     out: list[e.Expression] = []
     for item in node.project_list:
         if isinstance(item, e.UnresolvedStar):
             out.extend(expand_star(item, attrs))
             continue
         resolved = resolve(item, attrs)
+        if _generator_of(resolved) is not None:
+            # explode(...) in a select: a Generate below the projection, one per generator
+            # in order (so a second one repeats the first's rows), as Spark plans it.
+            child = _generate(resolved, child)
+            out.extend(child.generated)
+            continue
         if windows.uses_window(resolved):  # its name shows the frame the analyzer chose
             resolved = windows.resolve_frames(type_tree(resolved))
             name = e.output_name(windows.without_implicit_casts(resolved))
@@ -64,10 +71,49 @@ def _project(node: lp.Project) -> lp.LogicalPlan:
             name = e.output_name(resolved)
         if not isinstance(resolved, (e.Alias, e.AttributeReference)):
             resolved = e.Alias(resolved, name)
+        _check_no_generator(resolved)
         out.append(type_tree(resolved))
     if any(windows.uses_window(x) for x in out):
-        return windows.extract_windows(out, node.child)
-    return lp.Project(out, node.child, resolved=True)
+        return windows.extract_windows(out, child)
+    return lp.Project(out, child, resolved=True)
+
+
+def _generator_of(item: e.Expression) -> e.Generator | None:
+    inner = item.child if isinstance(item, e.Alias) else item
+    return inner if isinstance(inner, e.Generator) else None
+
+
+def _generate(item: e.Expression, child: lp.LogicalPlan) -> lp.Generate:
+    generator = type_tree(_generator_of(item))
+    dt = generator.dtype
+    if isinstance(dt, MapType):
+        names = ["key", "value"]
+        fields = [(dt.keyType, False), (dt.valueType, dt.valueContainsNull)]
+    else:
+        names, fields = ["col"], [(dt.elementType, dt.containsNull)]
+    if generator.with_position:
+        names, fields = ["pos", *names], [(IntegerType(), False), *fields]
+    if isinstance(item, e.Alias):
+        if len(names) != 1:
+            raise AnalysisException(
+                f"[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied in the AS clause "
+                f"does not match the number of columns output by the UDTF. Expected "
+                f"{len(names)} aliases, but got {item.name}. Please ensure that the number of "
+                f"aliases provided matches the number of columns output by the UDTF. "
+                f"SQLSTATE: 42802", "UDTF_ALIAS_NUMBER_MISMATCH", {}, "42802")
+        names = [item.name]
+    generated = [e.AttributeReference(n, t, nullable or generator.outer)
+                 for n, (t, nullable) in zip(names, fields)]
+    return lp.Generate(generator, generated, child)
+
+
+def _check_no_generator(x: e.Expression) -> None:
+    for node in x.walk():
+        if isinstance(node, e.Generator):
+            raise AnalysisException(
+                f'[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not '
+                f'supported: nested in expressions "{e.output_name(x)}". SQLSTATE: 42K0E',
+                "UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS", {}, "42K0E")
 
 
 def _filter(node: lp.Filter) -> lp.LogicalPlan:
@@ -192,7 +238,13 @@ def resolve(x: e.Expression, attrs: list[e.AttributeReference]) -> e.Expression:
 
     def rule(node: e.Expression) -> e.Expression:
         if isinstance(node, e.UnresolvedAttribute):
-            return resolve_name(node, attrs)
+            try:
+                return resolve_name(node, attrs)
+            except AnalysisException as err:
+                nested = _struct_fields(node, attrs)
+                if nested is None:
+                    raise err from None
+                return nested
         if isinstance(node, e.AttributeReference) and node.expr_id not in ids:
             # df.age used on a DataFrame derived from df that has replaced the column.
             return resolve_name(e.UnresolvedAttribute([node.name]), attrs)
@@ -203,6 +255,23 @@ def resolve(x: e.Expression, attrs: list[e.AttributeReference]) -> e.Expression:
         return node
 
     return x.transform_up(rule)
+
+
+def _struct_fields(name: e.UnresolvedAttribute, attrs: list[e.AttributeReference]
+                   ) -> e.Expression | None:
+    """``s.f`` (``p.s.f.g``...): the longest leading part that names a column, then struct
+    fields of it, as Spark's resolution of a dotted name falls back to."""
+    for k in range(len(name.parts) - 1, 0, -1):
+        try:
+            x: e.Expression = resolve_name(e.UnresolvedAttribute(name.parts[:k]), attrs)
+        except AnalysisException:
+            continue
+        rest = name.parts[k:]
+        for i, part in enumerate(rest):
+            x = e.ExtractValue(x, e.Literal(part, StringType()), field=True,
+                               from_name=i == len(rest) - 1)
+        return x
+    return None
 
 
 def resolve_name(name: e.UnresolvedAttribute, attrs: list[e.AttributeReference]

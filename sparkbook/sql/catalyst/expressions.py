@@ -329,6 +329,53 @@ class ScalarFunction(Expression):
         return f"{self.pretty}({', '.join(r(c) for c in self.children)})"
 
 
+class ExtractValue(ScalarFunction):
+    """``arr[0]``, ``m['k']``, ``s.f`` (``getItem``, ``getField``, ``col("s.f")``): which
+    one is the child's type's to say. ``field`` says it was asked for as a struct field;
+    ``from_name`` that it came from a dotted column name, which names the column by its
+    last part."""
+
+    def __init__(self, child: Expression, key: Expression, field: bool = False,
+                 from_name: bool = False) -> None:
+        super().__init__("extractvalue", [child, key])
+        self.field, self.from_name = field, from_name
+
+    @property
+    def is_struct_field(self) -> bool:
+        from sparkbook.sql.types import StructType
+
+        return self.field or isinstance(self.children[0].dtype, StructType)
+
+    def render(self, r: Callable) -> str:
+        child, key = self.children
+        if self.is_struct_field and isinstance(key, Literal):
+            return f"{r(child)}.{key.value}"
+        return f"{r(child)}[{r(key)}]"
+
+
+class Generator(ScalarFunction):
+    """``explode``, ``explode_outer``, ``posexplode``, ``posexplode_outer``: a function
+    giving rows, not a value; in a select it becomes a ``Generate`` node below it."""
+
+    @property
+    def outer(self) -> bool:
+        return self.name.endswith("_outer")
+
+    @property
+    def with_position(self) -> bool:
+        return self.name.startswith("pos")
+
+
+class PythonUDF(ScalarFunction):
+    """A Python function called on each row's arguments, batch by batch on the executors,
+    returning ``return_type`` (``functions.udf``)."""
+
+    def __init__(self, name: str, func: Callable, return_type: DataType,
+                 args: list[Expression]) -> None:
+        super().__init__(name, args)
+        self.func, self.return_type = func, return_type
+
+
 class SortOrder(UnaryExpression):
     def __init__(self, child: Expression, ascending: bool = True,
                  nulls_first: bool | None = None) -> None:
@@ -351,6 +398,8 @@ def output_name(e: Expression) -> str:
     cast column keeps its column's name, anything else its SQL text."""
     if isinstance(e, (Alias, AttributeReference, UnresolvedAttribute)):
         return e.name
+    if isinstance(e, ExtractValue) and e.from_name:
+        return str(e.children[1].value)
     if isinstance(e, Cast) and isinstance(e.child, (AttributeReference, UnresolvedAttribute)):
         return e.child.name
     return e.sql()

@@ -288,6 +288,29 @@ class ReplicateRows(UnaryNode):
         return f"Generate replicaterows({shown}), [{', '.join(a.explain() for a in self.columns)}]"
 
 
+class Generate(UnaryNode):
+    """``explode(arr)`` in a select: each child row once per element of its array (or
+    entry of its map), with the ``generated`` columns (``col``; ``pos``; ``key``,
+    ``value``) after the child's."""
+
+    def __init__(self, generator: e.Generator, generated: list[e.AttributeReference],
+                 child: LogicalPlan) -> None:
+        self.generator = generator
+        self.generated = generated
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.child.output() + self.generated
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Generate(self.generator, self.generated, children[0])
+
+    def node_line(self) -> str:
+        shown = ", ".join(a.explain() for a in self.generated)
+        return f"Generate {self.generator.explain()}, {str(self.generator.outer).lower()}, " \
+               f"[{shown}]"
+
+
 class Repartition(UnaryNode):
     """``repartition(n, *cols)`` (a shuffle: by hash of ``keys``, else round robin) or
     ``coalesce(n)`` (neighbouring partitions merged, no shuffle)."""

@@ -7,6 +7,7 @@ import decimal
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.spark import Spark
 
 from sparkbook.errors import ParseException
 from sparkbook.sql.catalyst import expressions as e
@@ -51,6 +52,54 @@ KNOWN_FUNCTIONS = {"upper": "upper", "lower": "lower", "length": "length", "abs"
                    "contains": "contains", "isnull": "isnull", "isnotnull": "isnotnull"}
 
 
+# Functions read as written (sqlglot's Anonymous with the name and arguments as given):
+# sqlglot rewrites many of them into other dialects' forms (year(d) into a cast of d, to
+# to_timestamp(x) into a CAST) that would lose Spark's name and semantics.
+_AS_WRITTEN = {
+    "concat", "concat_ws", "split", "regexp_replace", "regexp_extract", "initcap", "lpad",
+    "rpad", "to_date", "to_timestamp", "year", "month", "day", "dayofmonth", "dayofweek",
+    "dayofyear", "quarter", "hour", "minute", "second", "date_add", "date_sub", "datediff",
+    "date_format", "array", "size", "array_contains", "struct", "element_at", "explode",
+    "explode_outer", "posexplode", "posexplode_outer", "ltrim", "rtrim", "substr", "rlike",
+    "current_date", "current_timestamp"}
+
+
+class SparkAsWritten(Spark):
+    """Spark's dialect, with the functions of ``_AS_WRITTEN`` left as written."""
+
+    class Parser(Spark.Parser):
+        FUNCTIONS = {k: v for k, v in Spark.Parser.FUNCTIONS.items()
+                     if k.lower() not in _AS_WRITTEN}
+        FUNCTION_PARSERS = {k: v for k, v in Spark.Parser.FUNCTION_PARSERS.items()
+                            if k.lower() not in _AS_WRITTEN}
+
+
+# Functions read as written: the kernel's name and how Spark prints the call.
+_SCALARS = {"day": ("dayofmonth", "day"), "substr": ("substring", "substr"),
+            "rlike": ("rlike", "RLIKE")}
+_SCALARS.update({n: (n, n) for n in _AS_WRITTEN if n not in _SCALARS})
+_GENERATORS = {"explode", "explode_outer", "posexplode", "posexplode_outer"}
+MAX_INT = 2**31 - 1
+
+
+def _as_written(name: str, args: list[e.Expression]) -> e.Expression:
+    """A function read as written, with the arguments Spark adds when they are left out
+    (Spark names ``split(s, -)`` as ``split(s, -, -1)``)."""
+    if name in _GENERATORS:
+        return e.Generator(name, args)
+    kernel, pretty = _SCALARS[name]
+    defaults = {"split": [e.Literal(-1, IntegerType())],
+                "regexp_replace": [e.Literal(1, IntegerType())],
+                "regexp_extract": [e.Literal(1, IntegerType())],
+                "substr": [e.Literal(MAX_INT, IntegerType())],
+                "lpad": [e.Literal(" ", StringType())], "rpad": [e.Literal(" ", StringType())]}
+    wanted = {"split": 3, "regexp_replace": 4, "regexp_extract": 3, "substr": 3, "lpad": 3,
+              "rpad": 3}
+    if name in wanted and len(args) < wanted[name]:
+        args = args + defaults[name][:wanted[name] - len(args)]
+    return e.ScalarFunction(kernel, args, pretty)
+
+
 def parse_expression(text: str) -> e.Expression:
     """One expression, as ``expr()`` and ``selectExpr()`` take it."""
     return convert(parse_statements(text)[0], text)
@@ -59,7 +108,7 @@ def parse_expression(text: str) -> e.Expression:
 def parse_statements(text: str) -> list[exp.Expression]:
     """sqlglot's trees of the text; its errors as Spark's ``ParseException``."""
     try:
-        trees = [t for t in sqlglot.parse(text, read="spark") if t is not None]
+        trees = [t for t in sqlglot.parse(text, read=SparkAsWritten) if t is not None]
     except sqlglot.errors.ParseError as err:
         raise _syntax_error(text, err) from None
     except sqlglot.errors.TokenError:
@@ -150,10 +199,40 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         if name == "round" and len(args) == 1:
             args.append(e.Literal(0, IntegerType()))  # Spark names it round(x, 0)
         return e.ScalarFunction(name, args, pretty)
+    if kind is exp.Anonymous and node.name.lower() in _SCALARS:
+        return _as_written(node.name.lower(), [convert(a, text) for a in node.expressions])
+    if kind is exp.RegexpLike:
+        return e.ScalarFunction("rlike", [convert(node.this, text),
+                                          convert(node.expression, text)], "RLIKE")
+    if kind is exp.Substring:
+        length = node.args.get("length")
+        args = [convert(node.this, text), convert(node.args["start"], text),
+                convert(length, text) if length is not None else e.Literal(MAX_INT,
+                                                                          IntegerType())]
+        return e.ScalarFunction("substring", args, "substring")
+    if kind is exp.Trim:
+        name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(node.args.get("position"), "trim")
+        chars = node.args.get("expression")
+        args = [convert(node.this, text)] + ([convert(chars, text)] if chars else [])
+        return e.ScalarFunction(name, args, name)
+    if kind in (exp.CurrentDate, exp.CurrentTimestamp):
+        name = "current_date" if kind is exp.CurrentDate else "current_timestamp"
+        return e.ScalarFunction(name, [], name)
+    if kind is exp.Bracket:
+        return e.ExtractValue(convert(node.this, text), convert(node.expressions[0], text))
+    if kind is exp.Dot:
+        return e.ExtractValue(convert(node.this, text),
+                              e.Literal(node.expression.name, StringType()), field=True)
     if kind is exp.Anonymous and node.name.lower() in KNOWN_FUNCTIONS:
         name = node.name.lower()
         args = [convert(a, text) for a in node.expressions]
         return e.ScalarFunction(name, args, KNOWN_FUNCTIONS[name])
+    if kind is exp.Anonymous:
+        from sparkbook.sql.udf import registered
+
+        function = registered(node.name)
+        if function is not None:
+            return function.expression([convert(a, text) for a in node.expressions])
     if isinstance(node, exp.Func):
         name = node.name if kind is exp.Anonymous else node.sql_name()
         raise unresolved_routine(name)

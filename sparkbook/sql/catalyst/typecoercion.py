@@ -4,11 +4,14 @@ compared with a number is read as that number, and so on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction, result_type
 from sparkbook.sql.catalyst.windows import WINDOW_NODES, type_window
 from sparkbook.sql.types import (
+    ArrayType,
     BinaryType,
     BooleanType,
     ByteType,
@@ -21,10 +24,13 @@ from sparkbook.sql.types import (
     IntegerType,
     IntegralType,
     LongType,
+    MapType,
     NullType,
     NumericType,
     ShortType,
     StringType,
+    StructField,
+    StructType,
     TimestampNTZType,
     TimestampType,
 )
@@ -276,5 +282,201 @@ def _function(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool
         return [cast_to(k, dt) for k in kids], dt, all(k.nullable for k in kids)
     if name in ("isnull", "isnotnull"):
         return kids, BooleanType(), False
+    typer = _python_udf if isinstance(x, e.PythonUDF) else _TYPERS.get(name)
+    if typer is not None:
+        return typer(x, kids, nullable)
     raise AnalysisException(f"[UNRESOLVED_ROUTINE] Cannot resolve routine `{name}`.",
                             "UNRESOLVED_ROUTINE")
+
+
+# --- strings, dates, collections ----------------------------------------------------------
+
+Typed = tuple[list[e.Expression], DataType, bool]
+
+
+def _signature(args: list[DataType | None], result: DataType, literal: tuple[int, ...] = ()
+               ) -> Callable[[e.ScalarFunction, list[e.Expression], bool], Typed]:
+    """A function whose arguments are cast to ``args`` (the last repeats; None keeps the
+    type) and whose result is ``result``; the ``literal`` arguments must be constants."""
+
+    def typer(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+        for i in literal:
+            if i < len(kids):
+                _require_literal(x, kids[i])
+        out = []
+        for i, k in enumerate(kids):
+            target = args[min(i, len(args) - 1)] if args else None
+            out.append(k if target is None else _implicit(x, k, target))
+        return out, result, nullable
+
+    return typer
+
+
+def _require_literal(x: e.Expression, k: e.Expression) -> None:
+    inner = k
+    while isinstance(inner, e.Cast):
+        inner = inner.child
+    if not isinstance(inner, e.Literal):
+        raise mismatch(x, "NON_FOLDABLE_INPUT",
+                       f'the input "{e.output_name(k)}" should be a foldable '
+                       f'{_type_name(k.dtype)} expression; however, got "{e.output_name(k)}".')
+
+
+_IMPLICIT_TO_STRING = (NumericType, BooleanType, DateType, TimestampType, TimestampNTZType,
+                       BinaryType, NullType)
+
+
+def _implicit(x: e.Expression, k: e.Expression, target: DataType) -> e.Expression:
+    """ANSI mode's implicit cast of a function argument, or Spark's type mismatch."""
+    dt = k.dtype
+    if dt == target or isinstance(dt, NullType):
+        return cast_to(k, target)
+    ok = False
+    if isinstance(target, StringType):
+        ok = isinstance(dt, _IMPLICIT_TO_STRING)
+    elif isinstance(target, IntegralType):
+        ok = isinstance(dt, (IntegralType, StringType))
+    elif isinstance(target, DateType):
+        ok = isinstance(dt, (StringType, TimestampType, TimestampNTZType))
+    elif isinstance(target, TimestampType):
+        ok = isinstance(dt, (StringType, DateType, TimestampNTZType))
+    elif isinstance(target, (DoubleType, DecimalType)):
+        ok = isinstance(dt, (NumericType, StringType))
+    if not ok:
+        raise mismatch(x, "UNEXPECTED_INPUT_TYPE",
+                       f"The {_ordinal(x, k)} parameter requires the {_type_name(target)} "
+                       f'type, however "{e.output_name(k)}" has the type {_type_name(dt)}.')
+    return cast_to(k, target)
+
+
+_ORDINALS = ["first", "second", "third", "fourth", "fifth"]
+
+
+def _ordinal(x: e.Expression, k: e.Expression) -> str:
+    index = next((i for i, c in enumerate(x.children) if c is k), 0)
+    return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
+
+
+def _to_datetime(target: DataType):
+    def typer(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+        if len(kids) == 1:  # without a pattern: Spark's cast
+            return [_implicit(x, kids[0], target)], target, nullable
+        _require_literal(x, kids[1])
+        return [_implicit(x, kids[0], StringType()), kids[1]], target, nullable
+
+    return typer
+
+
+def _now(target: DataType):
+    def typer(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+        return kids, target, False
+
+    return typer
+
+
+def _array(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    dt = common_type([k.dtype for k in kids]) if kids else NullType()
+    if dt is None:
+        raise mismatch(x, "DATA_DIFF_TYPES", "Input to `array` should all be the same type, "
+                       f"but it's [{', '.join(k.dtype.simpleString().upper() for k in kids)}].")
+    contains_null = any(k.nullable for k in kids)
+    return [cast_to(k, dt) for k in kids], ArrayType(dt, contains_null), False
+
+
+def _struct(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    fields = [StructField(k.name if isinstance(k, (e.Alias, e.AttributeReference))
+                          else f"col{i + 1}", k.dtype, k.nullable) for i, k in enumerate(kids)]
+    return kids, StructType(fields), False
+
+
+def _collection(x: e.Expression, k: e.Expression, kinds: tuple[type, ...], shown: str) -> None:
+    if not isinstance(k.dtype, kinds):
+        raise mismatch(x, "UNEXPECTED_INPUT_TYPE",
+                       f'The first parameter requires the {shown} type, however '
+                       f'"{e.output_name(k)}" has the type {_type_name(k.dtype)}.')
+
+
+def _size(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    if not isinstance(kids[0].dtype, NullType):
+        _collection(x, kids[0], (ArrayType, MapType), '("ARRAY" or "MAP")')
+    return kids, IntegerType(), nullable
+
+
+def _array_contains(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    _collection(x, kids[0], (ArrayType,), '"ARRAY"')
+    element = kids[0].dtype.elementType
+    return [kids[0], _implicit(x, kids[1], element)], BooleanType(), nullable
+
+
+def _element(x: e.ScalarFunction, kids: list[e.Expression]) -> Typed:
+    """``arr[i]``, ``m[k]``, ``element_at``: the element's type, found in the child's."""
+    child, key = kids
+    dt = child.dtype
+    if isinstance(dt, ArrayType):
+        return [child, _implicit(x, key, IntegerType())], dt.elementType, True
+    if isinstance(dt, MapType):
+        return [child, _implicit(x, key, dt.keyType)], dt.valueType, True
+    raise _extract_error(child)
+
+
+def _extract_error(child: e.Expression) -> AnalysisException:
+    return AnalysisException(
+        f'[INVALID_EXTRACT_BASE_FIELD_TYPE] Can\'t extract a value from '
+        f'"{e.output_name(child)}". Need a complex type [STRUCT, ARRAY, MAP] but got '
+        f'{_type_name(child.dtype)}. SQLSTATE: 42000', "INVALID_EXTRACT_BASE_FIELD_TYPE",
+        {}, "42000")
+
+
+def _extract_value(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    child, key = kids
+    if isinstance(child.dtype, StructType):
+        name = key.value if isinstance(key, e.Literal) else None
+        found = [f for f in child.dtype.fields
+                 if name is not None and f.name.lower() == str(name).lower()]
+        if not found:
+            fields = ", ".join(f"`{f.name}`" for f in child.dtype.fields)
+            raise AnalysisException(
+                f"[FIELD_NOT_FOUND] No such struct field `{name}` in {fields}. "
+                "SQLSTATE: 42704", "FIELD_NOT_FOUND", {}, "42704")
+        return [child, e.Literal(found[0].name, StringType())], found[0].dataType, True
+    return _element(x, kids)
+
+
+def _element_at(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    return _element(x, kids)
+
+
+def _generator(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    _collection(x, kids[0], (ArrayType, MapType), '("ARRAY" or "MAP")')
+    return kids, kids[0].dtype, True
+
+
+def _python_udf(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    return kids, x.return_type, True
+
+
+_S, _I, _D, _TS = StringType(), IntegerType(), DateType(), TimestampType()
+
+_TYPERS: dict[str, Callable[[e.ScalarFunction, list[e.Expression], bool], Typed]] = {
+    "concat": _signature([_S], _S), "concat_ws": _signature([_S], _S, (0,)),
+    "split": _signature([_S, _S, _I], ArrayType(_S, False), (1, 2)),
+    "regexp_replace": _signature([_S, _S, _S, _I], _S, (1, 2, 3)),
+    "regexp_extract": _signature([_S, _S, _I], _S, (1, 2)),
+    "rlike": _signature([_S, _S], BooleanType(), (1,)),
+    "substring": _signature([_S, _I, _I], _S, (1, 2)),
+    "trim": _signature([_S], _S, (1,)), "ltrim": _signature([_S], _S, (1,)),
+    "rtrim": _signature([_S], _S, (1,)), "initcap": _signature([_S], _S),
+    "lpad": _signature([_S, _I, _S], _S, (1, 2)), "rpad": _signature([_S, _I, _S], _S, (1, 2)),
+    "to_date": _to_datetime(_D), "to_timestamp": _to_datetime(_TS),
+    "date_add": _signature([_D, _I], _D), "date_sub": _signature([_D, _I], _D),
+    "datediff": _signature([_D, _D], _I), "date_format": _signature([_TS, _S], _S, (1,)),
+    "current_date": _now(_D), "current_timestamp": _now(_TS),
+    "array": _array, "struct": _struct, "size": _size, "array_contains": _array_contains,
+    "extractvalue": _extract_value, "element_at": _element_at,
+    "explode": _generator, "explode_outer": _generator, "posexplode": _generator,
+    "posexplode_outer": _generator,
+}
+for _name in ("year", "month", "dayofmonth", "dayofweek", "dayofyear", "quarter"):
+    _TYPERS[_name] = _signature([_D], _I)
+for _name in ("hour", "minute", "second"):
+    _TYPERS[_name] = _signature([_TS], _I)

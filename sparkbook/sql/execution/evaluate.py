@@ -16,9 +16,10 @@ from sparkbook.errors import (
     sql_error,
 )
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.execution import arrays, datetimes, strings
 from sparkbook.sql.execution.arrow import to_arrow_type
+from sparkbook.sql.execution.values import Kernel, Value
 from sparkbook.sql.types import (
-    BinaryType,
     BooleanType,
     DataType,
     DateType,
@@ -32,8 +33,6 @@ from sparkbook.sql.types import (
     java_number_str,
     to_sql_type_name,
 )
-
-Value = pa.Array | pa.ChunkedArray | pa.Scalar
 
 
 class BatchEvaluator:
@@ -205,15 +204,14 @@ def _function(ev: BatchEvaluator, x: e.ScalarFunction, batch: pa.RecordBatch) ->
     name = x.name
     if name == "coalesce":
         return pc.coalesce(*[ev.eval(c, batch) for c in x.children])
+    if isinstance(x, e.PythonUDF):
+        from sparkbook.sql.udf import evaluate_udf
+
+        return evaluate_udf(x, [ev.eval(c, batch) for c in x.children], batch.num_rows)
+    kernel = FUNCTION_KERNELS.get(name)
+    if kernel is not None:
+        return kernel(x, [ev.eval(c, batch) for c in x.children], batch.num_rows)
     arg = ev.eval(x.children[0], batch)
-    if name == "upper":
-        return pc.utf8_upper(arg)
-    if name == "lower":
-        return pc.utf8_lower(arg)
-    if name == "length":
-        length = pc.binary_length(arg) if isinstance(x.children[0].dtype, BinaryType) \
-            else pc.utf8_length(arg)
-        return pc.cast(length, pa.int32())
     if name == "abs":
         return _exact(x, pc.abs_checked, pc.abs, arg)
     if name == "sqrt":
@@ -225,14 +223,11 @@ def _function(ev: BatchEvaluator, x: e.ScalarFunction, batch: pa.RecordBatch) ->
         if isinstance(x.dtype, IntegralType):
             return pc.round(arg, ndigits=scale, round_mode="half_towards_infinity")
         return _round_half_up(ev.column(x.children[0], batch), scale)
-    pattern = _literal_pattern(x.children[1])
-    if name == "startswith":
-        return pc.starts_with(arg, pattern=pattern)
-    if name == "endswith":
-        return pc.ends_with(arg, pattern=pattern)
-    if name == "contains":
-        return pc.match_substring(arg, pattern=pattern)
     raise SparkRuntimeException(f"[INTERNAL_ERROR] No kernel for {name}.", "INTERNAL_ERROR")
+
+
+FUNCTION_KERNELS: dict[str, Kernel] = {**strings.KERNELS, **datetimes.KERNELS,
+                                       **arrays.KERNELS}
 
 
 def _round_half_up(arg: pa.Array, scale: int) -> pa.Array:
@@ -313,8 +308,9 @@ def _from_string(value: pa.Array, target: DataType, arrow_type: pa.DataType) -> 
         return pc.if_else(pc.is_valid(lowered), pc.is_in(lowered, value_set=truthy),
                           pa.scalar(None, pa.bool_()))
     if isinstance(target, DateType):
-        # Spark reads the date at the start of a timestamp: '2020-01-02 03:04:05'.
-        trimmed = pc.replace_substring_regex(trimmed, r"[ T].*$", "")
+        return datetimes.cast_to_date(value)
+    if isinstance(target, (TimestampType, TimestampNTZType)):
+        return datetimes.cast_to_timestamp(value)
     if isinstance(target, IntegralType):
         bad = pc.invert(pc.fill_null(pc.match_substring_regex(trimmed, r"^[+-]?\d+$"), True))
         if pc.any(bad).as_py():
@@ -385,5 +381,6 @@ _KERNELS: dict[type, Callable] = {
     e.BinaryArithmetic: _arithmetic, e.UnaryMinus: _minus, e.BinaryComparison: _compare,
     e.And: _logic, e.Or: _logic, e.Not: _not, e.IsNull: _is_null, e.IsNotNull: _is_null,
     e.In: _in, e.Like: _like, e.CaseWhen: _case_when, e.ScalarFunction: _function,
+    e.ExtractValue: _function, e.PythonUDF: _function,
     e.Cast: _cast,
 }

@@ -72,6 +72,10 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         from sparkbook.sql.execution.window import plan_window
 
         return plan_window(plan, conf, n)
+    if isinstance(plan, lp.Generate):
+        from sparkbook.sql.execution.generate import GenerateExec
+
+        return GenerateExec(plan.generator, plan.generated, plan_physical(plan.child, False))
     return None
 
 
