@@ -295,6 +295,14 @@ class TestSqlText:
              ("Bob", 1, 5, 2, 10), ("Bob", 2, 5, 2, 7)], key=str)
 
 
+    def test_windows_over_the_rows_of_an_aggregate(self, spark, view):
+        df = spark.sql("SELECT name, sum(amount) AS total, rank() OVER (ORDER BY sum(amount) "
+                       "DESC) AS r, sum(sum(amount)) OVER () AS everything, count(*) FROM "
+                       "payments GROUP BY name HAVING count(*) > 1 ORDER BY r, name")
+        assert df.columns == ["name", "total", "r", "everything", "count(1)"]
+        assert rows(df) == [("Alice", 20, 1, 25, 3), ("Bob", 5, 2, 25, 2)]
+
+
 class TestErrors:
     def _condition(self, errors, action) -> str:
         return raised(errors.AnalysisException, action).getCondition()

@@ -14,7 +14,7 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.parser import convert, parse_statements
-from sparkbook.sql.catalyst.windows import WindowExpression
+from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
 from sparkbook.sql.types import parse_error
 
@@ -130,6 +130,8 @@ class _Query:
                 df = df.distinct()
             return self.order_and_limit(node, df, before, items)
         keys = [self._group_key(g, items) for g in (group.expressions if group else [])]
+        if any(contains_window(x) for x in items):
+            return self._windows_over_aggregate(node, df, keys, items)
         # Hidden aggregates (in HAVING or ORDER BY, not selected) are computed beside the
         # selected ones and projected away afterwards, as Spark's analyzer does.
         extra: list[e.Expression] = []
@@ -149,6 +151,29 @@ class _Query:
         if node.args.get("distinct"):
             df = df.distinct()
         return self.limit(node, df)
+
+    def _windows_over_aggregate(self, node: exp.Select, df: DataFrame, keys: list[e.Expression],
+                                items: list[e.Expression]) -> DataFrame:
+        """``SELECT k, sum(x), rank() OVER (ORDER BY sum(x)) ... GROUP BY k``: the aggregate
+        first (the aggregates the windows read as hidden columns of it), HAVING, then the
+        windows over its rows, then ORDER BY the selected columns."""
+        plain = [x for x in items if not contains_window(x)]
+        extra: list[e.Expression] = []
+        windowed = [_aggregates_in_windows(x, plain, extra) for x in items
+                    if contains_window(x)]
+        having = node.args.get("having")
+        condition = None if having is None else _over_aggregate(self.expr(having.this), plain,
+                                                                 extra)
+        df = df._with(lp.Aggregate(keys, plain + extra, df._plan))
+        shown = iter(df._plan.output()[:len(plain)])
+        if condition is not None:
+            df = df.filter(Column(_bound(condition, df)))
+        over = iter(_bound(x, df) for x in windowed)
+        final = [next(over) if contains_window(x) else next(shown) for x in items]
+        df = df._with(lp.Project(final, df._plan))
+        if node.args.get("distinct"):
+            df = df.distinct()
+        return self.order_and_limit(node, df)
 
     def _group_key(self, node: exp.Expression, items: list[e.Expression]) -> e.Expression:
         # GROUP BY 1 names the first selected expression; GROUP BY an alias its expression.
@@ -213,6 +238,20 @@ def _has_aggregate(x: e.Expression) -> bool:
     if isinstance(x, WindowExpression):
         return False
     return isinstance(x, AggregateFunction) or any(_has_aggregate(c) for c in x.children)
+
+
+def _aggregates_in_windows(x: e.Expression, items: list[e.Expression],
+                           extra: list[e.Expression]) -> e.Expression:
+    """A selected expression with windows over an aggregate's rows: every aggregate in it
+    that is not a window's own function becomes a column of the aggregate."""
+    if isinstance(x, WindowExpression):
+        f = x.function
+        if f.children:
+            f = f.with_children([_over_aggregate(c, items, extra) for c in f.children])
+        return WindowExpression(f, _over_aggregate(x.spec, items, extra))
+    if not contains_window(x):
+        return _over_aggregate(x, items, extra)
+    return x.with_children([_aggregates_in_windows(c, items, extra) for c in x.children])
 
 
 def _named_windows(item: exp.Expression, node: exp.Select) -> exp.Expression:

@@ -308,41 +308,63 @@ def _codes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return codes, holder
 
 
-def _frame_max(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, runs: _Runs) -> np.ndarray:
-    """The largest of ``c`` (non-negative) over each row's frame, -1 for an empty one."""
+def _running_max(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, runs: _Runs,
+                 prefix: bool) -> np.ndarray:
+    """The largest code (non-negative) over frames that start (``prefix``) or end at their
+    partition's edge: a running maximum lifted per partition, so that it restarts there."""
     n, seg_id = len(c), runs.seg_id
-    empty = hi <= lo
     span = int(c.max()) + 1
-    if np.all(lo == runs.seg_start):
-        # running frames: a maximum that restarts at each partition (lifted per partition)
+    if prefix:
         acc = np.maximum.accumulate(c + seg_id * span) - seg_id * span
-        out = acc[np.maximum(hi - 1, 0)]
-    elif np.all(hi == runs.seg_end):
-        rev_seg = seg_id[::-1].max() - seg_id[::-1]
-        acc = (np.maximum.accumulate(c[::-1] + rev_seg * span) - rev_seg * span)[::-1]
-        out = acc[np.minimum(lo, n - 1)]
-    else:  # sliding frames: a sparse table of maxima over 2^j rows
-        lengths = np.maximum(hi - lo, 1)
-        levels = [c]
-        while (1 << len(levels)) <= lengths.max():
-            prev, step = levels[-1], 1 << (len(levels) - 1)
-            levels.append(np.maximum(prev, np.append(prev[step:], np.full(step, -1))))
-        j = np.floor(np.log2(lengths)).astype(np.int64)
-        table = np.stack(levels)
-        out = np.maximum(table[j, np.minimum(lo, n - 1)],
-                         table[j, np.clip(hi - (1 << j), 0, n - 1)])
-    return np.where(empty, -1, out)
+        return acc[np.maximum(hi - 1, 0)]
+    rev_seg = seg_id[-1] - seg_id[::-1]
+    acc = (np.maximum.accumulate(c[::-1] + rev_seg * span) - rev_seg * span)[::-1]
+    return acc[np.minimum(lo, n - 1)]
+
+
+def _sliding(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, op, fill) -> np.ndarray:
+    """``op`` (np.maximum or np.minimum) over ``x[lo:hi]`` for each row, from a sparse table
+    (``op`` over runs of 2^j rows; two overlapping runs cover a frame)."""
+    n = len(x)
+    lengths = np.maximum(hi - lo, 1)
+    levels = [x]
+    while (1 << len(levels)) <= lengths.max():
+        prev, step = levels[-1], 1 << (len(levels) - 1)
+        levels.append(op(prev, np.append(prev[step:], np.full(step, fill, x.dtype))))
+    j = np.floor(np.log2(lengths)).astype(np.int64)
+    out = np.empty(n, x.dtype)
+    first = np.minimum(lo, n - 1)
+    for level in np.unique(j):  # a few lengths: frames of one rows frame are alike
+        rows = j == level
+        table = levels[level]
+        out[rows] = op(table[first[rows]], table[np.clip(hi[rows] - (1 << level), 0, n - 1)])
+    return out
 
 
 def _min_max(values: pa.Array, lo, hi, f, runs: _Runs) -> pa.Array:
+    found = _counts(values, lo, hi) > 0
+    prefix, suffix = np.all(lo == runs.seg_start), np.all(hi == runs.seg_end)
+    is_max = f.name == "max"
+    t = values.type
+    numeric = pa.types.is_integer(t) or (pa.types.is_floating(t) and not pc.any(
+        pc.is_nan(values)).as_py())
+    if numeric and not (prefix or suffix):
+        # Sliding frames of numbers: the sparse table over the values themselves.
+        as_type = pa.int64() if pa.types.is_integer(t) else pa.float64()
+        info = np.iinfo(np.int64) if pa.types.is_integer(t) else None
+        fill = (info.min if is_max else info.max) if info else (-np.inf if is_max else np.inf)
+        x = pc.fill_null(values.cast(as_type), fill).to_numpy(zero_copy_only=False)
+        best = _sliding(x, lo, hi, np.maximum if is_max else np.minimum, fill)
+        return pa.array(best, as_type, mask=~found).cast(t)
     codes, holder = _codes(values)
     k = int(codes.max()) if len(codes) else 0
-    valid = codes > 0
     # min is the max of the reversed codes; NULLs count as nothing (0) either way.
-    c = codes if f.name == "max" else np.where(valid, k + 1 - codes, 0)
-    best = _frame_max(c, lo, hi, runs)
-    found = best > 0
-    code = best if f.name == "max" else k + 1 - best
+    c = codes if is_max else np.where(codes > 0, k + 1 - codes, 0)
+    if prefix or suffix:
+        best = _running_max(c, lo, hi, runs, prefix)
+    else:
+        best = _sliding(c, lo, hi, np.maximum, -1)
+    code = best if is_max else k + 1 - best
     rows = holder[np.where(found, code, 0)]
     return values.take(pa.array(rows, mask=~found))
 
