@@ -140,3 +140,22 @@ def test_small_sides_are_broadcast_by_their_estimated_size(spark, people, files)
     b = spark.createDataFrame([(1, 3)], "k int, y int")
     local = printed(a.join(b, "k").explain)
     assert "Exchange hashpartitioning(k#" in local and "BroadcastHashJoin" not in local
+
+
+@pytest.mark.sparkbook_only
+def test_an_exchange_reports_the_rows_it_moved_as_its_records(spark, sc, recorded):
+    # Each map task sends one IPC block per reduce partition; the metrics count rows.
+    assert spark.range(0, 1000, 1, 2).repartition(3).count() == 1000
+    sc.waitForListeners()
+    stage_ids = {t.stage_id for t in recorded.tasks}
+    written = sum(t.metrics.shuffle_write_records for t in recorded.tasks)
+    read = sum(t.metrics.shuffle_read_records for t in recorded.tasks)
+    assert written == read == 1000
+    stages = [sc._status.stages[i] for i in stage_ids if i in sc._status.stages]
+    assert sum(s.shuffle_write_records for s in stages) == 1000
+    assert sum(s.shuffle_read_records for s in stages) == 1000
+    assert sum(s.shuffle_write_bytes for s in stages) > 8000
+    from sparkbook.notebook.snapshot import take_snapshot
+
+    shown = take_snapshot(sc._status, [j.job_id for j in recorded.jobs])["stages"]
+    assert sum(s["shuffle_write_records"] for s in shown) == 1000

@@ -53,6 +53,8 @@ class StageStatus:
     killed: int = 0
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
+    shuffle_read_records: int = 0  # rows, for a SQL exchange
+    shuffle_write_records: int = 0
     input_bytes: int = 0
     cache_hits: int = 0
     earlier_failed: int = 0  # tasks that failed in this stage's earlier attempts
@@ -174,6 +176,8 @@ class AppStatusStore(SparkListener):
                     stage.failed += 1
                 stage.shuffle_read_bytes += m.shuffle_read_bytes
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
+                stage.shuffle_read_records += m.shuffle_read_records
+                stage.shuffle_write_records += m.shuffle_write_records
                 stage.input_bytes += m.input_bytes
                 stage.cache_hits += m.cache_hits
             elif (stage is not None and event.stage_attempt < stage.attempt

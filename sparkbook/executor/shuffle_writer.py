@@ -14,6 +14,16 @@ from sparkbook.partitioner import portable_hash
 from sparkbook.rdd.dependency import ShuffleDependency
 
 
+def count_records(bucket: list) -> int:
+    """A bucket's records, as the shuffle metrics count them: a pair whose value knows its
+    ``num_rows`` (a SQL exchange's block of Arrow rows) counts as those rows, as Spark
+    counts the rows an exchange moved, not its blocks."""
+    first = bucket[0] if bucket else None
+    if isinstance(first, tuple) and len(first) == 2 and hasattr(first[1], "num_rows"):
+        return sum(getattr(value, "num_rows", 1) for _, value in bucket)
+    return len(bucket)
+
+
 def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[bytes], int]:
     """Bucket (and maybe combine) one map partition's records; returns pickled buckets and
     the number of records written."""
@@ -22,7 +32,7 @@ def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[by
     n = dep.partitioner.numPartitions
     if n == 1:
         bucket = list(records)
-        return [pickle.dumps(bucket, 5) if bucket else b""], len(bucket)
+        return [pickle.dumps(bucket, 5) if bucket else b""], count_records(bucket)
     buckets: list[list] = [[] for _ in range(n)]
     func = dep.partitioner.partitionFunc
     appends = [b.append for b in buckets]
@@ -36,5 +46,5 @@ def write_map_output(records: Iterator, dep: ShuffleDependency) -> tuple[list[by
     else:
         for record in records:
             appends[func(record[0]) % n](record)
-    written = sum(map(len, buckets))
+    written = sum(map(count_records, buckets))
     return [pickle.dumps(b, 5) if b else b"" for b in buckets], written

@@ -24,7 +24,7 @@ from sparkbook.executor.blockid import RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.captured_output import CapturedOutput
 from sparkbook.executor.shuffle_client import ShuffleClient
-from sparkbook.executor.shuffle_writer import write_map_output
+from sparkbook.executor.shuffle_writer import count_records, write_map_output
 from sparkbook.metrics import TaskMetrics
 from sparkbook.taskcontext import TaskContext
 
@@ -83,7 +83,7 @@ class ExecutorTaskContext(TaskContext):
         for blob in blobs:
             if blob:
                 records = pickle.loads(blob)
-                self.metrics.shuffle_read_records += len(records)
+                self.metrics.shuffle_read_records += count_records(records)
                 yield records
 
 
