@@ -58,6 +58,8 @@ class StageStatus:
     killed: int = 0
     shuffle_read_bytes: int = 0
     shuffle_write_bytes: int = 0
+    shuffle_read_records: int = 0  # rows, for a SQL exchange
+    shuffle_write_records: int = 0
     input_bytes: int = 0
     cache_hits: int = 0
     earlier_failed: int = 0  # tasks that failed in this stage's earlier attempts
@@ -225,6 +227,7 @@ class AppStatusStore(SparkListener):
                     stage.failed += 1
                 stage.shuffle_read_bytes += m.shuffle_read_bytes
                 stage.shuffle_write_bytes += m.shuffle_write_bytes
+                stage.shuffle_read_records += m.shuffle_read_records
                 stage.shuffle_write_records += m.shuffle_write_records
                 if event.shuffle_write is not None:
                     stage.add_shuffle_write(event.task_info.executor_id, event.shuffle_write)

@@ -30,6 +30,16 @@ KEY_REPR_CHARS = 80
 _first = operator.itemgetter(0)
 
 
+def count_records(bucket: list) -> int:
+    """A bucket's records, as the shuffle metrics count them: a pair whose value knows its
+    ``num_rows`` (a SQL exchange's block of Arrow rows) counts as those rows, as Spark
+    counts the rows an exchange moved, not its blocks."""
+    first = bucket[0] if bucket else None
+    if isinstance(first, tuple) and len(first) == 2 and hasattr(first[1], "num_rows"):
+        return sum(getattr(value, "num_rows", 1) for _, value in bucket)
+    return len(bucket)
+
+
 @dataclass
 class MapOutput:
     """A map task's pickled buckets, the records in each, and its hottest keys as
@@ -44,7 +54,7 @@ def write_map_output(records: Iterator, dep: ShuffleDependency, seed: int = 0) -
     """Bucket (and maybe combine) one map partition's records and pickle each bucket."""
     buckets = bucket_records(records, dep)
     return MapOutput([pickle.dumps(b, 5) if b else b"" for b in buckets],
-                     [len(b) for b in buckets], sample_hot_keys(buckets, seed))
+                     [count_records(b) for b in buckets], sample_hot_keys(buckets, seed))
 
 
 def sample_hot_keys(buckets: list[list], seed: int, budget: int = SAMPLE_KEYS,

@@ -24,7 +24,7 @@ from sparkbook.executor.blockid import RDDBlockId, ShuffleBlockId
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.captured_output import CapturedOutput
 from sparkbook.executor.shuffle_client import ShuffleClient
-from sparkbook.executor.shuffle_writer import write_map_output
+from sparkbook.executor.shuffle_writer import count_records, write_map_output
 from sparkbook.metrics import TaskMetrics
 from sparkbook.taskcontext import TaskContext
 
@@ -87,8 +87,9 @@ class ExecutorTaskContext(TaskContext):
         for blob in blobs:
             if blob:
                 records = pickle.loads(blob)
-                self.metrics.shuffle_read_records += len(records)
-                read[1] += len(records)
+                n = count_records(records)
+                self.metrics.shuffle_read_records += n
+                read[1] += n
                 yield records
 
 

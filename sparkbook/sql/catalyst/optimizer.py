@@ -11,6 +11,9 @@ changing (Spark's fixed-point batches, roughly):
   aliases substituted), sorts, repartitions, grouping keys and join sides (the conjuncts
   that name one side only; an inner join takes the rest into its condition), so that they
   end next to the scan, which pushes them into the files (``execution/files.py``).
+- ``InferFiltersFromConstraints``: a comparison is never true of NULL, so ``x > 1`` lets
+  the filter also say ``isnotnull(x)`` (which a scan can push down), and a join's keys
+  are not NULL on a side whose unmatched rows the join drops.
 - ``ColumnPruning`` and ``CollapseProject``: only the columns used above flow up; a
   projection is inserted above a child with columns nobody reads.
 """
@@ -44,13 +47,17 @@ NONDETERMINISTIC_FUNCTIONS = {"rand", "randn", "uuid", "current_date", "current_
 
 def optimize(plan: lp.LogicalPlan) -> lp.LogicalPlan:
     """The optimized plan of an analyzed one: the same output, computed with less work."""
-    plan = eliminate_subquery_aliases(plan)
+    plan = _to_fixed_point(eliminate_subquery_aliases(plan))
+    plan = _to_fixed_point(transform_plan(plan, infer_filters))
+    return collapse_projects(prune_columns(plan, {a.expr_id for a in plan.output()}, False))
+
+
+def _to_fixed_point(plan: lp.LogicalPlan) -> lp.LogicalPlan:
     for _ in range(MAX_ITERATIONS):
         before = plan.tree_string()
         plan = transform_plan(plan, _operator_rules)
         if plan.tree_string() == before:
             break
-    plan = collapse_projects(prune_columns(plan, {a.expr_id for a in plan.output()}, False))
     return plan
 
 
@@ -324,6 +331,89 @@ def _push_join_condition(join: lp.Join) -> lp.LogicalPlan:
     return _join_like(join, lp.Filter(and_all(to_left), left, True) if to_left else left,
                       lp.Filter(and_all(to_right), right, True) if to_right else right,
                       and_all(rest))
+
+
+# --- InferFiltersFromConstraints ---------------------------------------------------
+
+# What is NULL whenever an input is (Catalyst's NullIntolerant): such a condition is never
+# true of a row where a column it reads is NULL.
+NULL_INTOLERANT = (e.BinaryArithmetic, e.BinaryComparison, e.Not, e.UnaryMinus, e.Cast,
+                   e.Like)
+NULL_INTOLERANT_FUNCTIONS = {"startswith", "endswith", "contains", "upper", "lower",
+                             "length", "abs", "sqrt"}
+
+
+def _intolerant_columns(x: e.Expression) -> list[e.AttributeReference]:
+    """The columns that cannot be NULL where ``x`` is true (first use first)."""
+    if isinstance(x, e.AttributeReference):
+        return [x]
+    intolerant = (isinstance(x, NULL_INTOLERANT) and getattr(x, "symbol", "") != "<=>") or (
+        isinstance(x, e.ScalarFunction) and x.name in NULL_INTOLERANT_FUNCTIONS)
+    return [a for c in x.children for a in _intolerant_columns(c)] if intolerant else []
+
+
+def _not_null(plan: lp.LogicalPlan) -> set[int]:
+    """The columns of the plan's output known not to be NULL."""
+    out = {a.expr_id for a in plan.output() if not a.nullable}
+    if isinstance(plan, lp.Filter):
+        out |= _not_null(plan.child)
+        for c in conjuncts(plan.condition):
+            if isinstance(c, e.IsNotNull) and isinstance(c.child, e.AttributeReference):
+                out.add(c.child.expr_id)
+            elif not isinstance(c, e.IsNull):
+                out |= {a.expr_id for a in _intolerant_columns(c)}
+    elif isinstance(plan, (lp.Project, lp.Sort, lp.GlobalLimit, lp.Repartition,
+                           lp.ResolvedHint)):
+        out |= _not_null(plan.children[0]) & {a.expr_id for a in plan.output()}
+    elif isinstance(plan, lp.Join):
+        left, right = (_not_null(c) for c in plan.children)
+        kept = {"Inner": left | right, "LeftSemi": left, "LeftOuter": left, "LeftAnti": left,
+                "RightOuter": right}.get(plan.how, set())
+        out |= kept & {a.expr_id for a in plan.output()}
+    return out
+
+
+def _is_not_null(columns: list[e.AttributeReference], known: set[int]) -> list[e.Expression]:
+    out: list[e.Expression] = []
+    for a in columns:
+        if a.nullable and a.expr_id not in known:
+            known.add(a.expr_id)
+            test = e.IsNotNull(a)
+            test.dtype, test.nullable = BooleanType(), False
+            out.append(test)
+    return out
+
+
+def infer_filters(node: lp.LogicalPlan) -> lp.LogicalPlan:
+    """InferFiltersFromConstraints: ``isnotnull`` of the columns a filter's comparisons
+    read, before them; below a join, of the columns its condition compares on each side
+    whose unmatched rows it drops (both of an inner join, the right of a left outer one)."""
+    if isinstance(node, lp.Filter) and is_deterministic(node.condition):
+        known = _not_null(node.child)
+        known |= {c.child.expr_id for c in conjuncts(node.condition)
+                  if isinstance(c, e.IsNotNull) and isinstance(c.child, e.AttributeReference)}
+        columns = [a for c in conjuncts(node.condition) for a in _intolerant_columns(c)]
+        new = _is_not_null(columns, known)
+        return lp.Filter(and_all([and_all(new), node.condition]), node.child, True) \
+            if new else node
+    if isinstance(node, lp.Join) and node.condition is not None and \
+            is_deterministic(node.condition):
+        lids, rids = _sides(node)
+        columns = [a for c in conjuncts(node.condition) for a in _intolerant_columns(c)]
+        sides = []
+        for i, (side, ids, other) in enumerate(((node.children[0], lids, rids),
+                                                (node.children[1], rids, lids))):
+            drops = node.how in ("Inner", "LeftSemi") or (
+                node.how == ("RightOuter" if i == 0 else "LeftOuter") or
+                (i == 1 and node.how == "LeftAnti"))
+            nullable = {a.expr_id: a.nullable for a in side.output()}
+            mine = [a.as_nullable() if nullable[a.expr_id] else a for a in columns
+                    if a.expr_id in ids and a.expr_id not in other]
+            new = _is_not_null(mine, _not_null(side)) if drops else []
+            sides.append(lp.Filter(and_all(new), side, True) if new else side)
+        if any(s is not c for s, c in zip(sides, node.children)):
+            return _join_like(node, sides[0], sides[1], node.condition)
+    return node
 
 
 # --- ColumnPruning ------------------------------------------------------------------

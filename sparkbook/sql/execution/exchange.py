@@ -104,6 +104,13 @@ def to_ipc(batches: list[pa.RecordBatch] | pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+class ArrowBlock(bytes):
+    """An exchange's block: Arrow IPC bytes that know how many rows they hold, so that the
+    shuffle's record counts are rows, as Spark's are."""
+
+    num_rows: int = 0
+
+
 def from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
@@ -216,7 +223,8 @@ def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning
             start += int(counts[b])
     written = [0] * n
     for b, chunks in parts.items():
-        block = to_ipc(chunks)
+        block = ArrowBlock(to_ipc(chunks))
+        block.num_rows = sum(c.num_rows for c in chunks)
         written[b] = len(block)
         yield b, block
     if sizes is not None:
