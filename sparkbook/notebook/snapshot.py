@@ -87,6 +87,8 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 "active": ex.get("active_tasks", 0), "completed": ex.get("completed_tasks", 0),
                 "failed": ex.get("failed_tasks", 0),
                 "cpu_history": list(history.cpu.get(executor_id, ())) if history else [],
+                # Spark's REST API has these; a sparkbook executor has one core, no JVM GC.
+                "cores": ex.get("cores", 1), "gc_time": 0.0,
             })
     return {"jobs": jobs, "stages": stages, "executors": executors}
 
