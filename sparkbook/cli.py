@@ -84,11 +84,28 @@ def _executor_group(args: argparse.Namespace, memory_each: int) -> None:
 
 def _submit(args: argparse.Namespace) -> None:
     """Client mode, like spark-submit: the application's process is the driver."""
+    if args.engine == "pyspark":
+        _spark_submit(args)
     if args.master:
         os.environ["SPARK_MASTER"] = args.master
     sys.argv = [args.app, *args.app_args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(args.app)))
     runpy.run_path(args.app, run_name="__main__")
+
+
+def _spark_submit(args: argparse.Namespace) -> None:
+    """``--engine pyspark``: hand the application to Apache Spark's own spark-submit."""
+    from sparkbook.notebook.engines.runtime import require_java, spark_submit
+
+    try:
+        command = spark_submit()
+        require_java()
+    except (ImportError, RuntimeError) as exc:
+        sys.exit(f"sparkbook submit: {exc}")
+    master = ["--master", args.master] if args.master else []
+    # Spark's Python workers use the interpreter that has pyspark (and this package).
+    env = dict(os.environ, PYSPARK_PYTHON=os.environ.get("PYSPARK_PYTHON", sys.executable))
+    os.execve(command, [command, *master, args.app, *args.app_args], env)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -147,9 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_local)
 
     p = sub.add_parser("submit", help="run an application as the driver (client mode)",
-                       usage="sparkbook submit APP.py [--master M] [app arguments]")
+                       usage="sparkbook submit [--engine pyspark] APP.py [--master M] "
+                             "[app arguments]")
     p.add_argument("app")
     p.add_argument("--master")
+    p.add_argument("--engine", choices=["sparkbook", "pyspark"], default="sparkbook",
+                   help="pyspark: run it on Apache Spark with spark-submit")
     p.set_defaults(func=_submit)
 
     p = sub.add_parser("kernel", help="install the Sparkbook Jupyter kernel")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anywidget
@@ -65,11 +66,15 @@ class JobsView(anywidget.AnyWidget):
 
 
 class CellFeed(SparkListener):
-    """Follows the jobs a cell starts and keeps a view up to date until closed."""
+    """Follows the jobs a cell starts and keeps a view up to date until closed.
 
-    def __init__(self, sc, view: JobsView, history: ExecutorHistory,
-                 all_jobs: bool = False) -> None:
+    sparkbook's listener bus feeds it; for an engine that polls Spark instead
+    (``engines/``), ``source`` is what gives each snapshot."""
+
+    def __init__(self, sc, view: JobsView, history: ExecutorHistory | None,
+                 all_jobs: bool = False, source: Callable[[], dict] | None = None) -> None:
         self.sc = sc
+        self.source = source
         self.view = view
         self.history = history
         self.job_ids: list[int] = []
@@ -80,7 +85,8 @@ class CellFeed(SparkListener):
         self._last: dict | None = None
         self._sent = 0  # bytes of state the last push sent
         self._stop = threading.Event()
-        sc.addSparkListener(self)
+        if source is None:
+            sc.addSparkListener(self)
         self._thread = threading.Thread(target=self._run, name="sparkbook-widget", daemon=True)
         self._thread.start()
 
@@ -97,6 +103,8 @@ class CellFeed(SparkListener):
             self.timeline.on_task_end(event)
 
     def snapshot(self) -> dict:
+        if self.source is not None:
+            return self.source()
         return take_snapshot(self.sc.statusStore, list(self.job_ids), self.history,
                              self.timeline)
 
@@ -124,9 +132,10 @@ class CellFeed(SparkListener):
         """Stop refreshing; the final state matches the listener's counts exactly."""
         self._stop.set()
         self._thread.join(2)
-        self.sc.waitForListeners()
-        if not self.all_jobs:
-            self.sc.removeSparkListener(self)
+        if self.source is None:
+            self.sc.waitForListeners()
+            if not self.all_jobs:
+                self.sc.removeSparkListener(self)
         snap = self.push()
         self.view.status = status
         return snap

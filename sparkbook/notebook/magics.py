@@ -2,7 +2,9 @@
 
 ``%%spark`` runs its cell as driver code with ``sc`` (and ``spark``, a SparkSession on it)
 bound, under one live widget that shows the jobs the cell starts, their stages and the
-executors; in a terminal it shows Spark's console progress bar instead.
+executors; in a terminal it shows Spark's console progress bar instead. The engine
+(``engines/``) is sparkbook's own cluster by default, or Apache Spark (``%spark connect
+--engine pyspark MASTER``, ``%spark connect sc://HOST:15002``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import HTML, display
 
 from sparkbook.driver.callsite import register_callsite_namer
-from sparkbook.driver.progress import ConsoleProgressBar
+from sparkbook.notebook.engines import ENGINES
 from sparkbook.notebook.session import NotebookSession
-from sparkbook.notebook.snapshot import ExecutorHistory, summary_html, take_snapshot
-
-MANAGER_STATUS_TIMEOUT = 5.0  # seconds %spark status waits for the manager's answer
+from sparkbook.notebook.snapshot import summary_html
 
 USAGE = """%spark start [-e N] [-c CORES] [-m MEMORY]   start (or reuse) a local cluster
 %spark connect sparkbook://HOST:PORT [--cluster-file F]   join a standalone cluster
+%spark connect --engine pyspark [MASTER] [--conf K=V ...]   classic Apache Spark
+%spark connect sc://HOST:15002 [--conf K=V ...]   a Spark Connect session
 %spark status | stop | executors | kill-executor ID | config KEY=VALUE"""
 
 
@@ -36,32 +38,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return _Parser(prog=prog, add_help=False)
 
 
-def _manager_lines(sc) -> list[str]:
-    """What the cluster manager itself says (``sc.cluster.status()``), for %spark status."""
-    try:
-        status = sc.cluster.status(timeout=MANAGER_STATUS_TIMEOUT)
-    except Exception as exc:  # noqa: BLE001 - a dead or silent manager is worth a line
-        return [f"cluster manager: no answer ({exc})"]
-    lines = [f"cluster manager's view: executors {len(status.executors)}, "
-             f"applications {len(status.applications)}", "  applications:"]
-    for app in status.applications:
-        mine = "  (this one)" if app["app_id"] == sc.applicationId else ""
-        lines.append(f"    {app['app_id']}  {app['name']}  user {app['user']}, "
-                     f"pid {app['pid']}{mine}")
-    lines.append("  lost executors:" + ("" if status.lost else " none"))
-    lines += [f"    {eid:>3}  {reason}" for eid, reason in status.lost.items()]
-    return lines
-
-
 @magics_class
 class SparkMagics(Magics):
     """The magics; one NotebookSession per kernel."""
 
     def __init__(self, shell) -> None:
         super().__init__(shell)
-        self.session = NotebookSession()
-        self.history = ExecutorHistory()
-        self._watched = None  # the context whose listener bus feeds self.history
+        self.session = NotebookSession(namer=self._cell_name)
         self._panels: list = []
         register_callsite_namer(self._cell_name)
 
@@ -72,12 +55,8 @@ class SparkMagics(Magics):
 
     # --- the session ----------------------------------------------------------------------
 
-    def _bind(self, sc) -> None:
-        if self._watched is not sc:
-            sc.addSparkListener(self.history)
-            self._watched = sc
-        self.shell.user_ns["sc"] = sc
-        self.shell.user_ns["spark"] = self.session.spark_session()
+    def _bind(self) -> None:
+        self.shell.user_ns.update(self.session.engine.names())
 
     def _in_notebook(self) -> bool:
         try:
@@ -108,42 +87,38 @@ class SparkMagics(Magics):
         p.add_argument("-m", "--memory")
         opts = p.parse_args(rest)
         # One core per executor process (Python's GIL): N executors of C cores are N*C.
-        sc = self.session.start(opts.executors * opts.cores, opts.memory)
-        self._bind(sc)
-        print(f"sparkbook: {sc.master}, application {sc.applicationId}, "
-              f"{len(sc.cluster.executors())} executors; `sc` is ready")
+        self.session.start(opts.executors * opts.cores, opts.memory)
+        self._bind()
+        print(self.session.engine.ready_line())
 
     def _cmd_connect(self, rest: list[str]):
         p = _parser("%spark connect")
-        p.add_argument("master")
+        p.add_argument("master", nargs="?")
         p.add_argument("--cluster-file")
+        p.add_argument("--engine", choices=ENGINES)
+        p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE")
         opts = p.parse_args(rest)
-        sc = self.session.connect(opts.master, opts.cluster_file)
-        self._bind(sc)
-        print(f"sparkbook: joined {sc.master} as application {sc.applicationId}, "
-              f"{len(sc.cluster.executors())} executors")
+        self.session.connect(opts.master, opts.cluster_file, opts.engine,
+                             dict(_setting(item) for item in opts.conf))
+        self._bind()
+        print(self.session.engine.ready_line(joined=True))
 
     def _cmd_stop(self, rest: list[str]):
         self.session.stop()
-        self._watched = None
         self.shell.user_ns.pop("sc", None)
+        self.shell.user_ns.pop("spark", None)
         print("sparkbook: stopped")
 
     def _cmd_config(self, rest: list[str]):
-        for item in rest:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"expected KEY=VALUE, got {item!r}")
-            self.session.settings[key.strip()] = value.strip()
+        self.session.settings.update(_setting(item) for item in rest)
         note = " (takes effect at the next %spark start)" if self.session.active else ""
         print(f"sparkbook: {len(rest)} setting(s) stored{note}")
 
     def _cmd_kill_executor(self, rest: list[str]):
-        sc = self.session.active
-        if sc is None or not rest:
+        engine = self.session.running
+        if engine is None or not rest:
             raise ValueError("usage: %spark kill-executor ID (with a running cluster)")
-        pid = sc.cluster.kill_executor(rest[0])
-        print(f"sparkbook: executor {rest[0]} (pid {pid}) killed")
+        print(engine.kill_executor(rest[0]))
 
     def _cmd_plan(self, rest: list[str]):
         """``%spark plan EXPR``: the stages an action on the RDD ``EXPR`` would run, drawn
@@ -167,35 +142,25 @@ class SparkMagics(Magics):
         print(closure_report(self.shell.ev(" ".join(rest))))
 
     def _cmd_status(self, rest: list[str]):
-        sc = self.session.active
-        if sc is None:
+        engine = self.session.running
+        if engine is None:
             print("sparkbook: no cluster (start one with %spark start, or run a %%spark cell)")
             return
-        snap = take_snapshot(sc.statusStore, sc.statusTracker().getActiveJobsIds(), self.history)
-        lines = [f"cluster: {sc.master}", f"application: {sc.applicationId} ({sc.appName})",
-                 "executors:"]
-        for ex in snap["executors"]:
-            state = f"pid {ex['pid']}" if ex["alive"] else "lost"
-            lines.append(f"  {ex['id']:>3}  {state:<12} CPU {ex['cpu']:5.1f}%  "
-                         f"tasks {ex['active']} active / {ex['completed']} done / "
-                         f"{ex['failed']} failed")
-        lines.append(f"running jobs: {[j['id'] for j in snap['jobs']] or 'none'}")
-        lines += _manager_lines(sc)
-        text = "\n".join(lines)
+        text = "\n".join(engine.status_lines())
         if self._in_notebook():
             display(HTML(f"<pre>{html.escape(text, quote=False)}</pre>"))
         else:
             print(text)
 
     def _cmd_executors(self, rest: list[str]):
-        sc = self.session.ensure()
-        self._bind(sc)
+        self.session.ensure()
+        self._bind()
         if not self._in_notebook():
             return self._cmd_status(rest)
-        from sparkbook.notebook.jobview import CellFeed, JobsView
+        from sparkbook.notebook.jobview import JobsView
 
         view = JobsView(mode="executors", title="Executors")
-        self._panels.append(CellFeed(sc, view, self.history, all_jobs=True))
+        self._panels.append(self.session.engine.panel(view))
         display(view)
 
     # --- %%spark ------------------------------------------------------------------------------
@@ -208,10 +173,12 @@ class SparkMagics(Magics):
         p.add_argument("--name", nargs="+", default=[])  # a name may have spaces, unquoted
         p.add_argument("--quiet", action="store_true")
         opts = p.parse_args(shlex.split(line))
-        sc = self.session.ensure()
-        self._bind(sc)
-        watcher = None if opts.quiet else self._watch(sc, " ".join(opts.name))
-        sc.taskOutput.begin_window(held=True)  # one cap on task output for the cell
+        self.session.ensure()
+        self._bind()
+        title = " ".join(opts.name)
+        run = self.session.engine.cell(title)
+        watcher = None if opts.quiet else self._watch(run, title)
+        run.begin()  # the engine's per-cell setup: a job group, a tag, one cap on task output
         status = "failed"
         try:
             value = self._run(cell)
@@ -219,32 +186,22 @@ class SparkMagics(Magics):
             return value
         except KeyboardInterrupt:
             status = "interrupted"
+            run.interrupt()
             raise
         finally:
+            run.settle()
             if watcher is not None:
                 watcher(status)
-            sc.waitForListeners()
-            dropped = sc.taskOutput.end_window()
-            if dropped:
-                print(f"[sparkbook] {dropped} more lines printed by tasks were not shown")
+            run.end()
 
-    def _watch(self, sc, title: str):
+    def _watch(self, run, title: str):
         """Show the cell's progress; returns what to call when the cell ends."""
         if not self._in_notebook():
-            if sc.progressBar is not None:
-                return None
-            bar = ConsoleProgressBar(sc.statusStore)
-            sc.addSparkListener(bar, synchronous=True)  # erased at each job's end
-
-            def finish(status: str) -> None:
-                sc.removeSparkListener(bar)
-                bar.stop()
-
-            return finish
-        from sparkbook.notebook.jobview import CellFeed, JobsView
+            return run.console()
+        from sparkbook.notebook.jobview import JobsView
 
         view = JobsView(title=title)
-        feed = CellFeed(sc, view, self.history)
+        feed = run.feed(view)
         handle = display(self._bundle(view, "<i>sparkbook: running</i>"), raw=True,
                          display_id=True)
 
@@ -277,3 +234,11 @@ class SparkMagics(Magics):
         if last is not None:
             return eval(compile(last, filename, "eval"), shell.user_ns)  # noqa: S307
         return None
+
+
+def _setting(item: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (of ``%spark config`` and ``--conf``) as a pair."""
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise ValueError(f"expected KEY=VALUE, got {item!r}")
+    return key.strip(), value.strip()

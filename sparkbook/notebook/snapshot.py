@@ -122,6 +122,7 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
                 "active": ex.get("active_tasks", 0), "completed": ex.get("completed_tasks", 0),
                 "failed": ex.get("failed_tasks", 0),
                 "cpu_history": history.last_minute(executor_id) if history else [],
+                "gc_time": 0.0,  # Spark's REST API has it; a sparkbook executor has no JVM GC
             })
         shuffles = [shuffle_summary(st, sorted(set(readers.get(sid, ()))))
                     for sid, st in sorted(written.items())]
