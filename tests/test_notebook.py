@@ -199,6 +199,10 @@ def test_killing_an_executor_mid_job_still_gives_the_right_answer():
     (state,) = widget_states(nb)
     assert state["jobs"][-1]["status"] == "SUCCEEDED"
     assert any(not e["alive"] for e in state["executors"])
+    # The panel keeps the lost executor, with why; the timeline shows its lost tasks.
+    (lost,) = [e for e in state["executors"] if not e["alive"]]
+    assert lost["lost_reason"].startswith("executor 0 killed by signal 9")
+    assert any(t["executor"] == "0" and t["status"] == "FAILED" for t in state["tasks"])
     status = nb.cells[3].outputs[0]["data"]["text/html"]
     assert ("lost executors:\n      0  executor 0 killed by signal 9 (SIGKILL), as a driver "
             "asked") in status
