@@ -332,3 +332,66 @@ class TestExplode:
         text = printed(df.select("n", F.explode("arr")).explain)
         assert "Generate explode(arr#" in text and text.startswith(
             "== Physical Plan ==\n*(1) Project [n#")
+
+
+class TestDecimalLiterals:
+    def test_a_number_with_a_point_is_a_decimal_of_its_digits(self, spark):
+        import decimal
+
+        dec = decimal.Decimal
+        check(spark.sql("select 1.5 + 1, 1.5, 1e3, 0.1 * 3, 2.50, 1.5 * 2.25, 10 / 4.0, "
+                        "cast(1.5 as double) + 1, 1 / 3.0, 2.5 - 0.75"), [
+            ("(1.5 + 1)", "decimal(3,1)", [dec("2.5")]), ("1.5", "decimal(2,1)", [dec("1.5")]),
+            ("1000.0", "double", [1000.0]), ("(0.1 * 3)", "decimal(3,1)", [dec("0.3")]),
+            ("2.50", "decimal(3,2)", [dec("2.50")]),
+            ("(1.5 * 2.25)", "decimal(6,3)", [dec("3.375")]),
+            ("(10 / 4.0)", "decimal(9,6)", [dec("2.500000")]),
+            ("(CAST(1.5 AS DOUBLE) + 1)", "double", [2.5]),
+            ("(1 / 3.0)", "decimal(8,6)", [dec("0.333333")]),
+            ("(2.5 - 0.75)", "decimal(4,2)", [dec("1.75")])])
+        assert printed(spark.sql("select 1.5 + 1").printSchema) == (
+            "root\n |-- (1.5 + 1): decimal(3,1) (nullable = true)\n\n")
+
+    def test_decimal_literals_with_integer_columns(self, spark):
+        import decimal
+
+        dec = decimal.Decimal
+        frame = spark.createDataFrame([(1, 300), (2, 1)], "a int, b bigint")
+        check(frame.selectExpr("a + 1.5", "a * 0.5", "b / 2.0"), [
+            ("(a + 1.5)", "decimal(12,1)", [dec("2.5"), dec("3.5")]),
+            ("(a * 0.5)", "decimal(12,1)", [dec("0.5"), dec("1.0")]),
+            ("(b / 2.0)", "decimal(27,6)", [dec("150.000000"), dec("0.500000")])])
+        # A bigint compared with 1.5 meets it in a wider decimal, not in the literal's.
+        assert [r.b for r in frame.filter("b > 1.5").collect()] == [300]
+
+
+class TestMoreOfThem:
+    def test_more_pattern_letters(self, spark, F):
+        frame = spark.createDataFrame([("2020-01-02 13:04:05.123", "2020-01-02 01:04 PM",
+                                        "15 Jan 2020")], "a string, b string, c string")
+        check(frame.select(
+            F.date_format(F.col("a").cast("timestamp"), "h:mm a, EEEE MMMM D, SSS"),
+            F.to_timestamp("b", "yyyy-MM-dd hh:mm a"), F.to_date("c", "dd MMM yyyy")), [
+            ("date_format(CAST(a AS TIMESTAMP), h:mm a, EEEE MMMM D, SSS)", "string",
+             ["1:04 PM, Thursday January 2, 123"]),
+            ("to_timestamp(b, yyyy-MM-dd hh:mm a)", "timestamp", [TS(2020, 1, 2, 13, 4)]),
+            ("to_date(c, dd MMM yyyy)", "date", [D(2020, 1, 15)])])
+
+    def test_posexplode_takes_a_name_for_each_column(self, df, F):
+        check(df.select(F.posexplode("arr").alias("p", "v")), [
+            ("p", "int", [0, 1, 2, 0]), ("v", "int", [1, 2, None, 5])])
+
+    def test_a_generator_inside_an_expression_is_an_analysis_error(self, df, F, errors):
+        with pytest.raises(errors.AnalysisException,
+                           match=r"\[UNSUPPORTED_GENERATOR\.NESTED_IN_EXPRESSIONS\] The "
+                                 r"generator is not supported: nested in expressions "
+                                 r"\"\(explode\(arr\) \+ 1\)\"\. SQLSTATE: 42K0E"):
+            df.select(F.explode("arr") + 1)
+
+    def test_a_missing_struct_field(self, df, F, errors):
+        nested = df.select(F.struct("s", "n").alias("st"))
+        for column in (F.col("st.zz"), F.col("st").getField("zz")):
+            with pytest.raises(errors.AnalysisException,
+                               match=r"\[FIELD_NOT_FOUND\] No such struct field `zz` in `s`, "
+                                     r"`n`\. SQLSTATE: 42704"):
+                nested.select(column)

@@ -162,10 +162,12 @@ class Column:
 
     # naming and types
     def alias(self, *alias: str, **kwargs: Any) -> Column:
-        if len(alias) != 1:
+        if not alias:
             raise PySparkValueError("[ONLY_ALLOWED_FOR_SINGLE_COLUMN] Argument `alias` can "
                                     "only be provided for a single column.",
                                     "ONLY_ALLOWED_FOR_SINGLE_COLUMN")
+        if len(alias) > 1:  # the columns of a generator: posexplode(a).alias("p", "v")
+            return Column(e.MultiAlias(self._expr, list(alias)))
         return Column(e.Alias(self._expr, alias[0]))
 
     name = alias

@@ -79,7 +79,7 @@ def _project(node: lp.Project) -> lp.LogicalPlan:
 
 
 def _generator_of(item: e.Expression) -> e.Generator | None:
-    inner = item.child if isinstance(item, e.Alias) else item
+    inner = item.child if isinstance(item, (e.Alias, e.MultiAlias)) else item
     return inner if isinstance(inner, e.Generator) else None
 
 
@@ -93,15 +93,16 @@ def _generate(item: e.Expression, child: lp.LogicalPlan) -> lp.Generate:
         names, fields = ["col"], [(dt.elementType, dt.containsNull)]
     if generator.with_position:
         names, fields = ["pos", *names], [(IntegerType(), False), *fields]
-    if isinstance(item, e.Alias):
-        if len(names) != 1:
+    if isinstance(item, (e.Alias, e.MultiAlias)):
+        given = [item.name] if isinstance(item, e.Alias) else item.names
+        if len(names) != len(given):
             raise AnalysisException(
                 f"[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied in the AS clause "
                 f"does not match the number of columns output by the UDTF. Expected "
-                f"{len(names)} aliases, but got {item.name}. Please ensure that the number of "
-                f"aliases provided matches the number of columns output by the UDTF. "
+                f"{len(names)} aliases, but got {', '.join(given)}. Please ensure that the "
+                f"number of aliases provided matches the number of columns output by the UDTF. "
                 f"SQLSTATE: 42802", "UDTF_ALIAS_NUMBER_MISMATCH", {}, "42802")
-        names = [item.name]
+        names = given
     generated = [e.AttributeReference(n, t, nullable or generator.outer)
                  for n, (t, nullable) in zip(names, fields)]
     return lp.Generate(generator, generated, child)

@@ -165,6 +165,21 @@ class Alias(Expression):
         return AttributeReference(self.name, self.dtype, self.nullable, self.expr_id)
 
 
+class MultiAlias(Expression):
+    """``posexplode(arr).alias("p", "v")``: names for each column a generator gives."""
+
+    def __init__(self, child: Expression, names: list[str]) -> None:
+        self.children = (child,)
+        self.names = names
+
+    @property
+    def child(self) -> Expression:
+        return self.children[0]
+
+    def render(self, r: Callable) -> str:
+        return f"{r(self.child)} AS ({', '.join(self.names)})"
+
+
 class BinaryOperator(Expression):
     symbol = "?"
 

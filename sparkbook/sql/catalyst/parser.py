@@ -319,12 +319,17 @@ def _literal(node: exp.Literal) -> e.Literal:
     if node.is_string:
         return e.Literal(node.this, StringType())
     text = node.this
-    if any(c in text for c in ".eE"):
-        # Spark reads 1.5 as a decimal and 1e3 as a double; this slice computes both as
-        # doubles (decimal arithmetic comes later).
-        if "e" in text.lower():
-            return e.Literal(float(text), DoubleType())
+    if "e" in text.lower():
         return e.Literal(float(text), DoubleType())
+    if "." in text:
+        # Spark reads 1.5 as decimal(2,1): its digits and scale (a double past 38 digits).
+        value = decimal.Decimal(text)
+        digits = value.as_tuple()
+        scale = max(0, -digits.exponent)
+        precision = max(len(digits.digits), scale, 1)
+        if precision > 38:
+            return e.Literal(float(text), DoubleType())
+        return e.Literal(value, DecimalType(precision, scale))
     value = int(text)
     if -2**31 <= value < 2**31:
         return e.Literal(value, IntegerType())

@@ -4,6 +4,7 @@ compared with a number is read as that number, and so on."""
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
 
 from sparkbook.errors import AnalysisException
@@ -50,9 +51,46 @@ def wider_numeric(a: DataType, b: DataType) -> DataType:
     if isinstance(a, FloatType) and isinstance(b, (IntegerType, LongType, DecimalType)) or (
             isinstance(b, FloatType) and isinstance(a, (IntegerType, LongType, DecimalType))):
         return DoubleType()
-    if isinstance(a, DecimalType) and isinstance(b, DecimalType):
-        return DecimalType(max(a.precision, b.precision), max(a.scale, b.scale))
+    if isinstance(a, DecimalType) and isinstance(b, (DecimalType, IntegralType)) or (
+            isinstance(b, DecimalType) and isinstance(a, IntegralType)):
+        # Spark's wider decimal: room for the larger integral part and the larger scale.
+        da, db = as_decimal(a), as_decimal(b)
+        scale = max(da.scale, db.scale)
+        return DecimalType(min(38, max(da.precision - da.scale, db.precision - db.scale)
+                               + scale), scale)
     return a if _rank(a) >= _rank(b) else b
+
+
+# The decimal an integral type fits in, as Spark's DecimalPrecision converts it.
+_INTEGRAL_DIGITS = {ByteType: 3, ShortType: 5, IntegerType: 10, LongType: 20}
+
+
+def as_decimal(dt: DataType, x: e.Expression | None = None) -> DecimalType:
+    """``dt`` as a decimal; an integer literal takes just its digits (``1`` is
+    ``decimal(1,0)``), as Spark types literals in decimal arithmetic."""
+    if isinstance(dt, DecimalType):
+        return dt
+    if isinstance(x, e.Literal) and isinstance(x.value, int):
+        return DecimalType(len(str(abs(x.value))), 0)
+    return DecimalType(_INTEGRAL_DIGITS[type(dt)], 0)
+
+
+def decimal_result(symbol: str, a: DecimalType, b: DecimalType) -> DecimalType:
+    """Spark's result type of decimal ``+ - * /`` (``DecimalPrecision``), with its loss of
+    scale (to no less than 6) when the precision passes 38."""
+    p1, s1, p2, s2 = a.precision, a.scale, b.precision, b.scale
+    if symbol in "+-":
+        scale = max(s1, s2)
+        precision = max(p1 - s1, p2 - s2) + scale + 1
+    elif symbol == "*":
+        precision, scale = p1 + p2 + 1, s1 + s2
+    else:
+        scale = max(6, s1 + p2 + 1)
+        precision = p1 - s1 + s2 + scale
+    if precision <= 38:
+        return DecimalType(precision, scale)
+    integral = precision - scale
+    return DecimalType(38, max(38 - integral, min(scale, 6)))
 
 
 def common_type(types: list[DataType]) -> DataType | None:
@@ -85,6 +123,9 @@ def cast_to(x: e.Expression, dt: DataType) -> e.Expression:
         value = x.value if x.value is None or isinstance(dt, IntegralType) else float(x.value)
         if not isinstance(dt, IntegralType) or isinstance(x.dtype, IntegralType):
             return e.Literal(value, dt)
+    if isinstance(x, e.Literal) and isinstance(x.dtype, IntegralType) and isinstance(
+            dt, DecimalType) and len(str(abs(x.value))) <= dt.precision - dt.scale:
+        return e.Literal(decimal.Decimal(x.value), dt)
     c = e.Cast(x, dt, implicit=True)
     c.dtype, c.nullable = dt, x.nullable
     return c
@@ -114,6 +155,7 @@ def type_expression(x: e.Expression) -> e.Expression:
         return out
     if isinstance(x, e.BinaryArithmetic):
         kids, dt = _arithmetic(x, kids)
+        nullable = nullable or isinstance(dt, DecimalType)  # Spark's decimal overflow
     elif isinstance(x, (e.And, e.Or)):
         kids, dt = [_boolean(x, k) for k in kids], BooleanType()
     elif isinstance(x, e.Not):
@@ -204,6 +246,10 @@ def _arithmetic(x: e.BinaryArithmetic, kids: list[e.Expression]
         raise mismatch(x, "BINARY_OP_DIFF_TYPES", detail)
     dt = DoubleType() if x.symbol == "/" and not isinstance(
         wider_numeric(lt, rt), DecimalType) else wider_numeric(lt, rt)
+    if isinstance(dt, DecimalType) and x.symbol in ("+", "-", "*", "/"):
+        # Each side a decimal of its own digits; the result as Spark types it.
+        da, db = as_decimal(lt, kids[0]), as_decimal(rt, kids[1])
+        return [cast_to(kids[0], da), cast_to(kids[1], db)], decimal_result(x.symbol, da, db)
     if x.symbol == "div":  # integral division: of bigints, whatever the operands
         dt = LongType()
     return [cast_to(kids[0], dt), cast_to(kids[1], dt)], dt

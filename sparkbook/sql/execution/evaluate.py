@@ -5,6 +5,7 @@ Spark's error classes and messages. Runs in the tasks, on the executors."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,7 +86,10 @@ _CHECKED = {"+": (pc.add_checked, pc.add), "-": (pc.subtract_checked, pc.subtrac
 def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch) -> Value:
     left, right = ev.eval(x.left, batch), ev.eval(x.right, batch)
     integral = isinstance(x.dtype, IntegralType)
+    decimal = isinstance(x.dtype, DecimalType) and x.symbol != "%"
     if x.symbol in _CHECKED:
+        if decimal:
+            return _to_decimal(x, _CHECKED[x.symbol][0](left, right))
         return _exact(x, *_CHECKED[x.symbol], left, right)
     # Divide and Remainder: a zero divisor of a non-null dividend is an error in ANSI mode.
     zero = pc.and_kleene(pc.equal(right, 0), pc.is_valid(left))
@@ -100,7 +104,10 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
                         "Remainder by zero. Use `try_mod` to tolerate divisor being 0 and "
                         'return NULL instead. If necessary set "spark.sql.ansi.enabled" to '
                         '"false" to bypass this error.', ArithmeticException)
-    safe_right = pc.if_else(pc.equal(right, 0), pc.cast(pa.scalar(1), right.type), right)
+    one = pa.scalar(Decimal(1), right.type) if decimal else pc.cast(pa.scalar(1), right.type)
+    safe_right = pc.if_else(pc.equal(right, 0), one, right)
+    if decimal:
+        return _decimal_divide(x, left, safe_right)
     if x.symbol in ("/", "div"):  # div of bigints truncates toward zero, as Arrow's does
         return pc.divide(left, safe_right)
     # Java's remainder keeps the dividend's sign: a - trunc(a / b) * b.
@@ -108,6 +115,27 @@ def _arithmetic(ev: BatchEvaluator, x: e.BinaryArithmetic, batch: pa.RecordBatch
     if not integral:
         quotient = pc.trunc(quotient)
     return pc.subtract(left, pc.multiply(quotient, safe_right))
+
+
+def _to_decimal(x: e.Expression, value: Value) -> Value:
+    """Arrow's decimal result in Spark's decimal type (a value too wide for it overflows)."""
+    try:
+        return pc.cast(value, to_arrow_type(x.dtype))
+    except pa.ArrowInvalid:
+        raise _overflow(x) from None
+
+
+def _decimal_divide(x: e.BinaryArithmetic, left: Value, right: Value) -> Value:
+    """Spark divides decimals to its result scale, rounding half up; Arrow truncates to
+    max(4, s1 + p2 - s2 + 1) digits, so the dividend is widened until Arrow keeps one digit
+    more than Spark wants, and that digit rounds."""
+    lt, rt = left.type, right.type
+    extra = max(0, x.dtype.scale + 1 - (lt.scale + rt.precision - rt.scale + 1))
+    if extra:
+        left = pc.cast(left, pa.decimal128(min(38, lt.precision + extra), lt.scale + extra))
+    quotient = pc.divide(left, right)
+    return _to_decimal(x, pc.round(quotient, ndigits=x.dtype.scale,
+                                   round_mode="half_towards_infinity"))
 
 
 def _exact(x: e.Expression, checked: Callable, unchecked: Callable, *args: Value) -> Value:
