@@ -231,6 +231,28 @@ def test_two_windows_stack_two_exchanges(payments, F, W):
         key=str)
 
 
+def test_a_window_over_a_window_of_the_same_keys_needs_no_second_exchange(payments, F, W):
+    w = W.partitionBy("name").orderBy("time")
+    df = (payments.withColumn("before", F.lag("amount").over(w))
+          .withColumn("two_before", F.lag("before").over(w)))
+    plan = plan_text(df)
+    assert plan.count("Window [lag(") == 2 and plan.count("Exchange") == 1
+    assert plan.count("Sort [") == 1
+    assert sorted(rows(df.select("name", "amount", "before", "two_before")), key=str) == sorted(
+        [("Alice", 10, None, None), ("Alice", 7, 10, None), ("Alice", 3, 7, 10),
+         ("Bob", 5, None, None), ("Bob", None, 5, None)], key=str)
+
+
+def test_keys_and_arguments_that_are_expressions_are_computed_below_the_exchange(payments,
+                                                                                  F, W):
+    df = payments.select(F.sum(F.col("amount") * 2).over(
+        W.partitionBy(F.upper("name")).orderBy("time")).alias("s"))
+    plan = plan_text(df)
+    assert "Exchange hashpartitioning(_w1#N, 200)" in plan
+    assert "Project [(amount#NL * 2) AS _w0#NL, upper(name#N) AS _w1#N, time#N]" in plan
+    assert sorted(r.s for r in df.collect()) == [10, 10, 20, 34, 40]
+
+
 def test_a_window_without_keys_runs_in_one_partition(payments, F, W):
     ordered = payments.select(F.sum("amount").over(W.orderBy("time")).alias("s"))
     assert plan_text(ordered) == (
