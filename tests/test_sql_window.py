@@ -426,6 +426,49 @@ def test_frames_agree_with_a_row_by_row_reference_over_many_partitions(spark, F,
 
 
 @pytest.mark.sparkbook_only
+def test_range_frames_agree_with_a_row_by_row_reference(spark, F, W):
+    rng = random.Random(11)
+    data = [(rng.randrange(6), rng.choice([None] + list(range(30))),
+             rng.choice([None] + [x / 4 for x in range(-40, 40)])) for _ in range(500)]
+    df = spark.createDataFrame(data, "k int, t int, v double").repartition(4)
+    for ascending in (True, False):
+        order = F.col("t").asc() if ascending else F.col("t").desc()
+        w = W.partitionBy("k").orderBy(order)
+        cols = [f(F.col("v")).over(w.rangeBetween(-2, 1)).alias(f.__name__)
+                for f in (F.sum, F.count, F.min, F.max)]
+        cols += [F.sum("v").over(w).alias("running"),
+                 F.first("v", True).over(w.rangeBetween(-3, 0)).alias("first"),
+                 F.last("v", True).over(w.rangeBetween(0, 3)).alias("last")]
+        got = df.select("k", "t", *cols).collect()
+        sign = 1 if ascending else -1
+        for r in got:
+            peers = [(t, v) for k, t, v in data if k == r.k]
+            if r.t is None:  # a NULL key's frame is its NULL peers
+                near = ahead = behind = [v for t, v in peers if t is None]
+                upto = near if ascending else [v for t, v in peers]
+            else:
+                near = [v for t, v in peers
+                        if t is not None and -2 <= sign * (t - r.t) <= 1]
+                upto = [v for t, v in peers if (t is None and ascending) or
+                        (t is not None and sign * (t - r.t) <= 0)]
+                behind = sorted(((sign * t, v) for t, v in peers if t is not None
+                                 and -3 <= sign * (t - r.t) <= 0), key=lambda p: p[0])
+                ahead = sorted(((sign * t, v) for t, v in peers if t is not None
+                                and 0 <= sign * (t - r.t) <= 3), key=lambda p: p[0])
+                behind, ahead = [v for _, v in behind], [v for _, v in ahead]
+            values = [v for v in near if v is not None]
+            assert r["count"] == len(values)
+            assert (r["sum"], r["min"], r["max"]) == (
+                (sum(values), min(values), max(values)) if values else (None, None, None))
+            running = [v for v in upto if v is not None]
+            assert r.running == (sum(running) if running else None)
+            # With ties at the frame's edge any of the tied values may be first, as in Spark.
+            for name, frame in (("first", behind), ("last", ahead)):
+                present = [v for v in frame if v is not None]
+                assert (r[name] is None) == (not present) and r[name] in present + [None]
+
+
+@pytest.mark.sparkbook_only
 def test_the_window_runs_after_the_exchange_in_a_stage_named_for_it(payments, F, W, sc,
                                                                    recorded):
     w = W.partitionBy("name").orderBy("time")
