@@ -386,6 +386,19 @@ class TestErrors:
                                    "supported within a window function. SQLSTATE: 42P20")
 
 
+def test_over_takes_a_window_spec(payments, F, errors):
+    err = raised(errors.PySparkTypeError, lambda: F.sum("amount").over("by name"))
+    assert err.getCondition() == "NOT_EXPECTED_TYPE"
+    assert str(err) == "[NOT_EXPECTED_TYPE] Argument `window` should be WindowSpec, got str."
+
+
+@pytest.mark.sparkbook_only
+def test_frame_bounds_are_ints(W, errors):
+    # PySpark hands a float to the JVM and fails there; sparkbook says what is wrong.
+    err = raised(errors.PySparkTypeError, lambda: W.orderBy("t").rowsBetween(-1.5, 0))
+    assert str(err) == "[NOT_EXPECTED_TYPE] Argument `start` should be int, got float."
+
+
 def _frame_reference(values, lo, hi, fn):
     frame = [v for v in values[lo:hi] if v is not None]
     if fn == "count":
