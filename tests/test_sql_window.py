@@ -231,6 +231,28 @@ def test_two_windows_stack_two_exchanges(payments, F, W):
         key=str)
 
 
+def test_a_window_over_a_window_of_the_same_keys_needs_no_second_exchange(payments, F, W):
+    w = W.partitionBy("name").orderBy("time")
+    df = (payments.withColumn("before", F.lag("amount").over(w))
+          .withColumn("two_before", F.lag("before").over(w)))
+    plan = plan_text(df)
+    assert plan.count("Window [lag(") == 2 and plan.count("Exchange") == 1
+    assert plan.count("Sort [") == 1
+    assert sorted(rows(df.select("name", "amount", "before", "two_before")), key=str) == sorted(
+        [("Alice", 10, None, None), ("Alice", 7, 10, None), ("Alice", 3, 7, 10),
+         ("Bob", 5, None, None), ("Bob", None, 5, None)], key=str)
+
+
+def test_keys_and_arguments_that_are_expressions_are_computed_below_the_exchange(payments,
+                                                                                  F, W):
+    df = payments.select(F.sum(F.col("amount") * 2).over(
+        W.partitionBy(F.upper("name")).orderBy("time")).alias("s"))
+    plan = plan_text(df)
+    assert "Exchange hashpartitioning(_w1#N, 200)" in plan
+    assert "Project [(amount#NL * 2) AS _w0#NL, upper(name#N) AS _w1#N, time#N]" in plan
+    assert sorted(r.s for r in df.collect()) == [10, 10, 20, 34, 40]
+
+
 def test_a_window_without_keys_runs_in_one_partition(payments, F, W):
     ordered = payments.select(F.sum("amount").over(W.orderBy("time")).alias("s"))
     assert plan_text(ordered) == (
@@ -364,6 +386,19 @@ class TestErrors:
                                    "supported within a window function. SQLSTATE: 42P20")
 
 
+def test_over_takes_a_window_spec(payments, F, errors):
+    err = raised(errors.PySparkTypeError, lambda: F.sum("amount").over("by name"))
+    assert err.getCondition() == "NOT_EXPECTED_TYPE"
+    assert str(err) == "[NOT_EXPECTED_TYPE] Argument `window` should be WindowSpec, got str."
+
+
+@pytest.mark.sparkbook_only
+def test_frame_bounds_are_ints(W, errors):
+    # PySpark hands a float to the JVM and fails there; sparkbook says what is wrong.
+    err = raised(errors.PySparkTypeError, lambda: W.orderBy("t").rowsBetween(-1.5, 0))
+    assert str(err) == "[NOT_EXPECTED_TYPE] Argument `start` should be int, got float."
+
+
 def _frame_reference(values, lo, hi, fn):
     frame = [v for v in values[lo:hi] if v is not None]
     if fn == "count":
@@ -401,6 +436,49 @@ def test_frames_agree_with_a_row_by_row_reference_over_many_partitions(spark, F,
             end = len(part) if hi == W.unboundedFollowing else max(0, min(len(part), i + hi + 1))
             for fn in ("sum", "min", "max", "count"):
                 assert r[f"{fn}_{name}"] == _frame_reference(part, start, end, fn), (r, fn, name)
+
+
+@pytest.mark.sparkbook_only
+def test_range_frames_agree_with_a_row_by_row_reference(spark, F, W):
+    rng = random.Random(11)
+    data = [(rng.randrange(6), rng.choice([None] + list(range(30))),
+             rng.choice([None] + [x / 4 for x in range(-40, 40)])) for _ in range(500)]
+    df = spark.createDataFrame(data, "k int, t int, v double").repartition(4)
+    for ascending in (True, False):
+        order = F.col("t").asc() if ascending else F.col("t").desc()
+        w = W.partitionBy("k").orderBy(order)
+        cols = [f(F.col("v")).over(w.rangeBetween(-2, 1)).alias(f.__name__)
+                for f in (F.sum, F.count, F.min, F.max)]
+        cols += [F.sum("v").over(w).alias("running"),
+                 F.first("v", True).over(w.rangeBetween(-3, 0)).alias("first"),
+                 F.last("v", True).over(w.rangeBetween(0, 3)).alias("last")]
+        got = df.select("k", "t", *cols).collect()
+        sign = 1 if ascending else -1
+        for r in got:
+            peers = [(t, v) for k, t, v in data if k == r.k]
+            if r.t is None:  # a NULL key's frame is its NULL peers
+                near = ahead = behind = [v for t, v in peers if t is None]
+                upto = near if ascending else [v for t, v in peers]
+            else:
+                near = [v for t, v in peers
+                        if t is not None and -2 <= sign * (t - r.t) <= 1]
+                upto = [v for t, v in peers if (t is None and ascending) or
+                        (t is not None and sign * (t - r.t) <= 0)]
+                behind = sorted(((sign * t, v) for t, v in peers if t is not None
+                                 and -3 <= sign * (t - r.t) <= 0), key=lambda p: p[0])
+                ahead = sorted(((sign * t, v) for t, v in peers if t is not None
+                                and 0 <= sign * (t - r.t) <= 3), key=lambda p: p[0])
+                behind, ahead = [v for _, v in behind], [v for _, v in ahead]
+            values = [v for v in near if v is not None]
+            assert r["count"] == len(values)
+            assert (r["sum"], r["min"], r["max"]) == (
+                (sum(values), min(values), max(values)) if values else (None, None, None))
+            running = [v for v in upto if v is not None]
+            assert r.running == (sum(running) if running else None)
+            # With ties at the frame's edge any of the tied values may be first, as in Spark.
+            for name, frame in (("first", behind), ("last", ahead)):
+                present = [v for v in frame if v is not None]
+                assert (r[name] is None) == (not present) and r[name] in present + [None]
 
 
 @pytest.mark.sparkbook_only

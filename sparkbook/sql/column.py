@@ -286,9 +286,10 @@ class Column:
 
         if not isinstance(window, WindowSpec):
             raise PySparkTypeError(
-                f"[NOT_WINDOWSPEC] Argument `window` should be a WindowSpec, got "
-                f"{type(window).__name__}.", "NOT_WINDOWSPEC",
-                {"arg_name": "window", "arg_type": type(window).__name__})
+                f"[NOT_EXPECTED_TYPE] Argument `window` should be WindowSpec, got "
+                f"{type(window).__name__}.", "NOT_EXPECTED_TYPE",
+                {"arg_name": "window", "expected_type": "WindowSpec",
+                 "arg_type": type(window).__name__})
         return Column(WindowExpression(self._expr, window._definition()))
 
     def __repr__(self) -> str:

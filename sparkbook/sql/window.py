@@ -62,8 +62,9 @@ def _frame(kind: str, start: int, end: int, dtype) -> w.WindowFrame:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise PySparkTypeError(
-                f"[NOT_INT] Argument `{name}` should be an int, got {type(value).__name__}.",
-                "NOT_INT", {"arg_name": name, "arg_type": type(value).__name__})
+                f"[NOT_EXPECTED_TYPE] Argument `{name}` should be int, got "
+                f"{type(value).__name__}.", "NOT_EXPECTED_TYPE",
+                {"arg_name": name, "expected_type": "int", "arg_type": type(value).__name__})
 
     def bound(v: int, unbounded: w.SpecialFrameBoundary) -> e.Expression:
         if v <= Window._PRECEDING_THRESHOLD and unbounded is w.UNBOUNDED_PRECEDING:

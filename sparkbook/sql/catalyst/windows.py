@@ -384,10 +384,12 @@ def extract_windows(items: list[e.Expression], child: lp.LogicalPlan) -> lp.Logi
         raise AnalysisException(
             f'[{cls}] Window function "{bare.sql()}" requires an OVER clause. SQLSTATE: 42601',
             cls, {"funcName": f'"{bare.sql()}"'}, "42601")
+    windows, needed = _extract_inputs(windows)
     # What the windows and the top projection read, from the child, beside the rest.
     have = {x.expr_id for x in regular if isinstance(x, (e.AttributeReference, e.Alias))}
+    missing = [x for x in needed if x.expr_id not in have]
+    have |= {x.expr_id for x in missing}
     available = {a.expr_id: a for a in child.output()}
-    missing: list[e.Expression] = []
     for x in windows + top:
         for n in x.walk():
             if isinstance(n, e.AttributeReference) and n.expr_id in available \
@@ -402,6 +404,43 @@ def extract_windows(items: list[e.Expression], child: lp.LogicalPlan) -> lp.Logi
         spec = group[0].child.spec
         plan = lp.Window(group, spec.partition, spec.order, plan)
     return lp.Project(top, plan, resolved=True)
+
+
+def _extract_inputs(windows: list[e.Alias]) -> tuple[list[e.Alias], list[e.Alias]]:
+    """The windows with their arguments, partition keys and order keys that are not columns
+    computed below them as ``_w0``, ``_w1``, ... (as Spark does), so that the exchange and
+    the sort work on columns; and what the projection below must hold for them, in the
+    order Spark meets it."""
+    from sparkbook.sql.catalyst.typecoercion import type_tree
+
+    extracted: dict[str, e.Alias] = {}
+    needed: dict[int, e.Expression] = {}  # by expression id, in the order they are met
+
+    def column(x: e.Expression) -> e.Expression:
+        if isinstance(x, e.Literal):
+            return x
+        if isinstance(x, e.AttributeReference):
+            needed.setdefault(x.expr_id, x)
+            return x
+        if x.explain() not in extracted:
+            extracted[x.explain()] = type_tree(e.Alias(x, f"_w{len(extracted)}"))
+            needed[extracted[x.explain()].expr_id] = extracted[x.explain()]
+        return extracted[x.explain()].to_attribute()
+
+    out = []
+    for w in windows:
+        f, spec = w.child.function, w.child.spec
+        if isinstance(f, AggregateFunction):  # Spark's order: arguments, keys, order
+            f = f.with_children([column(c) for c in f.children])
+        elif f.name in ("lag", "lead"):
+            f = f.with_children([column(f.children[0]), *f.children[1:]])
+        partition = [column(p) for p in spec.partition]
+        order = [o.with_children([column(o.child)]) for o in spec.order]
+        if isinstance(f, WindowFunction) and f.by_order:
+            f = f.with_children([o.child for o in order])
+        spec = WindowSpecDefinition(partition, order, spec.frame)
+        out.append(type_tree(e.Alias(WindowExpression(f, spec), w.name, w.expr_id)))
+    return out, list(needed.values())
 
 
 def resolve_frames(x: e.Expression) -> e.Expression:
