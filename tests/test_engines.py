@@ -18,16 +18,17 @@ from sparkbook.notebook.engines.runtime import (
     free_port,
     java_version,
     require_java,
+    require_pyspark,
     start_connect_server,
 )
 from sparkbook.notebook.lessons import lesson_paths
 
 try:
-    import pyspark
+    require_pyspark()
     require_java()
     SPARK = None
 except (ImportError, RuntimeError) as exc:  # no pyspark, or no Java 17+: Spark cannot run
-    pyspark, SPARK = None, str(exc)
+    SPARK = str(exc)
 
 pytestmark = pytest.mark.timeout(900)  # a JVM starts slowly on a busy machine
 needs_spark = pytest.mark.skipif(SPARK is not None, reason=f"Apache Spark cannot run: {SPARK}")

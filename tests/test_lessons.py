@@ -10,7 +10,8 @@ import pytest
 
 from sparkbook.notebook.lessons import lesson_paths, run_lesson, title
 
-pytestmark = pytest.mark.sparkbook_only
+# A lesson may start a JVM (lesson 9 ends on Apache Spark): slow on a busy machine.
+pytestmark = [pytest.mark.sparkbook_only, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,7 @@ class ConnectCell(CellRun):
         self.tag = f"sparkbook-cell-{next(_tags)}"
         self._lock = threading.Lock()
         self._ops: dict[str, dict] = {}  # operation id -> its progress, in arrival order
-        self.failed = False
+        self.over = False  # the cell's code returned: an unfinished operation failed
 
     def begin(self) -> None:
         self.spark.addTag(self.tag)
@@ -148,7 +148,7 @@ class ConnectCell(CellRun):
             ops = [(k, dict(v, stages=dict(v["stages"]))) for k, v in self._ops.items()]
         for job_id, (_op_id, op) in enumerate(ops):
             finished = op["end"] is not None
-            status = "SUCCEEDED" if finished else "FAILED" if self.failed else "RUNNING"
+            status = "SUCCEEDED" if finished else "FAILED" if self.over else "RUNNING"
             open_stages = [i for i, r in op["stages"].items() if not r["done"]]
             for stage_id, rec in sorted(op["stages"].items()):
                 active = op["inflight"] if open_stages == [stage_id] else 0
@@ -166,8 +166,10 @@ class ConnectCell(CellRun):
         return {"jobs": jobs, "stages": stages, "executors": self.engine.executors()}
 
     def interrupt(self) -> None:
-        self.failed = True
         self.spark.interruptTag(self.tag)
+
+    def settle(self) -> None:
+        self.over = True
 
     def end(self) -> None:
         self.spark.removeProgressHandler(self._progress)
