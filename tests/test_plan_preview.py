@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from operator import add
 
 import pytest
@@ -146,3 +147,12 @@ def test_in_a_notebook_the_plan_is_a_widget_in_plan_mode():
     html = nb.cells[2].outputs[0]["data"]["text/html"]
     assert "SKIPPED (its shuffle output exists)" in html
     json.dumps(plan)  # plain data
+
+
+def test_a_stage_that_cannot_be_pickled_is_said_so_before_it_runs(sc, recorded):
+    lock = threading.Lock()
+    (stage,) = preview(sc, sc.parallelize(range(4), 2).map(lambda x: (x, lock)))
+    (warning,) = stage["warnings"]
+    assert warning.startswith("Task not serializable: Could not serialize the closure in ")
+    assert "'lock'" in warning and "cannot be pickled" in warning
+    assert sc.waitForListeners() and recorded.jobs == []
