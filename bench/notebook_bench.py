@@ -11,8 +11,10 @@ Run: ``python bench/notebook_bench.py``.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 
 from jupyter_client.manager import start_new_kernel
 
@@ -28,11 +30,21 @@ def round_trip(kc, code: str) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
+@contextlib.contextmanager
+def sparkbook_kernel() -> Iterator:
+    """A kernel client of a fresh kernel that has loaded sparkbook and started local[2]."""
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         kc.execute_interactive("%load_ext sparkbook\n%spark start -e 2", timeout=60,
                                output_hook=lambda msg: None)
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def main() -> None:
+    with sparkbook_kernel() as kc:
         round_trip(kc, "%%spark\npass")  # first use imports the widget machinery
         plain = [round_trip(kc, "pass") for _ in range(ROUND_TRIPS)]
         spark = [round_trip(kc, "%%spark\npass") for _ in range(ROUND_TRIPS)]
@@ -54,9 +66,6 @@ def main() -> None:
         during = [t for t in updates if t - started < took - 0.2]
         print(f"10 s job: {took:5.1f} s, {len(updates)} widget updates, "
               f"{len(during) / took:4.1f} updates/s while it ran")
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import argparse
 import json
 import time
 
-from jupyter_client.manager import start_new_kernel
+from notebook_bench import sparkbook_kernel  # bench/ is this script's folder
 
 
 def main() -> None:
@@ -27,10 +27,7 @@ def main() -> None:
     job = (f"%%spark --name feed\nimport time\n"
            f"sc.parallelize(range({opts.partitions}), {opts.partitions})"
            f".map(lambda x: time.sleep({opts.sleep}) or x).count()")
-    km, kc = start_new_kernel(kernel_name="python3")
-    try:
-        kc.execute_interactive("%load_ext sparkbook\n%spark start -e 2", timeout=60,
-                               output_hook=lambda msg: None)
+    with sparkbook_kernel() as kc:
         kc.execute_interactive("%%spark\nsc.parallelize(range(4), 4).count()", timeout=60,
                                output_hook=lambda msg: None)  # imports the widget
         sent: list[tuple[float, int, dict]] = []
@@ -54,9 +51,6 @@ def main() -> None:
         print(f"timeline: at most {max(map(len, tasks), default=0)} bars in a message, "
               f"{len(final)} bars at the end covering "
               f"{sum(b.get('count', 1) for b in final)} tasks")
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":

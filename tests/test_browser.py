@@ -221,6 +221,7 @@ def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_ma
     assert w.locator(".sb-task").count() == 5
     assert w.locator(".sb-task-failed").count() == 1
     assert w.locator(".sb-task-merged").count() == 1
+    assert w.locator(".sb-task-retry").count() == 1
     assert w.locator(".sb-matrix-cell").count() == 8
     assert "41 %" in w.locator(".sb-hot-key").first.inner_text()
     assert "salt it" in w.locator(".sb-hint").inner_text()
@@ -264,8 +265,9 @@ def hand_written_state() -> dict:
         return {"from": src, "shuffle_id": shuffle_id, "bytes": size, "records": records}
 
     def task(executor, stage_id, start, end, status="SUCCESS", **more):
-        return {"executor": executor, "lane": 0, "stage": stage_id, "attempt": 0, "index": 0,
-                "start": start, "end": end, "status": status, "speculative": False, **more}
+        return {"executor": executor, "lane": 0, "stage": stage_id, "stage_attempt": 0,
+                "attempt": 0, "index": 0, "start": start, "end": end, "status": status,
+                "speculative": False, **more}
 
     def executor(i, alive, history, **more):
         return {"id": i, "host": "127.0.0.1", "pid": 10, "alive": alive, "lost_reason": None,

@@ -43,9 +43,9 @@ class Tasks:
 
     def start(self, task_id: int, executor: str, at: float, stage: int = 0, index: int = 0,
               attempt: int = 0, speculative: bool = False) -> None:
-        info = TaskInfo(task_id, index, 0, T0 + at, executor, speculative=speculative)
+        info = TaskInfo(task_id, index, attempt, T0 + at, executor, speculative=speculative)
         self.infos[task_id] = info
-        self.timeline.on_task_start(TaskStart(stage, attempt, info))
+        self.timeline.on_task_start(TaskStart(stage, 0, info))
 
     def end(self, task_id: int, at: float, reason: str = "Success") -> None:
         info = self.infos[task_id]
@@ -61,7 +61,7 @@ def test_each_task_takes_the_lowest_free_core_lane_of_its_executor():
     tasks.end(1, 0.5)
     tasks.start(4, "0", 0.6, index=3)  # lane 0 is free again, lane 1 still busy
     tasks.end(2, 0.7, "ExceptionFailure")
-    tasks.start(5, "0", 0.8, index=1, speculative=True)
+    tasks.start(5, "0", 0.8, index=1, attempt=1, speculative=True)  # task 1, again
     tasks.end(3, 0.9, "TaskKilled")
     bars = tasks.timeline.tasks()
     assert [(b["executor"], b["lane"], b["index"]) for b in bars] == [
@@ -70,8 +70,9 @@ def test_each_task_takes_the_lowest_free_core_lane_of_its_executor():
         (0.0, 0.5, "SUCCESS"), (0.6, None, "RUNNING"), (0.1, 0.7, "FAILED"),
         (0.8, None, "RUNNING"), (0.1, 0.9, "KILLED")]
     assert [b["speculative"] for b in bars] == [False, False, False, True, False]
-    assert all(set(b) == {"executor", "lane", "stage", "attempt", "index", "start", "end",
-                          "status", "speculative"} for b in bars)
+    assert [b["attempt"] for b in bars] == [0, 0, 0, 1, 0]
+    assert all(set(b) == {"executor", "lane", "stage", "stage_attempt", "attempt", "index",
+                          "start", "end", "status", "speculative"} for b in bars)
 
 
 def test_past_the_bound_consecutive_tasks_of_a_stage_merge_per_lane_and_failures_stay():

@@ -18,7 +18,8 @@ function timelineLanes(tasks, executors) {
 
 function taskTip(t, end) {
   const what = t.count ? `${t.count} tasks of stage ${t.stage}` :
-    `stage ${t.stage} task ${t.index}` + (t.attempt ? ` (stage attempt ${t.attempt})` : "");
+    `stage ${t.stage} task ${t.index}` + (t.attempt ? ` (attempt ${t.attempt})` : "") +
+    (t.stage_attempt ? ` of stage attempt ${t.stage_attempt}` : "");
   return `${what} on executor ${t.executor}, core ${t.lane}: ` +
     `${(end - t.start).toFixed(3)} s, ${t.status.toLowerCase()}` + (t.speculative ? ", speculative" : "");
 }
@@ -48,7 +49,7 @@ function timelinePicture(tasks, executors, now) {
     const end = t.end ?? now ?? t.start;
     const y = (rows.get(t.executor) + t.lane) * LANE_H;
     const cls = ["sb-task", `sb-task-${t.status.toLowerCase()}`];
-    if (t.attempt) cls.push("sb-task-retry");
+    if (t.attempt || t.stage_attempt) cls.push("sb-task-retry");  // a retried task or stage
     if (t.speculative) cls.push("sb-task-speculative");
     if (t.count) cls.push("sb-task-merged");
     const bar = svg("rect", { class: cls.join(" "), x: x(t.start), y: y + 1,

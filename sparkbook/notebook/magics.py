@@ -46,6 +46,7 @@ class SparkMagics(Magics):
         super().__init__(shell)
         self.session = NotebookSession(namer=self._cell_name)
         self._panels: list = []
+        self.last_cell: dict | None = None  # the final model of the last %%spark widget
         register_callsite_namer(self._cell_name)
 
     def _cell_name(self, filename: str) -> str | None:
@@ -206,7 +207,7 @@ class SparkMagics(Magics):
                          display_id=True)
 
         def finish(status: str) -> None:
-            snap = feed.close(status)
+            snap = self.last_cell = feed.close(status)
             handle.update(self._bundle(view, summary_html(snap, title)), raw=True)
 
         return finish

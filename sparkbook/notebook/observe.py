@@ -20,6 +20,17 @@ def recent_jobs(sc, n: int = 1) -> list[dict]:
     return snap["jobs"]
 
 
+def last_cell() -> dict:
+    """What the widget of the last finished ``%%spark`` cell drew, as plain data: its jobs,
+    stages (the DAG), shuffles (the matrices, hot keys), tasks (the timeline), executors."""
+    from IPython import get_ipython
+
+    snapshot = get_ipython().magics_manager.registry["SparkMagics"].last_cell
+    if snapshot is None:
+        raise RuntimeError("no %%spark cell has shown its widget yet")
+    return snapshot
+
+
 def cluster_processes(sc) -> list[dict]:
     """The driver, the cluster manager and the executors: role, pid, listening ports."""
     found = [("driver", psutil.Process().pid)]

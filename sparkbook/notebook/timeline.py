@@ -45,7 +45,8 @@ class TaskTimeline:
             if lane == len(lanes):
                 lanes.append([])
             bar = {"executor": info.executor_id, "lane": lane, "stage": event.stage_id,
-                   "attempt": event.stage_attempt, "index": info.index,
+                   "stage_attempt": event.stage_attempt, "index": info.index,
+                   "attempt": info.attempt,  # the task's: 1 and up for a retried task
                    "start": self._rel(info.launch_time), "end": None, "status": "RUNNING",
                    "speculative": info.speculative}
             lanes[lane].append(bar)
@@ -90,7 +91,8 @@ def _executor_order(executor_id: str) -> tuple:
 
 def _mergeable(a: dict, b: dict) -> bool:
     return (a["status"] == b["status"] == "SUCCESS" and not a["speculative"]
-            and not b["speculative"] and (a["stage"], a["attempt"]) == (b["stage"], b["attempt"]))
+            and not b["speculative"]
+            and (a["stage"], a["stage_attempt"]) == (b["stage"], b["stage_attempt"]))
 
 
 def _merged(bars: list[dict]) -> list[dict]:
