@@ -99,7 +99,7 @@ def test_a_skipped_map_stage_is_no_shuffle_of_the_later_cell(sc, recorded):
     assert len(take_snapshot(sc.statusStore, first)["shuffles"]) == 1
 
 
-def test_a_sql_exchange_has_its_matrix_in_arrow_blocks(spark, sc, recorded):
+def test_a_sql_exchange_counts_the_rows_it_moved(spark, sc, recorded):
     df = spark.createDataFrame([(i % 5, i) for i in range(1000)], ["k", "v"])
     assert len(df.groupBy("k").count().collect()) == 5
     snap = snapshot_of(sc, recorded)
@@ -108,9 +108,11 @@ def test_a_sql_exchange_has_its_matrix_in_arrow_blocks(spark, sc, recorded):
         maps = tasks_of(recorded, shuffle["map_stage"])
         assert sum(shuffle["partition_bytes"]) == sum(
             t.metrics.shuffle_write_bytes for t in maps) > 0
-        # An exchange's records are its Arrow IPC blocks: at most one per map task and
-        # reduce partition.
-        assert 0 < sum(shuffle["partition_records"]) <= len(maps) * shuffle["partitions"]
+        # An exchange's records are the rows it moved: after the partial aggregate, one
+        # row per key and map task (each task holds all five keys).
+        assert shuffle["records_are"] == "rows"
+        assert sum(shuffle["partition_records"]) == 5 * len(maps) == sum(
+            t.metrics.shuffle_write_records for t in maps)
 
 
 def skewed_clients(n: int = 40_000, hot_share: float = 0.4, seed: int = 12) -> list:

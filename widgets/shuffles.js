@@ -13,7 +13,7 @@ function shuffleMatrix(sh) {
   const n = Math.max(sh.partitions || 0, 1);
   const cellW = Math.max(2, Math.min(28, Math.floor(560 / n)));
   const execs = sh.executors || [];
-  const unit = sh.records_are || "records";  // an SQL exchange counts Arrow blocks
+  const unit = sh.records_are || "records";  // an SQL exchange counts the rows it moved
   const max = Math.max(1, ...(sh.bytes || []).flat());
   const height = (execs.length + 1) * CELL_H + 16;
   const pic = svg("svg", { class: "sb-matrix", width: ROW_LABEL_W + n * cellW + 4, height });

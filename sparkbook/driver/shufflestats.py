@@ -17,7 +17,8 @@ KEY_SHARE = 0.5  # a key this share of the largest partition is its cause
 
 
 def is_sql_exchange(map_stage: StageStatus) -> bool:
-    """An sparkbook.sql Exchange: its records are Arrow IPC blocks, its keys partition ids."""
+    """A sparkbook.sql Exchange: its records count the rows its Arrow blocks hold, its keys
+    are partition ids (so it has no hot keys to show)."""
     return bool(map_stage.steps) and map_stage.steps[-1].startswith("Exchange ")
 
 
@@ -57,7 +58,7 @@ def shuffle_summary(map_stage: StageStatus, reduce_stages: list[int]) -> dict:
         "columns": columns,
         "bytes": bytes_rows,
         "records": records_rows,
-        "records_are": "Arrow IPC blocks" if blocks else "records",
+        "records_are": "rows" if blocks else "records",
         "partition_bytes": partition_bytes,
         "partition_records": partition_records,
         "hot_keys": hot,
