@@ -395,3 +395,12 @@ class TestMoreOfThem:
                                match=r"\[FIELD_NOT_FOUND\] No such struct field `zz` in `s`, "
                                      r"`n`\. SQLSTATE: 42704"):
                 nested.select(column)
+
+    @pytest.mark.sparkbook_only
+    def test_a_pattern_from_a_column_is_a_clear_analysis_error(self, df, F, errors):
+        # Spark reads a pattern per row; sparkbook's kernels take it as a literal.
+        with pytest.raises(errors.AnalysisException,
+                           match=r"\[DATATYPE_MISMATCH\.NON_FOLDABLE_INPUT\] Cannot resolve "
+                                 r"\"split\(s, t, -1\)\" due to data type mismatch: the input "
+                                 r"\"t\" should be a foldable \"STRING\" expression"):
+            df.select(F.split("s", F.col("t")))

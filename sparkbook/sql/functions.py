@@ -97,10 +97,10 @@ def concat_ws(sep: str, *cols: Column | str) -> Column:
     return _call("concat_ws", literal(sep), *_columns(cols))
 
 
-def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
+def split(str: Column | str, pattern: str | Column, limit: int | Column = -1) -> Column:
     """An array of the pieces of ``str`` around matches of the regex ``pattern`` (at most
     ``limit`` pieces when ``limit`` > 0)."""
-    return _call("split", name_expr(str), literal(pattern), literal(limit))
+    return _call("split", name_expr(str), to_expr(pattern), to_expr(limit))
 
 
 def regexp_replace(string: Column | str, pattern: str | Column,
@@ -110,9 +110,9 @@ def regexp_replace(string: Column | str, pattern: str | Column,
                  literal(1))
 
 
-def regexp_extract(str: Column | str, pattern: str, idx: int) -> Column:
+def regexp_extract(str: Column | str, pattern: str | Column, idx: int | Column) -> Column:
     """Group ``idx`` of the first match of ``pattern`` ("" when nothing matches)."""
-    return _call("regexp_extract", name_expr(str), literal(pattern), literal(idx))
+    return _call("regexp_extract", name_expr(str), to_expr(pattern), to_expr(idx))
 
 
 def substring(str: Column | str, pos: int, len: int) -> Column:
