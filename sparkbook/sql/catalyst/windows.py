@@ -290,7 +290,13 @@ def resolve_frame(w: WindowExpression) -> WindowExpression:
                        "upper bound.")
     if isinstance(f, WindowFunction) and f.name in _RANKED_BY_ORDER:
         f = _typed(WindowFunction(f.name, [o.child for o in spec.order], by_order=True))
-    return _typed(WindowExpression(f, WindowSpecDefinition(spec.partition, spec.order, frame)))
+    out = _typed(WindowExpression(f, WindowSpecDefinition(spec.partition, spec.order, frame)))
+    if isinstance(f, AggregateFunction) and f.distinct:
+        cls = "DISTINCT_WINDOW_FUNCTION_UNSUPPORTED"
+        raise AnalysisException(f'[{cls}] Distinct window functions are not supported: '
+                                f'"{out.sql()}". SQLSTATE: 0A000', cls,
+                                {"windowExpr": f'"{out.sql()}"'}, "0A000")
+    return out
 
 
 def _typed(x: e.Expression) -> e.Expression:
