@@ -368,6 +368,12 @@ class TestErrors:
             "a window frame must be less than or equal to the upper bound. SQLSTATE: 42K09")
         assert self._condition(errors, lambda: payments.select(F.ntile(0).over(w))) == \
             "DATATYPE_MISMATCH.VALUE_OUT_OF_RANGE"
+        err = raised(errors.AnalysisException, lambda: payments.select(
+            F.sum("amount").over(W.partitionBy("name").rangeBetween(-1, 1))))
+        assert str(err).startswith(
+            '[DATATYPE_MISMATCH.RANGE_FRAME_WITHOUT_ORDER] Cannot resolve "(PARTITION BY name '
+            'RANGE BETWEEN -1 FOLLOWING AND 1 FOLLOWING)" due to data type mismatch: A range '
+            "window frame cannot be used in an unordered window specification. SQLSTATE: 42K09")
 
     def test_windows_where_they_cannot_be(self, payments, F, W, errors):
         w = W.partitionBy("name").orderBy("time")

@@ -267,6 +267,11 @@ def resolve_frame(w: WindowExpression) -> WindowExpression:
     elif frame.kind is None:
         frame = RANGE_TO_CURRENT if spec.order else WHOLE_PARTITION
     if frame.kind == "RangeFrame":
+        if not spec.order and not (frame.lower is UNBOUNDED_PRECEDING
+                                   and frame.upper is UNBOUNDED_FOLLOWING):
+            raise mismatch(WindowSpecDefinition(spec.partition, [], frame),
+                           "RANGE_FRAME_WITHOUT_ORDER", "A range window frame cannot be used "
+                           "in an unordered window specification.")
         valued = [b for b in (frame.lower, frame.upper)
                   if not isinstance(b, SpecialFrameBoundary)]
         if valued and len(spec.order) > 1:
