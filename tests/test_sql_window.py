@@ -368,6 +368,12 @@ class TestErrors:
             "a window frame must be less than or equal to the upper bound. SQLSTATE: 42K09")
         assert self._condition(errors, lambda: payments.select(F.ntile(0).over(w))) == \
             "DATATYPE_MISMATCH.VALUE_OUT_OF_RANGE"
+        err = raised(errors.AnalysisException, lambda: payments.select(
+            F.sum("amount").over(W.partitionBy("name").rangeBetween(-1, 1))))
+        assert str(err).startswith(
+            '[DATATYPE_MISMATCH.RANGE_FRAME_WITHOUT_ORDER] Cannot resolve "(PARTITION BY name '
+            'RANGE BETWEEN -1 FOLLOWING AND 1 FOLLOWING)" due to data type mismatch: A range '
+            "window frame cannot be used in an unordered window specification. SQLSTATE: 42K09")
 
     def test_windows_where_they_cannot_be(self, payments, F, W, errors):
         w = W.partitionBy("name").orderBy("time")
@@ -384,6 +390,25 @@ class TestErrors:
         assert err.getCondition() == "UNSUPPORTED_EXPR_FOR_WINDOW"
         assert str(err).startswith('[UNSUPPORTED_EXPR_FOR_WINDOW] Expression "upper(name)" not '
                                    "supported within a window function. SQLSTATE: 42P20")
+
+
+def test_collected_frames_and_no_distinct_over_a_window(payments, F, W, errors):
+    w = W.partitionBy("name").orderBy("time")
+    df = payments.select("name", "time", F.collect_list("amount").over(w).alias("so_far"),
+                         F.collect_set("amount").over(W.partitionBy("name")).alias("all"))
+    assert df.dtypes[2:] == [("so_far", "array<bigint>"), ("all", "array<bigint>")]
+    got = {(r.name, r.time): (r.so_far, sorted(r.all)) for r in df.collect()}
+    assert got == {("Alice", "2024-01-01 10:00:00"): ([10], [3, 7, 10]),
+                   ("Alice", "2024-01-01 11:00:00"): ([10, 7], [3, 7, 10]),
+                   ("Alice", "2024-01-01 12:00:00"): ([10, 7, 3], [3, 7, 10]),
+                   ("Bob", "2024-01-01 09:00:00"): ([5], [5]),
+                   ("Bob", "2024-01-01 09:30:00"): ([5], [5])}
+    err = raised(errors.AnalysisException, lambda: payments.select(
+        F.countDistinct("amount").over(W.partitionBy("name"))))
+    assert str(err).startswith(
+        '[DISTINCT_WINDOW_FUNCTION_UNSUPPORTED] Distinct window functions are not supported: '
+        '"count(DISTINCT amount) OVER (PARTITION BY name ROWS BETWEEN UNBOUNDED PRECEDING AND '
+        'UNBOUNDED FOLLOWING)". SQLSTATE: 0A000')
 
 
 def test_over_takes_a_window_spec(payments, F, errors):
@@ -403,6 +428,8 @@ def _frame_reference(values, lo, hi, fn):
     frame = [v for v in values[lo:hi] if v is not None]
     if fn == "count":
         return len(frame)
+    if fn == "collect_list":
+        return frame
     if not frame:
         return None
     return {"sum": sum, "min": min, "max": max}[fn](frame)
@@ -419,7 +446,7 @@ def test_frames_agree_with_a_row_by_row_reference_over_many_partitions(spark, F,
               "suffix": (1, W.unboundedFollowing)}
     cols = [F.row_number().over(w).alias("rn")]
     for name, (lo, hi) in frames.items():
-        for fn in ("sum", "min", "max", "count"):
+        for fn in ("sum", "min", "max", "count", "collect_list"):
             cols.append(getattr(F, fn)("v").over(w.rowsBetween(lo, hi)).alias(f"{fn}_{name}"))
     got = df.select("k", "t", "v", *cols).collect()
     by_key: dict[int, list] = {}
@@ -434,7 +461,7 @@ def test_frames_agree_with_a_row_by_row_reference_over_many_partitions(spark, F,
         for name, (lo, hi) in frames.items():
             start = 0 if lo == W.unboundedPreceding else max(0, i + lo)
             end = len(part) if hi == W.unboundedFollowing else max(0, min(len(part), i + hi + 1))
-            for fn in ("sum", "min", "max", "count"):
+            for fn in ("sum", "min", "max", "count", "collect_list"):
                 assert r[f"{fn}_{name}"] == _frame_reference(part, start, end, fn), (r, fn, name)
 
 

@@ -267,6 +267,11 @@ def resolve_frame(w: WindowExpression) -> WindowExpression:
     elif frame.kind is None:
         frame = RANGE_TO_CURRENT if spec.order else WHOLE_PARTITION
     if frame.kind == "RangeFrame":
+        if not spec.order and not (frame.lower is UNBOUNDED_PRECEDING
+                                   and frame.upper is UNBOUNDED_FOLLOWING):
+            raise mismatch(WindowSpecDefinition(spec.partition, [], frame),
+                           "RANGE_FRAME_WITHOUT_ORDER", "A range window frame cannot be used "
+                           "in an unordered window specification.")
         valued = [b for b in (frame.lower, frame.upper)
                   if not isinstance(b, SpecialFrameBoundary)]
         if valued and len(spec.order) > 1:
@@ -290,7 +295,13 @@ def resolve_frame(w: WindowExpression) -> WindowExpression:
                        "upper bound.")
     if isinstance(f, WindowFunction) and f.name in _RANKED_BY_ORDER:
         f = _typed(WindowFunction(f.name, [o.child for o in spec.order], by_order=True))
-    return _typed(WindowExpression(f, WindowSpecDefinition(spec.partition, spec.order, frame)))
+    out = _typed(WindowExpression(f, WindowSpecDefinition(spec.partition, spec.order, frame)))
+    if isinstance(f, AggregateFunction) and f.distinct:
+        cls = "DISTINCT_WINDOW_FUNCTION_UNSUPPORTED"
+        raise AnalysisException(f'[{cls}] Distinct window functions are not supported: '
+                                f'"{out.sql()}". SQLSTATE: 0A000', cls,
+                                {"windowExpr": f'"{out.sql()}"'}, "0A000")
+    return out
 
 
 def _typed(x: e.Expression) -> e.Expression:

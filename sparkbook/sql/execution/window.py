@@ -390,8 +390,19 @@ def _first_last(values: pa.Array, lo, hi, f, runs) -> pa.Array:
     return values.take(pa.array(np.clip(pos, 0, max(n - 1, 0)), mask=empty))
 
 
+def _collect(values: pa.Array, lo, hi, f, runs) -> pa.Array:
+    """collect_list / collect_set: each row's frame of values, gathered by one take."""
+    lengths = hi - lo
+    rows = np.repeat(np.arange(len(lo)), lengths)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    index = np.repeat(lo, lengths) + np.arange(int(lengths.sum())) - starts
+    return agg._lists(rows, len(lo), values.take(pa.array(index, pa.int64())),
+                      f.name.removeprefix("collect_"))
+
+
 _AGGREGATES = {"count": _count, "sum": _sum, "avg": _avg, "min": _min_max, "max": _min_max,
-               "first": _first_last, "last": _first_last}
+               "first": _first_last, "last": _first_last, "collect_list": _collect,
+               "collect_set": _collect}
 
 
 # --- planning (on the driver) ----------------------------------------------------------
