@@ -138,6 +138,27 @@ def test_filters_move_below_projections_and_join_sides(spark, F):
     assert [tuple(r) for r in projected.collect()] == [(2, 10)]
 
 
+OUTER_FILTERED = {
+    "left": [(4, 9, None, None), (None, 3, None, None)],
+    "right": [],
+    "full": [(4, 9, None, None), (None, 3, None, None)],
+}
+
+
+@pytest.mark.parametrize("how", ["left", "right", "full"])
+def test_a_filter_that_drops_null_padded_rows_makes_an_outer_join_inner(spark, F, how):
+    a = spark.createDataFrame([(1, 5), (1, 1), (2, 7), (None, 3), (4, 9)], "k int, x int")
+    b = spark.createDataFrame([(1, 2), (1, 6), (2, 10), (None, 0), (5, 1)], "k int, y int")
+    both = a.join(b, a.k == b.k, how).where((a.x > 1) & (b.y < 5))
+    lines = plan_lines(both, True)
+    optimized = lines[lines.index("== Optimized Logical Plan ==") + 1:]
+    assert next(line for line in optimized if "Join" in line).startswith("Join Inner, ")
+    assert [tuple(r) for r in both.collect()] == [(1, 5, 1, 2)]
+    # A filter that keeps NULLs (isNull) leaves the outer join as it is.
+    padded = a.join(b, a.k == b.k, how).where(b.y.isNull() & (F.coalesce(a.x, F.lit(0)) > 0))
+    assert sorted((tuple(r) for r in padded.collect()), key=repr) == OUTER_FILTERED[how]
+
+
 def test_small_sides_are_broadcast_by_their_estimated_size(spark, people, files):
     ranges = printed(spark.range(10).join(spark.range(5), "id").explain)
     assert "BroadcastHashJoin [id#" in ranges and "Exchange hashpartitioning" not in ranges
