@@ -8,7 +8,8 @@ changing (Spark's fixed-point batches, roughly):
 - ``BooleanSimplification`` (``true AND x`` is ``x``), ``PruneFilters`` (``WHERE true``
   goes, ``WHERE false`` leaves an empty relation) and ``PropagateEmptyRelation``.
 - ``CombineFilters`` and ``PushDownPredicates``: filters move below projections (the
-  aliases substituted), sorts, repartitions, grouping keys and join sides (the conjuncts
+  aliases substituted), sorts, repartitions, grouping keys, into each child of a union,
+  and into join sides (the conjuncts
   that name one side only; an inner join takes the rest into its condition), so that they
   end next to the scan, which pushes them into the files (``execution/files.py``).
 - ``InferFiltersFromConstraints``: a comparison is never true of NULL, so ``x > 1`` lets
@@ -263,6 +264,10 @@ def _push_down(node: lp.Filter) -> lp.LogicalPlan:
             [lp.Filter(and_all(parts), child.child, True)]))
     if isinstance(child, lp.Join):
         return _push_into_join(node, child)
+    if isinstance(child, lp.Union):  # into each child, its columns taken by position
+        first = [a.expr_id for a in child.children[0].output()]
+        return lp.Union([lp.Filter(substitute(cond, dict(zip(first, c.output()))), c, True)
+                         for c in child.children])
     return node
 
 
