@@ -56,6 +56,8 @@ def test_explain_extended_prints_the_four_plans_in_order(people, F):
     assert "== Analyzed Logical Plan ==\nname: string\nProject [name#" in text
     assert "Relation [name#" in text and ",city#" in text and "] csv\n" in text
     assert printed(lambda: people.explain("extended")).startswith("== Parsed Logical Plan ==")
+    joined = printed(lambda: people.join(people.select("name"), "name", "left").explain(True))
+    assert joined.startswith("== Parsed Logical Plan ==\n'Join UsingJoin(LeftOuter, [name])\n")
 
 
 def test_a_filter_always_true_goes_and_one_never_true_reads_nothing(people, F):
@@ -136,6 +138,39 @@ def test_filters_move_below_projections_and_join_sides(spark, F):
     assert optimized[0].startswith("Project [k#")
     assert re.search(r"Filter \(isnotnull\(x#\d+\) AND \(\(x#\d+ \+ 1\) > 5\)\)$", optimized[1])
     assert [tuple(r) for r in projected.collect()] == [(2, 10)]
+
+
+OUTER_FILTERED = {
+    "left": [(4, 9, None, None), (None, 3, None, None)],
+    "right": [],
+    "full": [(4, 9, None, None), (None, 3, None, None)],
+}
+
+
+@pytest.mark.parametrize("how", ["left", "right", "full"])
+def test_a_filter_that_drops_null_padded_rows_makes_an_outer_join_inner(spark, F, how):
+    a = spark.createDataFrame([(1, 5), (1, 1), (2, 7), (None, 3), (4, 9)], "k int, x int")
+    b = spark.createDataFrame([(1, 2), (1, 6), (2, 10), (None, 0), (5, 1)], "k int, y int")
+    both = a.join(b, a.k == b.k, how).where((a.x > 1) & (b.y < 5))
+    lines = plan_lines(both, True)
+    optimized = lines[lines.index("== Optimized Logical Plan ==") + 1:]
+    assert next(line for line in optimized if "Join" in line).startswith("Join Inner, ")
+    assert [tuple(r) for r in both.collect()] == [(1, 5, 1, 2)]
+    # A filter that keeps NULLs (isNull) leaves the outer join as it is.
+    padded = a.join(b, a.k == b.k, how).where(b.y.isNull() & (F.coalesce(a.x, F.lit(0)) > 0))
+    assert sorted((tuple(r) for r in padded.collect()), key=repr) == OUTER_FILTERED[how]
+
+
+def test_a_filter_over_a_union_filters_each_child(spark):
+    x = spark.createDataFrame([(1, "a"), (2, "b")], ["n", "s"])
+    y = spark.createDataFrame([("c", 3), ("d", 0)], ["s", "n"])
+    both = x.unionByName(y).where("n > 1")
+    lines = plan_lines(both, True)
+    optimized = lines[lines.index("== Optimized Logical Plan ==") + 1:
+                      lines.index("== Physical Plan ==")]
+    assert optimized[0] == "Union false, false"
+    assert sum("Filter (isnotnull(n#" in line for line in optimized) == 2
+    assert [tuple(r) for r in both.collect()] == [(2, "b"), (3, "c")]
 
 
 def test_small_sides_are_broadcast_by_their_estimated_size(spark, people, files):

@@ -211,6 +211,8 @@ class Join(LogicalPlan):
         return node
 
     def node_line(self) -> str:
+        if self.using is not None and not self.resolved:  # as the parsed plan shows it
+            return f"Join UsingJoin({self.how}, [{', '.join(self.using)}])"
         cond = f", {self.condition.explain()}" if self.condition is not None else ""
         return f"Join {self.how}{cond}"
 

@@ -8,7 +8,8 @@ changing (Spark's fixed-point batches, roughly):
 - ``BooleanSimplification`` (``true AND x`` is ``x``), ``PruneFilters`` (``WHERE true``
   goes, ``WHERE false`` leaves an empty relation) and ``PropagateEmptyRelation``.
 - ``CombineFilters`` and ``PushDownPredicates``: filters move below projections (the
-  aliases substituted), sorts, repartitions, grouping keys and join sides (the conjuncts
+  aliases substituted), sorts, repartitions, grouping keys, into each child of a union,
+  and into join sides (the conjuncts
   that name one side only; an inner join takes the rest into its condition), so that they
   end next to the scan, which pushes them into the files (``execution/files.py``).
 - ``InferFiltersFromConstraints``: a comparison is never true of NULL, so ``x > 1`` lets
@@ -195,8 +196,8 @@ def map_expressions(node: lp.LogicalPlan, f: Callable[[e.Expression], e.Expressi
 
 
 def _join_like(node: lp.Join, left: lp.LogicalPlan, right: lp.LogicalPlan,
-               condition: e.Expression | None) -> lp.Join:
-    out = lp.Join(left, right, node.how, condition, node.using, True)
+               condition: e.Expression | None, how: str | None = None) -> lp.Join:
+    out = lp.Join(left, right, how or node.how, condition, node.using, True)
     out.project = node.project
     return out
 
@@ -263,6 +264,10 @@ def _push_down(node: lp.Filter) -> lp.LogicalPlan:
             [lp.Filter(and_all(parts), child.child, True)]))
     if isinstance(child, lp.Join):
         return _push_into_join(node, child)
+    if isinstance(child, lp.Union):  # into each child, its columns taken by position
+        first = [a.expr_id for a in child.children[0].output()]
+        return lp.Union([lp.Filter(substitute(cond, dict(zip(first, c.output()))), c, True)
+                         for c in child.children])
     return node
 
 
@@ -287,10 +292,36 @@ def _only(x: e.Expression, side: set[int], other: set[int]) -> bool:
     return refs <= side and not refs & other
 
 
+def _eliminate_outer_join(join: lp.Join, parts: list[e.Expression]) -> lp.Join:
+    """EliminateOuterJoin: when the filter above is never true of a row whose columns of
+    one side are NULL, the rows an outer join pads with NULLs on that side are dropped
+    anyway, and the join need not keep them."""
+    if join.how not in ("LeftOuter", "RightOuter", "FullOuter"):
+        return join
+    lids, rids = _sides(join)
+
+    def rejects_nulls_of(side: set[int], other: set[int]) -> bool:
+        for c in parts:
+            tested = [c.child] if isinstance(c, e.IsNotNull) else _intolerant_columns(c)
+            if any(isinstance(a, e.AttributeReference) and a.expr_id in side and
+                   a.expr_id not in other for a in tested):
+                return True
+        return False
+
+    no_null_left, no_null_right = rejects_nulls_of(lids, rids), rejects_nulls_of(rids, lids)
+    how = {("LeftOuter", True): "Inner", ("RightOuter", True): "Inner"}.get(
+        (join.how, no_null_right if join.how == "LeftOuter" else no_null_left), join.how)
+    if join.how == "FullOuter":
+        how = {(True, True): "Inner", (True, False): "LeftOuter",
+               (False, True): "RightOuter"}.get((no_null_right, no_null_left), "FullOuter")
+    return join if how == join.how else _join_like(join, *join.children, join.condition, how)
+
+
 def _push_into_join(node: lp.Filter, join: lp.Join) -> lp.LogicalPlan:
     """A filter above a join: conjuncts of one side go below it, where the join type keeps
     that side's rows as they are (both sides of an inner join, the preserved side of an
     outer one); an inner join takes those naming both sides into its condition."""
+    join = _eliminate_outer_join(join, conjuncts(node.condition))
     lids, rids = _sides(join)
     left_ok = join.how in ("Inner", "LeftOuter", "LeftSemi", "LeftAnti")
     right_ok = join.how in ("Inner", "RightOuter")
