@@ -4,7 +4,7 @@
   each time: the JVM's start is the point), beside sparkbook's ``%spark start -e 2``;
 - the widget's update rate on each engine while a job of about 8 s runs (widget state
   messages per second the front end receives);
-- with ``--lessons``: every lesson on sparkbook and on classic pyspark ``local[2]``, the
+- with ``--lessons`` (alone): every lesson on sparkbook and on classic pyspark ``local[2]``, the
   fraction of code cells that run unchanged and of those that print what they print on
   sparkbook (cells tagged ``sparkbook-only`` count as not unchanged).
 
@@ -80,8 +80,12 @@ def lessons() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--lessons", action="store_true")
+    parser.add_argument("--lessons", action="store_true",
+                        help="only the lessons' compatibility run")
     args = parser.parse_args()
+    if args.lessons:
+        lessons()
+        return
     for label, start in (("sparkbook %spark start -e 2", "%spark start -e 2"),
                          ("%spark connect --engine pyspark local[2]",
                           f"%spark connect --engine pyspark local[2] {QUIET}")):
@@ -101,8 +105,6 @@ def main() -> None:
               flush=True)
     finally:
         stop()
-    if args.lessons:
-        lessons()
 
 
 if __name__ == "__main__":
