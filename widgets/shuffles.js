@@ -1,7 +1,7 @@
 // The shuffle matrix: for each shuffle, the bytes each map executor wrote for each reduce
 // partition as a heat map (records in the tooltip), with its hot keys and a hint on skew.
 
-const CELL_H = 16, ROW_LABEL_W = 86;
+const CELL_H = 16, ROW_LABEL_W = 86, HOT_KEYS_SHOWN = 4;
 
 function shuffleMatrix(sh) {
   const wrap = el("div", "sb-shuffle");
@@ -43,12 +43,13 @@ function shuffleMatrix(sh) {
                       `reduce partitions 0…${n - 1}`));
   wrap.appendChild(pic);
   if ((sh.hot_keys || []).length) {
-    const list = el("ol", "sb-hot-keys");
-    for (const [key, recs, frac] of sh.hot_keys) {
-      list.appendChild(el("li", "sb-hot-key", `${key}: ${recs} records (${(100 * frac).toFixed(0)} %)`));
+    // The top few on one line; the whole list in the tooltip.
+    const line = el("div", "sb-hot-keys", "hot keys (sampled on the map side): ");
+    for (const [key, recs, frac] of sh.hot_keys.slice(0, HOT_KEYS_SHOWN)) {
+      line.appendChild(el("span", "sb-hot-key", `${key} ${recs} ${unit} (${(100 * frac).toFixed(0)} %)`));
     }
-    wrap.appendChild(el("div", "sb-hot-keys-title", "hot keys (sampled on the map side)"));
-    wrap.appendChild(list);
+    line.title = sh.hot_keys.map(([key, recs, frac]) => `${key}: ${recs} ${unit} (${(100 * frac).toFixed(1)} %)`).join("\n");
+    wrap.appendChild(line);
   }
   if (sh.hint) wrap.appendChild(el("div", "sb-hint", sh.hint));
   return wrap;
