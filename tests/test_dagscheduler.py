@@ -184,6 +184,24 @@ def test_a_stage_over_the_closure_warning_setting_says_what_it_carries():
     assert "It carries variable 'table' captured by function " in large[0]
 
 
+def test_a_plan_changes_nothing_and_names_the_stages_the_next_job_gets():
+    driver, core = DriverStandIn(), Core()
+    counts = pairs_rdd(driver).reduceByKey(add, 4)
+    core.submit(counts)
+    core.finish_all()
+    final = counts.mapValues(str).groupByKey(2)
+    before = (core.dag.next_stage_id, dict(core.dag.shuffle_stages), dict(core.dag.stages),
+              core.dag.map_outputs.shuffle_ids())
+    stages, to_run = core.dag.plan(final, "collect", "test:1")
+    assert (core.dag.next_stage_id, dict(core.dag.shuffle_stages), dict(core.dag.stages),
+            core.dag.map_outputs.shuffle_ids()) == before
+    assert [(s.id, s in to_run) for s in stages] == [(0, False), (2, True), (3, True)]
+    core.submit(final)
+    (job,) = [e for e in core.out if isinstance(e, JobStart)][1:]
+    assert [s.stage_id for s in job.stage_infos] == [0, 2, 3]
+    assert job.skipped_stage_ids == [0]
+
+
 def test_a_launch_carries_the_shuffle_locations_with_executor_addresses():
     driver, core = DriverStandIn(), Core()
     core.submit(pairs_rdd(driver).reduceByKey(add, 4))

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from operator import add
 
 import pytest
@@ -108,25 +109,34 @@ def test_explain_prints_the_plan_outside_a_notebook(sc, recorded, capsys):
     pairs.unpersist()
 
 
-def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_what_is_no_rdd():
-    command = ("ip = get_ipython(); ip.run_line_magic('load_ext', 'sparkbook'); "
-               "ip.run_cell_magic('spark', '--quiet', 'r = sc.parallelize(range(8), 4)"
-               ".map(lambda x: (x, 1)).groupByKey()'); "
-               "ip.run_line_magic('spark', 'plan r'); "
-               "ip.run_cell_magic('spark', '--quiet', 'big = bytes(3_000_000)\\n"
-               "def f(x): return len(big) + x'); "
-               "ip.run_line_magic('spark', 'closure f'); "
-               "ip.run_line_magic('spark', 'plan 42')")
+def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_bad_input():
+    cells = ["%load_ext sparkbook",
+             "%%spark --quiet\nr = sc.parallelize(range(8), 4).map(lambda x: (x, 1))"
+             ".groupByKey()",
+             "%spark plan r",
+             "%%spark --quiet\nbig = bytes(3_000_000)\ndef f(x): return len(big) + x",
+             "%spark closure f",
+             "%spark plan spark.range(3)",
+             "%spark plan 42",
+             "%spark plan",
+             "%spark closure",
+             "%spark stop",
+             "r.explain()"]
+    command = "; ".join(f"get_ipython().run_cell({c!r})" for c in cells)
     proc = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
                            "--colors=NoColor", "-c", command],
                           capture_output=True, text=True, timeout=120)
-    assert "2 stages, 1 shuffle:" in proc.stdout, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "2 stages, 1 shuffle:" in proc.stdout, out
     assert "parallelize -> map  [4 tasks; writes shuffle 0]" in proc.stdout
+    assert "== Physical Plan ==" in proc.stdout  # a DataFrame's own explain()
     assert "f pickles to 2.9 MiB" in proc.stdout
     assert re.search(r"\n  global 'big' used by function f \(\S+\)\s+2.9 MiB\n", proc.stdout)
     assert "sc.broadcast(value)" in proc.stdout
-    assert "TypeError: %spark plan needs an RDD or a DataFrame, not int" in (
-        proc.stdout + proc.stderr)
+    assert "TypeError: %spark plan needs an RDD or a DataFrame, not int" in out
+    assert "ValueError: usage: %spark plan EXPR (an RDD or a DataFrame, e.g. a name)" in out
+    assert "ValueError: usage: %spark closure FUNC (a function, e.g. a name)" in out
+    assert "SparkException: Cannot call methods on a stopped SparkContext." in out
 
 
 def test_in_a_notebook_the_plan_is_a_widget_in_plan_mode():
@@ -144,3 +154,12 @@ def test_in_a_notebook_the_plan_is_a_widget_in_plan_mode():
     html = nb.cells[2].outputs[0]["data"]["text/html"]
     assert "SKIPPED (its shuffle output exists)" in html
     json.dumps(plan)  # plain data
+
+
+def test_a_stage_that_cannot_be_pickled_is_said_so_before_it_runs(sc, recorded):
+    lock = threading.Lock()
+    (stage,) = preview(sc, sc.parallelize(range(4), 2).map(lambda x: (x, lock)))
+    (warning,) = stage["warnings"]
+    assert warning.startswith("Task not serializable: Could not serialize the closure in ")
+    assert "'lock'" in warning and "cannot be pickled" in warning
+    assert sc.waitForListeners() and recorded.jobs == []

@@ -174,3 +174,16 @@ def test_the_key_sample_counts_small_buckets_exactly_and_is_not_fooled_by_period
     assert sorted(estimates) == ["0", "1", "2"]
     assert all(abs(n - 100_000) <= 4 * sigma for n in estimates.values()), estimates
     assert sum(estimates.values()) in range(299_998, 300_003)  # scaled: they sum to the size
+
+
+def test_a_shuffle_of_many_partitions_bins_them_and_keeps_the_totals(sc, recorded):
+    pairs = sc.parallelize([(i, i) for i in range(3000)], 4)
+    assert pairs.partitionBy(300).count() == 3000
+    (shuffle,) = snapshot_of(sc, recorded)["shuffles"]
+    assert shuffle["partitions"] == 300
+    assert len(shuffle["columns"]) == 100 and shuffle["columns"][:2] == [[0, 3], [3, 6]]
+    assert shuffle["columns"][-1] == [297, 300]
+    assert all(len(row) == 100 for row in shuffle["bytes"] + shuffle["records"])
+    assert shuffle["partition_records"] == [30] * 100  # ints hash to themselves
+    maps = tasks_of(recorded, shuffle["map_stage"])
+    assert sum(shuffle["partition_bytes"]) == sum(t.metrics.shuffle_write_bytes for t in maps)

@@ -44,6 +44,8 @@ def test_a_word_count_is_two_stages_with_one_shuffle_edge(sc, recorded, tmp_text
     assert edge["bytes"] == result_stage["shuffle_read"] == map_stage["shuffle_write"] > 0
     assert 0 < edge["records"] <= 3 * 14  # combined map side: at most the distinct words
     assert [s["status"] for s in snap["stages"]] == ["COMPLETE", "COMPLETE"]
+    assert map_stage["shuffle_id"] == edge["shuffle_id"] and result_stage["shuffle_id"] is None
+    assert map_stage["shuffle_write_records"] == edge["records"]
     assert all(s["cached"] == [] and s["warnings"] == [] for s in snap["stages"])
 
 

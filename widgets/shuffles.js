@@ -10,7 +10,10 @@ function shuffleMatrix(sh) {
   wrap.appendChild(el("div", "sb-shuffle-title",
     `Shuffle ${sh.shuffle_id}: stage ${sh.map_stage} → stage ${reduce} · ` +
     `${sh.partitions} partitions, ${bytes((sh.partition_bytes || []).reduce((a, b) => a + b, 0))}`));
-  const n = Math.max(sh.partitions || 0, 1);
+  // Past a hundred or so partitions a column sums a run of them: columns names each run.
+  const runs = sh.columns || null;
+  const n = Math.max(runs ? runs.length : sh.partitions || 0, 1);
+  const named = (p) => (runs && runs[p][1] - runs[p][0] > 1 ? `partitions ${runs[p][0]}–${runs[p][1] - 1}` : `partition ${runs ? runs[p][0] : p}`);
   const cellW = Math.max(2, Math.min(28, Math.floor(560 / n)));
   const execs = sh.executors || [];
   const unit = sh.records_are || "records";  // an SQL exchange counts Arrow blocks
@@ -25,7 +28,7 @@ function shuffleMatrix(sh) {
       const cell = svg("rect", { class: "sb-matrix-cell", x: ROW_LABEL_W + p * cellW, y: r * CELL_H,
                                  width: cellW - (cellW > 4 ? 1 : 0), height: CELL_H - 1,
                                  "fill-opacity": b ? (0.15 + (0.85 * b) / max).toFixed(3) : 0.04 });
-      pic.appendChild(tip(cell, `executor ${ex} → partition ${p}: ${bytes(b)}, ${recs} ${unit}`));
+      pic.appendChild(tip(cell, `executor ${ex} → ${named(p)}: ${bytes(b)}, ${recs} ${unit}`));
     }
   });
   // The totals per reduce partition, as a bar row under the matrix: skew shows here.
@@ -37,10 +40,10 @@ function shuffleMatrix(sh) {
     const h = Math.max(1, ((CELL_H - 2) * b) / maxTotal);
     const bar = svg("rect", { class: "sb-matrix-total", x: ROW_LABEL_W + p * cellW, y: y0 + CELL_H - h,
                               width: Math.max(cellW - 1, 1), height: h });
-    pic.appendChild(tip(bar, `partition ${p}: ${bytes(b)}, ${(sh.partition_records || [])[p] || 0} ${unit}`));
+    pic.appendChild(tip(bar, `${named(p)}: ${bytes(b)}, ${(sh.partition_records || [])[p] || 0} ${unit}`));
   });
   pic.appendChild(svg("text", { class: "sb-matrix-label", x: ROW_LABEL_W, y: height - 2 },
-                      `reduce partitions 0…${n - 1}`));
+                      `reduce partitions 0…${(sh.partitions || 1) - 1}` + (runs ? ` (${n} columns)` : "")));
   wrap.appendChild(pic);
   if ((sh.hot_keys || []).length) {
     // The top few on one line; the whole list in the tooltip.

@@ -9,6 +9,7 @@ import statistics
 from sparkbook.driver.statustracker import StageStatus
 
 HOT_KEYS_SHOWN = 10
+MAX_COLUMNS = 128  # reduce partitions the matrix shows one by one
 SKEW_RATIO = 4.0  # the largest reduce partition over the median that counts as skew
 SKEW_MIN_RECORDS = 1000  # below this a shuffle is too small for skew to matter
 SKEW_MIN_BYTES = 1 << 20
@@ -21,31 +22,51 @@ def is_sql_exchange(map_stage: StageStatus) -> bool:
 
 
 def shuffle_summary(map_stage: StageStatus, reduce_stages: list[int]) -> dict:
-    """The shuffle the map stage wrote (its current attempt's tasks), as plain data."""
+    """The shuffle the map stage wrote (its current attempt's tasks), as plain data.
+
+    Past ``MAX_COLUMNS`` reduce partitions, each column of the matrix and each entry of
+    ``partition_bytes``/``partition_records`` sums a run of neighbouring partitions, named
+    in ``columns`` as ``[first, end)`` (None when every column is one partition), so that
+    a 5,000-partition shuffle stays a small model; totals are exact either way."""
     executors = sorted(map_stage.write_bytes, key=_executor_order)
     bytes_rows = [map_stage.write_bytes[e] for e in executors]
     records_rows = [map_stage.write_records[e] for e in executors]
     partition_bytes, partition_records = _column_sums(bytes_rows), _column_sums(records_rows)
+    n = len(partition_bytes)
     blocks = is_sql_exchange(map_stage)
     total = sum(partition_records)
     hot = [] if blocks or not total else [
-        [key, n, round(n / total, 4)] for key, n in
+        [key, count, round(count / total, 4)] for key, count in
         sorted(map_stage.hot_keys.items(), key=lambda kv: -kv[1])[:HOT_KEYS_SHOWN]]
+    hint = skew_hint(partition_bytes if blocks else partition_records, hot,
+                     map_stage.aggregation, "bytes" if blocks else "records")
+    columns = None
+    if n > MAX_COLUMNS:
+        step = -(-n // MAX_COLUMNS)
+        columns = [[i, min(i + step, n)] for i in range(0, n, step)]
+        bytes_rows = [_binned(row, step) for row in bytes_rows]
+        records_rows = [_binned(row, step) for row in records_rows]
+        partition_bytes = _binned(partition_bytes, step)
+        partition_records = _binned(partition_records, step)
     return {
         "shuffle_id": map_stage.shuffle_id,
         "map_stage": map_stage.stage_id,
         "reduce_stages": reduce_stages,
         "executors": executors,
-        "partitions": len(partition_bytes),
+        "partitions": n,
+        "columns": columns,
         "bytes": bytes_rows,
         "records": records_rows,
         "records_are": "Arrow IPC blocks" if blocks else "records",
         "partition_bytes": partition_bytes,
         "partition_records": partition_records,
         "hot_keys": hot,
-        "hint": skew_hint(partition_bytes if blocks else partition_records, hot,
-                          map_stage.aggregation, "bytes" if blocks else "records"),
+        "hint": hint,
     }
+
+
+def _binned(row: list[int], step: int) -> list[int]:
+    return [sum(row[i:i + step]) for i in range(0, len(row), step)]
 
 
 def skew_hint(sizes: list[int], hot_keys: list, aggregation: str,

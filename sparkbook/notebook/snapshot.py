@@ -60,7 +60,8 @@ def stage_shape(s: StageStatus) -> dict:
         edges.append({"from": parent, "shuffle_id": shuffle_id, "bytes": read_bytes,
                       "records": read_records})
     return {"parents": list(s.parents), "steps": list(s.steps), "cached": list(s.cached),
-            "edges": edges, "warnings": list(s.warnings)}
+            "edges": edges, "warnings": list(s.warnings), "shuffle_id": s.shuffle_id,
+            "shuffle_write_records": s.shuffle_write_records}
 
 
 def take_snapshot(store: AppStatusStore, job_ids: list[int],
