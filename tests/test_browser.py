@@ -222,7 +222,8 @@ def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_ma
     assert w.locator(".sb-task-failed").count() == 1
     assert w.locator(".sb-task-merged").count() == 1
     assert w.locator(".sb-task-retry").count() == 1
-    assert w.locator(".sb-matrix-cell").count() == 8
+    assert w.locator(".sb-matrix-cell").count() == 8 + 3  # 300 partitions in 3 columns
+    assert "(3 columns)" in w.locator(".sb-shuffle[data-shuffle-id='1']").inner_text()
     assert "41 %" in w.locator(".sb-hot-key").first.inner_text()
     assert "salt it" in w.locator(".sb-hint").inner_text()
     lost = w.locator(".sb-executor.sb-lost")
@@ -302,5 +303,10 @@ def hand_written_state() -> dict:
                       "partition_records": [22, 150, 9, 5],
                       "hot_keys": [["'client-7'", 120, 0.41], ["'client-2'", 20, 0.07]],
                       "hint": "key 'client-7' holds 41 % of the records: salt it, or "
-                              "combine before the shuffle with reduceByKey"}],
+                              "combine before the shuffle with reduceByKey"},
+                     {"shuffle_id": 1, "map_stage": 1, "reduce_stages": [2], "executors": ["0"],
+                      "partitions": 300, "columns": [[0, 100], [100, 200], [200, 300]],
+                      "bytes": [[10, 20, 30]], "records": [[1, 2, 3]],
+                      "partition_bytes": [10, 20, 30], "partition_records": [1, 2, 3],
+                      "hot_keys": [], "hint": None}],
     }

@@ -101,23 +101,26 @@ function dagPicture(stages) {
   pic.appendChild(defs);
   for (const s of stages) {
     const to = place.get(s.id);
-    for (const edge of stageArrows(s)) {
+    const arrows = stageArrows(s).filter((edge) => place.has(edge.from));
+    arrows.forEach((edge, k) => {
       const from = place.get(edge.from);
-      if (!from) continue;
-      const x1 = from.x + BOX_W, y1 = from.y + from.h / 2, x2 = to.x, y2 = to.y + to.h / 2;
+      // Several arrows into one box enter it at points spread down its left side.
+      const x1 = from.x + BOX_W, y1 = from.y + from.h / 2, x2 = to.x;
+      const y2 = to.y + ((k + 1) * to.h) / (arrows.length + 1);
       const g = svg("g", { class: "sb-dag-edge", "data-from": edge.from, "data-to": s.id });
       const mid = (x1 + x2) / 2;
       g.appendChild(svg("path", { d: `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2 - 2} ${y2}`,
                                   class: "sb-edge-line", "marker-end": "url(#sb-arrow)" }));
       if (edge.bytes != null) {  // a plan's edge of a shuffle not yet written has none
         const label = `${bytes(edge.bytes)} · ${count(edge.records || 0)} rec`;
-        g.appendChild(svg("text", { class: "sb-edge-label", x: mid, y: (y1 + y2) / 2 - 4,
+        // In the gap before the box it enters: an arrow across columns passes other boxes.
+        g.appendChild(svg("text", { class: "sb-edge-label", x: x2 - GAP_X / 2, y: y2 - 4,
                                     "text-anchor": "middle" }, label));
         tip(g, `shuffle ${edge.shuffle_id}: stage ${edge.from} → stage ${s.id}, ` +
             `${edge.bytes} bytes, ${edge.records} records`);
       }
       pic.appendChild(g);
-    }
+    });
   }
   for (const s of stages) {
     const p = place.get(s.id);
