@@ -55,6 +55,7 @@ def test_explain_extended_prints_the_four_plans_in_order(people, F):
     assert "\n'Project ['name]\n+- Filter (age#" in text
     assert "== Analyzed Logical Plan ==\nname: string\nProject [name#" in text
     assert "Relation [name#" in text and ",city#" in text and "] csv\n" in text
+    assert text.endswith("ReadSchema: struct<name:string,age:int>\n\n")  # one blank line
     assert printed(lambda: people.explain("extended")).startswith("== Parsed Logical Plan ==")
     joined = printed(lambda: people.join(people.select("name"), "name", "left").explain(True))
     assert joined.startswith("== Parsed Logical Plan ==\n'Join UsingJoin(LeftOuter, [name])\n")

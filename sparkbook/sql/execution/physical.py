@@ -399,7 +399,7 @@ def explain_extended(parsed: lp.LogicalPlan, analyzed: lp.LogicalPlan) -> str:
     return (f"== Parsed Logical Plan ==\n{parsed.tree_string()}\n"
             f"== Analyzed Logical Plan ==\n{schema}\n{analyzed.tree_string()}\n"
             f"== Optimized Logical Plan ==\n{optimized.tree_string()}\n"
-            f"== Physical Plan ==\n{explain_string(plan_physical(optimized))}\n")
+            f"== Physical Plan ==\n{explain_string(plan_physical(optimized))}")
 
 
 def stage_name(plan: SparkPlan) -> str:
