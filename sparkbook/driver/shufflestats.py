@@ -80,10 +80,11 @@ def skew_hint(sizes: list[int], hot_keys: list, aggregation: str,
         return None
     if hot_keys and hot_keys[0][1] >= KEY_SHARE * largest:
         key, _, share = hot_keys[0]
-        cure = {"reduce-side": "salt it, or combine before the shuffle with reduceByKey",
-                "map-side": "salt it: add a random suffix to the key, combine, then combine "
-                            "again without the suffix"}.get(
-            aggregation, "salt it, or, in a join, broadcast the smaller side")
+        # (a shuffle that combines map-side has one record per key and map task: no key
+        # is hot in it, and its map tasks sample none)
+        cure = ("salt it, or combine before the shuffle with reduceByKey"
+                if aggregation == "reduce-side" else
+                "salt it, or, in a join, broadcast the smaller side")
         return f"key {key} holds {share * 100:.0f} % of the {unit}: {cure}"
     where, total = sizes.index(largest), sum(sizes)
     spread = (f"{largest / median:.0f}× the median partition's {unit} ({largest:,} of "

@@ -41,10 +41,12 @@ class MapOutput:
 
 
 def write_map_output(records: Iterator, dep: ShuffleDependency, seed: int = 0) -> MapOutput:
-    """Bucket (and maybe combine) one map partition's records and pickle each bucket."""
+    """Bucket (and maybe combine) one map partition's records and pickle each bucket.
+    Combined records are one per key: no key is hotter than another, none is sampled."""
     buckets = bucket_records(records, dep)
+    hot_keys = [] if dep.map_side_combine else sample_hot_keys(buckets, seed)
     return MapOutput([pickle.dumps(b, 5) if b else b"" for b in buckets],
-                     [len(b) for b in buckets], sample_hot_keys(buckets, seed))
+                     [len(b) for b in buckets], hot_keys)
 
 
 def sample_hot_keys(buckets: list[list], seed: int, budget: int = SAMPLE_KEYS,
