@@ -48,6 +48,8 @@ from sparkbook.notebook.observe import recent_jobs
 print(json.dumps([{"id": s["id"], "status": s["status"],
                    "arrows": len(s.get("edges") or s.get("parents") or []),
                    "tasks": s["completed"] + s["failed"] + s["killed"]} for s in job["stages"]]))"""
+# The plan of the same RDD again: its two map stages' shuffle output exists, so they skip.
+PLAN = "grouped.explain()"
 APPS = {"lab": ("jupyterlab", "lab/tree/widget.ipynb", "LabApp"),
         "notebook": ("notebook", "notebooks/widget.ipynb", "JupyterNotebookApp")}
 
@@ -71,7 +73,7 @@ def jupyter(request, tmp_path_factory):
                     str(prefix)], check=True, capture_output=True)
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
         "name": "sparkbook", "display_name": "Sparkbook (Python 3)", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in (START, CELL, MODEL)]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (START, CELL, MODEL, PLAN)]
     (root / "work").mkdir()
     nbformat.write(nb, root / "work" / "widget.ipynb")
     port, token = free_port(), secrets.token_hex(16)
@@ -197,6 +199,14 @@ def test_the_widget_draws_the_dag_the_timeline_and_the_sparklines_the_model_hold
     dark = widget.locator(".sb-box-title").first.evaluate("t => getComputedStyle(t).fill")
     assert light != dark  # the pictures follow the theme's colours
     widget.screenshot(path=str(ARTIFACTS / f"{app}-widget-dark.png"))
+
+    run_cell(page, 3, ".sparkbook-widget[data-mode='plan'] .sb-dag-box", f"{app}-plan")
+    plan = page.locator(".sparkbook-widget[data-mode='plan']")
+    assert plan.locator(".sb-dag-box").count() == 3
+    assert plan.locator(".sb-dag-box.sb-status-skipped").count() == 2
+    assert plan.locator(".sb-dag-edge").count() == 2
+    assert plan.locator(".sb-timeline, .sb-executors").count() == 0
+    plan.screenshot(path=str(ARTIFACTS / f"{app}-plan-dark.png"))
 
 
 def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_matrix(page):
