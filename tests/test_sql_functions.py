@@ -404,3 +404,19 @@ class TestMoreOfThem:
                                  r"\"split\(s, t, -1\)\" due to data type mismatch: the input "
                                  r"\"t\" should be a foldable \"STRING\" expression"):
             df.select(F.split("s", F.col("t")))
+
+    def test_schemas_of_collections(self, df, F):
+        frame = df.select(F.split("s", "-"), F.array("n", F.lit(5)), F.struct("s", "n"),
+                          F.size("arr"), F.explode("m"))
+        assert printed(frame.printSchema) == (
+            "root\n"
+            " |-- split(s, -, -1): array (nullable = true)\n"
+            " |    |-- element: string (containsNull = false)\n"
+            " |-- array(n, 5): array (nullable = false)\n"
+            " |    |-- element: integer (containsNull = true)\n"
+            " |-- struct(s, n): struct (nullable = false)\n"
+            " |    |-- s: string (nullable = true)\n"
+            " |    |-- n: integer (nullable = true)\n"
+            " |-- size(arr): integer (nullable = true)\n"
+            " |-- key: string (nullable = false)\n"
+            " |-- value: integer (nullable = true)\n\n")

@@ -71,9 +71,42 @@ def _regexp_replace(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
                                       replacement=_java_replacement(_pattern(x, 2)))
 
 
+def _named_groups(pattern: str) -> tuple[str, int] | None:
+    """The pattern with its capturing groups named ``g1``, ``g2``... (RE2 extracts only
+    named groups) and how many there are; None for a pattern that names its own."""
+    out, count, i, in_class = [], 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(" and pattern[i + 1:i + 2] != "?":
+            count += 1
+            out.append(f"(?P<g{count}>")
+            i += 1
+            continue
+        elif ch == "(" and pattern[i + 1:i + 3] in ("?P", "?<"):
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out), count
+
+
 def _regexp_extract(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
     pattern, group = _pattern(x, 1), literal_value(x.children[2])
-    values = args[0]
+    values = as_array(args[0], n)
+    named = _named_groups(pattern)
+    if named is not None and group <= named[1]:
+        parts = pc.extract_regex(values, pattern=f"(?P<g0>{named[0]})")
+        # No match is "" (and a NULL string NULL).
+        taken = pc.struct_field(parts, f"g{group}")
+        return pc.if_else(pc.is_valid(parts), taken,
+                          pc.if_else(pc.is_valid(values), "", NULL_STRING))
     found = pc.match_substring_regex(values, pattern=pattern)
     # The leftmost match, found by matching the whole text around it: group 1 is the match,
     # the pattern's own groups follow it.
