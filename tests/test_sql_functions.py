@@ -76,6 +76,17 @@ class TestStrings:
             ("split(s, , -1)", "array<string>",
              [["a", "-", "b", "-", "c"], None, ["x", "1", "y", "2", "2", "z"]])])
 
+    def test_concat_ws_joins_the_strings_of_arrays(self, spark, F):
+        frame = spark.createDataFrame([("a", ["x", None, "y"]), (None, []), ("b", None)],
+                                      "s string, arr array<string>")
+        check(frame.select(F.concat_ws(",", "s", "arr"), F.concat_ws("-", "arr")), [
+            ("concat_ws(,, s, arr)", "string", ["a,x,y", "", "b"]),
+            ("concat_ws(-, arr)", "string", ["x-y", "", ""])])
+        grouped = spark.createDataFrame([("k", "a"), ("k", "b"), ("j", None)],
+                                        "k string, v string").coalesce(1).groupBy("k").agg(
+            F.concat_ws(",", F.collect_list("v")).alias("vs")).orderBy("k")
+        assert [tuple(r) for r in grouped.collect()] == [("j", ""), ("k", "a,b")]
+
     def test_string_functions_in_sql_text(self, spark, df):
         check(spark.sql(
             "select concat(s, t), concat_ws('-', s, t), split(s, '-'), "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,11 +29,27 @@ def _concat_ws(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
     separator = literal_value(x.children[0])
     if separator is None:
         return NULL_STRING
+    values = [_joined(as_array(a, n), separator) if pa.types.is_list(a.type) else a
+              for a in args[1:]]
     # NULL values are skipped. Arrow drops a row whose values are all NULL, so the join
     # starts from an empty string that is always there, and its separator is cut off.
-    joined = pc.binary_join_element_wise(pa.scalar(""), *args[1:], pa.scalar(separator),
+    joined = pc.binary_join_element_wise(pa.scalar(""), *values, pa.scalar(separator),
                                          null_handling="skip")
     return pc.utf8_slice_codeunits(as_array(joined, n), len(separator), 1 << 62)
+
+
+def _joined(lists: pa.Array, separator: str) -> pa.Array:
+    """Each array's non-NULL strings joined by ``separator`` (a NULL array stays NULL)."""
+    from sparkbook.sql.execution.arrays import Lists
+
+    parts = Lists(lists)
+    elements = parts.elements()
+    kept = elements.is_valid().to_numpy(zero_copy_only=False)
+    counts = np.bincount(parts.rows[kept], minlength=len(lists))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    strings = elements.filter(pa.array(kept)).cast(pa.string())
+    rebuilt = pa.ListArray.from_arrays(offsets, strings, mask=lists.is_null())
+    return pc.binary_join(rebuilt, separator)
 
 
 def _pattern(x: e.ScalarFunction, i: int) -> str:
