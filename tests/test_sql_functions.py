@@ -221,6 +221,15 @@ class TestAnsiDatetimeErrors:
                                  r"string and return NULL instead\. SQLSTATE: 22007"):
             bad.select(F.to_date("s", "yyyy-MM-dd")).collect()
 
+    @pytest.mark.parametrize("text, detail", [
+        ("2020-02-30", r": Invalid date 'FEBRUARY 30'"), ("2020-1-5", r" at index 5")])
+    def test_no_such_day_and_a_field_too_short(self, spark, F, errors, text, detail):
+        bad = spark.createDataFrame([(text,)], "s string")
+        with pytest.raises(errors.DateTimeException,
+                           match=rf"\[CANNOT_PARSE_TIMESTAMP\] Text '{text}' could not be "
+                                 rf"parsed{detail}\. Use `try_to_date`"):
+            bad.select(F.to_date("s", "yyyy-MM-dd")).collect()
+
     def test_text_left_after_the_pattern(self, df, F, errors):
         with pytest.raises(errors.DateTimeException,
                            match=r"\[CANNOT_PARSE_TIMESTAMP\] Text '2021-12-31 23:59:59\.5' "
