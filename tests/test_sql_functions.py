@@ -440,3 +440,11 @@ class TestMoreOfThem:
             " |-- size(arr): integer (nullable = true)\n"
             " |-- key: string (nullable = false)\n"
             " |-- value: integer (nullable = true)\n\n")
+
+    def test_lateral_view_in_sql_text(self, spark, df):
+        check(spark.sql("select n, x from funcs lateral view explode(arr) e as x"), [
+            ("n", "int", [3, 3, 3, None]), ("x", "int", [1, 2, None, 5])])
+        check(spark.sql("select n, p, v from funcs lateral view outer posexplode(arr) e "
+                        "as p, v"), [
+            ("n", "int", [3, 3, 3, None, 1]), ("p", "int", [0, 1, 2, 0, None]),
+            ("v", "int", [1, 2, None, 5, None])])
