@@ -448,3 +448,13 @@ class TestMoreOfThem:
                         "as p, v"), [
             ("n", "int", [3, 3, 3, None, 1]), ("p", "int", [0, 1, 2, 0, None]),
             ("v", "int", [1, 2, None, 5, None])])
+
+    def test_trim_of_other_characters_is_named_as_spark_names_it(self, spark, F):
+        frame = spark.createDataFrame([("xxhixx",)], "t string")
+        expected = [("TRIM(BOTH x FROM t)", "string", ["hi"]),
+                    ("TRIM(LEADING x FROM t)", "string", ["hixx"]),
+                    ("TRIM(TRAILING x FROM t)", "string", ["xxhi"])]
+        check(frame.select(F.trim("t", F.lit("x")), F.ltrim("t", F.lit("x")),
+                           F.rtrim("t", F.lit("x"))), expected)
+        check(frame.selectExpr("trim(both 'x' from t)", "trim(leading 'x' from t)",
+                               "rtrim('x', t)"), expected)
