@@ -76,6 +76,17 @@ class TestStrings:
             ("split(s, , -1)", "array<string>",
              [["a", "-", "b", "-", "c"], None, ["x", "1", "y", "2", "2", "z"]])])
 
+    def test_concat_ws_joins_the_strings_of_arrays(self, spark, F):
+        frame = spark.createDataFrame([("a", ["x", None, "y"]), (None, []), ("b", None)],
+                                      "s string, arr array<string>")
+        check(frame.select(F.concat_ws(",", "s", "arr"), F.concat_ws("-", "arr")), [
+            ("concat_ws(,, s, arr)", "string", ["a,x,y", "", "b"]),
+            ("concat_ws(-, arr)", "string", ["x-y", "", ""])])
+        grouped = spark.createDataFrame([("k", "a"), ("k", "b"), ("j", None)],
+                                        "k string, v string").coalesce(1).groupBy("k").agg(
+            F.concat_ws(",", F.collect_list("v")).alias("vs")).orderBy("k")
+        assert [tuple(r) for r in grouped.collect()] == [("j", ""), ("k", "a,b")]
+
     def test_string_functions_in_sql_text(self, spark, df):
         check(spark.sql(
             "select concat(s, t), concat_ws('-', s, t), split(s, '-'), "
@@ -208,6 +219,15 @@ class TestAnsiDatetimeErrors:
                            match=r"\[CANNOT_PARSE_TIMESTAMP\] Text 'bad' could not be parsed "
                                  r"at index 0\. Use `try_to_date` to tolerate invalid input "
                                  r"string and return NULL instead\. SQLSTATE: 22007"):
+            bad.select(F.to_date("s", "yyyy-MM-dd")).collect()
+
+    @pytest.mark.parametrize("text, detail", [
+        ("2020-02-30", r": Invalid date 'FEBRUARY 30'"), ("2020-1-5", r" at index 5")])
+    def test_no_such_day_and_a_field_too_short(self, spark, F, errors, text, detail):
+        bad = spark.createDataFrame([(text,)], "s string")
+        with pytest.raises(errors.DateTimeException,
+                           match=rf"\[CANNOT_PARSE_TIMESTAMP\] Text '{text}' could not be "
+                                 rf"parsed{detail}\. Use `try_to_date`"):
             bad.select(F.to_date("s", "yyyy-MM-dd")).collect()
 
     def test_text_left_after_the_pattern(self, df, F, errors):
@@ -404,3 +424,37 @@ class TestMoreOfThem:
                                  r"\"split\(s, t, -1\)\" due to data type mismatch: the input "
                                  r"\"t\" should be a foldable \"STRING\" expression"):
             df.select(F.split("s", F.col("t")))
+
+    def test_schemas_of_collections(self, df, F):
+        frame = df.select(F.split("s", "-"), F.array("n", F.lit(5)), F.struct("s", "n"),
+                          F.size("arr"), F.explode("m"))
+        assert printed(frame.printSchema) == (
+            "root\n"
+            " |-- split(s, -, -1): array (nullable = true)\n"
+            " |    |-- element: string (containsNull = false)\n"
+            " |-- array(n, 5): array (nullable = false)\n"
+            " |    |-- element: integer (containsNull = true)\n"
+            " |-- struct(s, n): struct (nullable = false)\n"
+            " |    |-- s: string (nullable = true)\n"
+            " |    |-- n: integer (nullable = true)\n"
+            " |-- size(arr): integer (nullable = true)\n"
+            " |-- key: string (nullable = false)\n"
+            " |-- value: integer (nullable = true)\n\n")
+
+    def test_lateral_view_in_sql_text(self, spark, df):
+        check(spark.sql("select n, x from funcs lateral view explode(arr) e as x"), [
+            ("n", "int", [3, 3, 3, None]), ("x", "int", [1, 2, None, 5])])
+        check(spark.sql("select n, p, v from funcs lateral view outer posexplode(arr) e "
+                        "as p, v"), [
+            ("n", "int", [3, 3, 3, None, 1]), ("p", "int", [0, 1, 2, 0, None]),
+            ("v", "int", [1, 2, None, 5, None])])
+
+    def test_trim_of_other_characters_is_named_as_spark_names_it(self, spark, F):
+        frame = spark.createDataFrame([("xxhixx",)], "t string")
+        expected = [("TRIM(BOTH x FROM t)", "string", ["hi"]),
+                    ("TRIM(LEADING x FROM t)", "string", ["hixx"]),
+                    ("TRIM(TRAILING x FROM t)", "string", ["xxhi"])]
+        check(frame.select(F.trim("t", F.lit("x")), F.ltrim("t", F.lit("x")),
+                           F.rtrim("t", F.lit("x"))), expected)
+        check(frame.selectExpr("trim(both 'x' from t)", "trim(leading 'x' from t)",
+                               "rtrim('x', t)"), expected)

@@ -120,9 +120,19 @@ def substring(str: Column | str, pos: int, len: int) -> Column:
     return _call("substring", name_expr(str), literal(pos), literal(len))
 
 
-trim = _function("trim", doc="of a string column: spaces cut at both ends")
-ltrim = _function("ltrim", doc="of a string column: spaces cut at the start")
-rtrim = _function("rtrim", doc="of a string column: spaces cut at the end")
+def _trim(name: str, where: str):
+    def f(col: Column | str, trim: Column | str | None = None) -> Column:
+        args = [name_expr(col)] + ([to_expr(trim)] if trim is not None else [])
+        return Column(e.StringTrim(name, args))
+
+    f.__name__ = name
+    f.__doc__ = f"The string with spaces (or the characters of ``trim``) cut {where}."
+    return f
+
+
+trim = _trim("trim", "at both ends")
+ltrim = _trim("ltrim", "at the start")
+rtrim = _trim("rtrim", "at the end")
 initcap = _function("initcap", doc="of a string column: each word's first letter upper case")
 
 

@@ -110,7 +110,28 @@ class _Query:
                 df = df.crossJoin(other)
             else:
                 df = df.join(other, None, how)
+        for lateral in node.args.get("laterals") or []:
+            df = self.lateral_view(lateral, df)
         return df
+
+    def lateral_view(self, node: exp.Lateral, df: DataFrame) -> DataFrame:
+        """``LATERAL VIEW [OUTER] explode(arr) v AS x``: the rows and their generated
+        columns, as a select of ``*`` and the generator makes them."""
+        generator = self.expr(node.this)
+        if not isinstance(generator, e.Generator):
+            raise parse_error("PARSE_SYNTAX_ERROR",
+                              f"Syntax error at or near '{node.this.sql('spark')}'.",
+                              self.text, 0, "42601")
+        if node.args.get("outer") and not generator.outer:
+            generator = e.Generator(f"{generator.name}_outer", list(generator.children))
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None else []
+        item: e.Expression = generator
+        if len(names) == 1:
+            item = e.Alias(generator, names[0])
+        elif names:
+            item = e.MultiAlias(generator, names)
+        return df._with(lp.Project([e.UnresolvedStar(), item], df._plan))
 
     def select(self, node: exp.Select) -> DataFrame:
         df = self.from_clause(node)

@@ -15,11 +15,17 @@ import pyarrow as pa
 
 from sparkbook.errors import PySparkTypeError
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.execution.arrow import (
+    _as_text,
+    _from_arrow_value,
+    _to_arrow_value,
+    to_arrow_type,
+)
+from sparkbook.sql.execution.values import Value, as_array
 from sparkbook.sql.types import DataType, StringType, parse_ddl
 
 if TYPE_CHECKING:
     from sparkbook.sql.column import Column
-    from sparkbook.sql.execution.values import Value
 
 
 def _data_type(returnType: DataType | str) -> DataType:
@@ -57,6 +63,7 @@ class UserDefinedFunction:
         return e.PythonUDF(self._name, self.func, self.returnType, args)
 
     def asNondeterministic(self) -> UserDefinedFunction:
+        """As it is: every UDF is already called once per row, never folded or reused."""
         return self
 
 
@@ -99,21 +106,12 @@ def registered(name: str) -> UserDefinedFunction | None:
 
 def evaluate_udf(x: e.PythonUDF, args: list[Value], n: int) -> pa.Array:
     """The UDF over one batch: one call per row, one Arrow array built from the results."""
-    from sparkbook.sql.execution.arrow import _from_arrow_value, _to_arrow_value, to_arrow_type
-    from sparkbook.sql.execution.values import as_array
-
     inputs = []
     for arg, child in zip(args, x.children):
         values = as_array(arg, n).to_pylist()
         inputs.append([_from_arrow_value(v, child.dtype) for v in values])
     func, dt = x.func, x.return_type
     results = [func(*row) for row in zip(*inputs)] if inputs else [func() for _ in range(n)]
-    if isinstance(dt, StringType):
-        results = [_as_string(v) for v in results]
+    if isinstance(dt, StringType):  # PySpark writes other values as text
+        results = [_as_text(v) for v in results]
     return pa.array([_to_arrow_value(v, dt) for v in results], to_arrow_type(dt))
-
-
-def _as_string(value: Any) -> Any:
-    from sparkbook.sql.execution.arrow import _as_text
-
-    return _as_text(value)

@@ -368,6 +368,19 @@ class ExtractValue(ScalarFunction):
         return f"{r(child)}[{r(key)}]"
 
 
+class StringTrim(ScalarFunction):
+    """``trim``, ``ltrim``, ``rtrim``: of spaces (``trim(t)``), or of the characters of a
+    second argument, printed as Spark prints it (``TRIM(BOTH x FROM t)``)."""
+
+    SIDES = {"trim": "BOTH", "ltrim": "LEADING", "rtrim": "TRAILING"}
+
+    def render(self, r: Callable) -> str:
+        if len(self.children) == 1:
+            return super().render(r)
+        source, characters = self.children
+        return f"TRIM({self.SIDES[self.name]} {r(characters)} FROM {r(source)})"
+
+
 class Generator(ScalarFunction):
     """``explode``, ``explode_outer``, ``posexplode``, ``posexplode_outer``: a function
     giving rows, not a value; in a select it becomes a ``Generate`` node below it."""

@@ -87,6 +87,8 @@ def _as_written(name: str, args: list[e.Expression]) -> e.Expression:
     (Spark names ``split(s, -)`` as ``split(s, -, -1)``)."""
     if name in _GENERATORS:
         return e.Generator(name, args)
+    if name in ("ltrim", "rtrim"):  # ltrim(trimStr, str) in SQL
+        return e.StringTrim(name, args[::-1])
     kernel, pretty = _SCALARS[name]
     defaults = {"split": [e.Literal(-1, IntegerType())],
                 "regexp_replace": [e.Literal(1, IntegerType())],
@@ -214,7 +216,7 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(node.args.get("position"), "trim")
         chars = node.args.get("expression")
         args = [convert(node.this, text)] + ([convert(chars, text)] if chars else [])
-        return e.ScalarFunction(name, args, name)
+        return e.StringTrim(name, args)
     if kind in (exp.CurrentDate, exp.CurrentTimestamp):
         name = "current_date" if kind is exp.CurrentDate else "current_timestamp"
         return e.ScalarFunction(name, [], name)

@@ -403,6 +403,17 @@ def _ordinal(x: e.Expression, k: e.Expression) -> str:
     return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
 
 
+def _concat_ws(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    """``concat_ws(sep, ...)``: strings, and arrays of strings (their elements joined)."""
+    _require_literal(x, kids[0])
+    out = [_implicit(x, kids[0], StringType())]
+    for k in kids[1:]:
+        is_strings = isinstance(k.dtype, ArrayType) and isinstance(k.dtype.elementType,
+                                                                  (StringType, NullType))
+        out.append(k if is_strings else _implicit(x, k, StringType()))
+    return out, StringType(), kids[0].nullable
+
+
 def _to_datetime(target: DataType):
     def typer(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
         if len(kids) == 1:  # without a pattern: Spark's cast
@@ -504,7 +515,7 @@ def _python_udf(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -
 _S, _I, _D, _TS = StringType(), IntegerType(), DateType(), TimestampType()
 
 _TYPERS: dict[str, Callable[[e.ScalarFunction, list[e.Expression], bool], Typed]] = {
-    "concat": _signature([_S], _S), "concat_ws": _signature([_S], _S, (0,)),
+    "concat": _signature([_S], _S), "concat_ws": _concat_ws,
     "split": _signature([_S, _S, _I], ArrayType(_S, False), (1, 2)),
     "regexp_replace": _signature([_S, _S, _S, _I], _S, (1, 2, 3)),
     "regexp_extract": _signature([_S, _S, _I], _S, (1, 2)),

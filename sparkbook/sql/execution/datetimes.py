@@ -87,6 +87,15 @@ def parse_regex(pattern: str) -> str:
     return "^" + "".join(_field_regex(t) for t in tokens(pattern)) + "$"
 
 
+def _day_named(text: str, pattern: str) -> str:
+    """`` 'FEBRUARY 30'``, as Spark names a day that does not exist (error path only)."""
+    fields = re.match(parse_regex(pattern), text).groupdict()
+    month, day = fields.get("M"), fields.get("d")
+    if month is None or day is None or not 1 <= int(month) <= 12:
+        return ""
+    return f" '{MONTHS[int(month) - 1].upper()} {int(day)}'"
+
+
 def _parse_position(text: str, pattern: str) -> tuple[int, bool]:
     """Where Spark's parser stops on ``text``: the index and whether all of the pattern was
     read (then the rest is unparsed text). Only run on the error path."""
@@ -233,6 +242,8 @@ def parse_with_pattern(values: pa.Array, pattern: str, function: str) -> pa.Arra
         pos, complete = _parse_position(v, pattern)
         where = (f", unparsed text found at index {pos}" if complete
                  else f" at index {pos}")
+        if complete and pos == len(v):  # every field read, but no such day
+            where = f": Invalid date{_day_named(v, pattern)}"
         return sql_error("CANNOT_PARSE_TIMESTAMP", "22007",
                          f"Text '{v}' could not be parsed{where}. Use `try_{function}` to "
                          "tolerate invalid input string and return NULL instead.",
@@ -259,8 +270,12 @@ def _strptime(values: pa.Array, pattern: str) -> pa.Array | None:
             parts.append(_STRPTIME[token])
         else:
             return None
-    parsed = pc.strptime(values, format="".join(parts), unit="us", error_is_null=True)
+    layout = "".join(parts)
+    parsed = pc.strptime(values, format=layout, unit="us", error_is_null=True)
     if pc.any(pc.and_(pc.is_valid(values), pc.is_null(parsed))).as_py():
+        return None
+    # strptime rolls the 30th of February over into March; Spark refuses it.
+    if not pc.all(pc.equal(pc.strftime(parsed, format=layout), values)).as_py():
         return None
     return parsed
 

@@ -409,6 +409,6 @@ _KERNELS: dict[type, Callable] = {
     e.BinaryArithmetic: _arithmetic, e.UnaryMinus: _minus, e.BinaryComparison: _compare,
     e.And: _logic, e.Or: _logic, e.Not: _not, e.IsNull: _is_null, e.IsNotNull: _is_null,
     e.In: _in, e.Like: _like, e.CaseWhen: _case_when, e.ScalarFunction: _function,
-    e.ExtractValue: _function, e.PythonUDF: _function,
+    e.ExtractValue: _function, e.PythonUDF: _function, e.StringTrim: _function,
     e.Cast: _cast,
 }

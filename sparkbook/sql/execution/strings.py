@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,11 +29,27 @@ def _concat_ws(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
     separator = literal_value(x.children[0])
     if separator is None:
         return NULL_STRING
+    values = [_joined(as_array(a, n), separator) if pa.types.is_list(a.type) else a
+              for a in args[1:]]
     # NULL values are skipped. Arrow drops a row whose values are all NULL, so the join
     # starts from an empty string that is always there, and its separator is cut off.
-    joined = pc.binary_join_element_wise(pa.scalar(""), *args[1:], pa.scalar(separator),
+    joined = pc.binary_join_element_wise(pa.scalar(""), *values, pa.scalar(separator),
                                          null_handling="skip")
     return pc.utf8_slice_codeunits(as_array(joined, n), len(separator), 1 << 62)
+
+
+def _joined(lists: pa.Array, separator: str) -> pa.Array:
+    """Each array's non-NULL strings joined by ``separator`` (a NULL array stays NULL)."""
+    from sparkbook.sql.execution.arrays import Lists
+
+    parts = Lists(lists)
+    elements = parts.elements()
+    kept = elements.is_valid().to_numpy(zero_copy_only=False)
+    counts = np.bincount(parts.rows[kept], minlength=len(lists))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    strings = elements.filter(pa.array(kept)).cast(pa.string())
+    rebuilt = pa.ListArray.from_arrays(offsets, strings, mask=lists.is_null())
+    return pc.binary_join(rebuilt, separator)
 
 
 def _pattern(x: e.ScalarFunction, i: int) -> str:
@@ -71,9 +88,42 @@ def _regexp_replace(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
                                       replacement=_java_replacement(_pattern(x, 2)))
 
 
+def _named_groups(pattern: str) -> tuple[str, int] | None:
+    """The pattern with its capturing groups named ``g1``, ``g2``... (RE2 extracts only
+    named groups) and how many there are; None for a pattern that names its own."""
+    out, count, i, in_class = [], 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(" and pattern[i + 1:i + 2] != "?":
+            count += 1
+            out.append(f"(?P<g{count}>")
+            i += 1
+            continue
+        elif ch == "(" and pattern[i + 1:i + 3] in ("?P", "?<"):
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out), count
+
+
 def _regexp_extract(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
     pattern, group = _pattern(x, 1), literal_value(x.children[2])
-    values = args[0]
+    values = as_array(args[0], n)
+    named = _named_groups(pattern)
+    if named is not None and group <= named[1]:
+        parts = pc.extract_regex(values, pattern=f"(?P<g0>{named[0]})")
+        # No match is "" (and a NULL string NULL).
+        taken = pc.struct_field(parts, f"g{group}")
+        return pc.if_else(pc.is_valid(parts), taken,
+                          pc.if_else(pc.is_valid(values), "", NULL_STRING))
     found = pc.match_substring_regex(values, pattern=pattern)
     # The leftmost match, found by matching the whole text around it: group 1 is the match,
     # the pattern's own groups follow it.

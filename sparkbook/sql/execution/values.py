@@ -33,10 +33,6 @@ def literal_value(x: e.Expression) -> Any:
     return x.value if isinstance(x, e.Literal) else None
 
 
-def is_null_scalar(value: Value) -> bool:
-    return isinstance(value, pa.Scalar) and not value.is_valid
-
-
 def first_bad(values: pa.Array, bad: pa.Array) -> Any:
     """The first value where ``bad`` holds (to name it in an error)."""
     return values.filter(pc.fill_null(bad, False))[0].as_py()
