@@ -74,6 +74,8 @@ def lessons() -> None:
               f"{row['same_output']:>11}")
         for index, (name, value) in row["failed"].items():
             print(f"    cell {index}: {name}: {value.splitlines()[0][:100] if value else ''}")
+    broken = sum(r is not None and r.error is not None for run in base for r in run.cells)
+    print(f"sparkbook: {total - broken}/{total} code cells ran")
     print(f"pyspark local[2]: {ran}/{total} code cells ran unchanged ({ran / total:.0%}), "
           f"{same}/{total} printed what they print on sparkbook ({same / total:.0%})")
     print(f"lesson run time: sparkbook {sum(r.seconds for r in base):.0f} s, "
