@@ -42,8 +42,9 @@ def ready_seconds(start: str) -> float:
         kernel.close()
 
 
-def update_rate(start: str, job: str) -> tuple[float, float]:
-    """(widget updates per second, seconds the job's cell took)."""
+def update_rate(start: str, job: str) -> tuple[float, float, float]:
+    """Widget updates per second over the whole cell and between its first and last
+    update (Spark Connect reports nothing while a query is planned), and the cell's time."""
     kernel = Kernel()
     try:
         kernel.run("%load_ext sparkbook")
@@ -52,7 +53,9 @@ def update_rate(start: str, job: str) -> tuple[float, float]:
                    else "%%spark\nsc.parallelize(range(4), 4).count()")  # warm the workers
         cell = kernel.run(job)
         assert cell.error is None, cell.error
-        return cell.updates / cell.seconds, cell.seconds
+        times = cell.updates
+        live = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        return len(times) / cell.seconds, live, cell.seconds
     finally:
         kernel.run("%spark stop")
         kernel.close()
@@ -71,10 +74,17 @@ def lessons() -> None:
               f"{row['same_output']:>11}")
         for index, (name, value) in row["failed"].items():
             print(f"    cell {index}: {name}: {value.splitlines()[0][:100] if value else ''}")
+    broken = sum(r is not None and r.error is not None for run in base for r in run.cells)
+    print(f"sparkbook: {total - broken}/{total} code cells ran")
     print(f"pyspark local[2]: {ran}/{total} code cells ran unchanged ({ran / total:.0%}), "
           f"{same}/{total} printed what they print on sparkbook ({same / total:.0%})")
     print(f"lesson run time: sparkbook {sum(r.seconds for r in base):.0f} s, "
           f"pyspark {sum(r.seconds for r in spark):.0f} s")
+
+
+def report(label: str, rate: float, live: float, took: float) -> None:
+    print(f"widget: {label:<10} {rate:4.1f} updates/s over a {took:.1f} s cell, "
+          f"{live:4.1f}/s from its first update to its last", flush=True)
 
 
 def main() -> None:
@@ -95,14 +105,10 @@ def main() -> None:
     for label, start, job in (("sparkbook", "%spark start -e 2", RDD_JOB),
                               ("pyspark", f"%spark connect --engine pyspark local[2] {QUIET}",
                                RDD_JOB)):
-        rate, took = update_rate(start, job)
-        print(f"widget: {label:<10} {rate:4.1f} updates/s during an {took:.1f} s cell",
-              flush=True)
+        report(label, *update_rate(start, job))
     url, stop = start_connect_server(tempfile.mkdtemp(prefix="sparkbook-bench-connect-"))
     try:
-        rate, took = update_rate(f"%spark connect {url}", SQL_JOB)
-        print(f"widget: {'connect':<10} {rate:4.1f} updates/s during an {took:.1f} s cell",
-              flush=True)
+        report("connect", *update_rate(f"%spark connect {url}", SQL_JOB))
     finally:
         stop()
 

@@ -27,7 +27,7 @@ class CellResult:
     error: tuple[str, str] | None = None  # (ename, evalue)
     html: list[str] = field(default_factory=list)
     widgets: list[str] = field(default_factory=list)  # model ids, in display order
-    updates: int = 0  # widget state messages received while the cell ran
+    updates: list[float] = field(default_factory=list)  # when each widget state message came
     seconds: float = 0.0
 
     @property
@@ -65,7 +65,8 @@ class Kernel:
                                        and content["data"].get("method") == "update"):
                 self.states.setdefault(content["comm_id"], {}).update(
                     content["data"].get("state", {}))
-                out.updates += kind == "comm_msg"
+                if kind == "comm_msg":
+                    out.updates.append(time.monotonic())
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if kind == "stream" and content["name"] == "stdout":
