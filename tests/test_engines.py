@@ -61,8 +61,8 @@ def assert_ran(results) -> None:
 
 
 def keys(state: dict) -> dict[str, set]:
-    return {part: {k for row in state[part] for k in row} for part in
-            ("jobs", "stages", "executors")}
+    return {"state": set(state), **{part: {k for row in state[part] for k in row} for part in
+                                    ("jobs", "stages", "executors")}}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ placement of elements and keys in partitions.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -878,6 +879,13 @@ class TestLazinessAndErrors:
 
 
 @pytest.mark.sparkbook_only
-def test_sparkbook_runs_jobs_without_importing_pyspark(sc):
-    assert sc.parallelize(range(5), 2).map(lambda x: x * 2).sum() == 20
-    assert "pyspark" not in sys.modules
+def test_sparkbook_runs_jobs_without_importing_pyspark():
+    # In a fresh interpreter: other tests in this process use pyspark as the oracle.
+    program = ("import sys\nfrom sparkbook import SparkContext\n"
+               "sc = SparkContext('local[2]')\n"
+               "assert sc.parallelize(range(5), 2).map(lambda x: x * 2).sum() == 20\n"
+               "sc.stop()\nprint(sorted(m for m in sys.modules if m.startswith('pyspark')))\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -16,7 +16,13 @@ from collections.abc import Callable
 
 from sparkbook.notebook.engines import CellRun, Engine
 from sparkbook.notebook.engines.runtime import require_java, require_pyspark
-from sparkbook.notebook.engines.sparkui import SparkUI, executor_lines, job_row, stage_row
+from sparkbook.notebook.engines.sparkui import (
+    SparkUI,
+    cell_state,
+    executor_lines,
+    job_row,
+    stage_row,
+)
 
 APP_NAME = "sparkbook-notebook"
 SETTLE_TIMEOUT = 2.0  # seconds a cell's end waits for Spark's listener bus to catch up
@@ -137,7 +143,7 @@ class PySparkCell(CellRun):
             duration = ui.job_duration(rest) if rest else now - first
             jobs.append(job_row(job_id, self.engine.name_call_site(name), info.status,
                                 duration, stage_ids, error if info.status == "FAILED" else None))
-        return {"jobs": jobs, "stages": stages, "executors": self.engine.executors()}
+        return cell_state(jobs, stages, self.engine.executors())
 
     def _stage(self, tracker, stage_id: int) -> dict:
         known = {}

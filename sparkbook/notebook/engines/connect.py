@@ -16,7 +16,13 @@ from urllib.parse import urlparse
 
 from sparkbook.notebook.engines import CellRun, Engine
 from sparkbook.notebook.engines.runtime import require_java, require_pyspark
-from sparkbook.notebook.engines.sparkui import SparkUI, executor_lines, job_row, stage_row
+from sparkbook.notebook.engines.sparkui import (
+    SparkUI,
+    cell_state,
+    executor_lines,
+    job_row,
+    stage_row,
+)
 
 REPORT_INTERVAL = "100ms"  # Spark's default, 2s, is too slow for a live widget
 UI_PORT = "4040"
@@ -163,7 +169,7 @@ class ConnectCell(CellRun):
                 stages.append(stage_row(stage_id, job_id, **known))
             jobs.append(job_row(job_id, f"query {job_id + 1} of the cell", status,
                                 (op["end"] or now) - op["start"], sorted(op["stages"])))
-        return {"jobs": jobs, "stages": stages, "executors": self.engine.executors()}
+        return cell_state(jobs, stages, self.engine.executors())
 
     def interrupt(self) -> None:
         self.spark.interruptTag(self.tag)

@@ -29,12 +29,24 @@ def job_row(job_id: int, name: str, status: str, duration: float, stage_ids: lis
             "stage_ids": stage_ids, "error": error}
 
 
+def cell_state(jobs: list[dict], stages: list[dict], executors: list[dict]) -> dict:
+    """A cell's whole state as ``take_snapshot`` gives it: no task timeline or shuffle
+    matrix, which only sparkbook's own listener events carry."""
+    return {"jobs": jobs, "stages": stages, "executors": executors, "shuffles": [],
+            "tasks": [], "now": 0.0}
+
+
 def stage_row(stage_id: int, job_id: int, **known) -> dict:
     """A stage as ``take_snapshot`` gives it; what the engine does not know stays neutral."""
     row = {"id": stage_id, "job_id": job_id, "attempt": 0, "name": "", "status": "PENDING",
            "num_tasks": 0, "completed": 0, "active": 0, "failed": 0, "killed": 0,
            "earlier_failed": 0, "duration": 0.0, "shuffle_read": 0, "shuffle_write": 0,
-           "input": 0, "cache_hits": 0, "skew": None, "slowest": None}
+           "input": 0, "cache_hits": 0, "skew": None, "slowest": None,
+           "shuffle_read_records": 0, "shuffle_write_records": 0,
+           # The pictures' fields (issue 12): sparkbook's DAG scheduler knows them; Spark's
+           # status API does not say them, so the DAG draws boxes without steps or arrows.
+           "parents": [], "steps": [], "cached": [], "edges": [], "warnings": [],
+           "shuffle_id": None}
     row.update(known)
     return row
 
@@ -104,6 +116,8 @@ class SparkUI:
             "duration": _elapsed(s.get("submissionTime"), s.get("completionTime")),
             "shuffle_read": s.get("shuffleReadBytes", 0),
             "shuffle_write": s.get("shuffleWriteBytes", 0), "input": s.get("inputBytes", 0),
+            "shuffle_read_records": s.get("shuffleReadRecords", 0),
+            "shuffle_write_records": s.get("shuffleWriteRecords", 0),
         }
         if s.get("failureReason"):
             fields["error"] = s["failureReason"].strip().splitlines()[0]
@@ -136,7 +150,8 @@ class SparkUI:
                 "memory_used": ex.get("memoryUsed", 0),
                 "memory_limit": memory.get("totalOnHeapStorageMemory", ex.get("maxMemory", 0)),
                 "active": ex.get("activeTasks", 0), "completed": ex.get("completedTasks", 0),
-                "failed": ex.get("failedTasks", 0), "cpu_history": [],
+                "failed": ex.get("failedTasks", 0), "cpu_history": [], "lost_reason":
+                ex.get("removeReason"),
                 "cores": ex.get("totalCores", 0),
                 "gc_time": round(ex.get("totalGCTime", 0) / 1000, 3),
             })
