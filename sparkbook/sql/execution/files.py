@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import glob
 import io
+import itertools
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,32 +159,54 @@ def truthy(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
-def _csv_split_text(split: FileSplit, options: dict[str, str]) -> bytes:
-    data = read_split_bytes(split)
+def _csv_split_text(split: FileSplit, options: dict[str, str]) -> memoryview:
+    data = memoryview(read_split_bytes(split))  # slices of it share its bytes, no copy
     if split.start == 0 and truthy(options.get("header")):
         # Only the split that starts a file holds its header line.
-        end = data.find(b"\n")
-        data = b"" if end < 0 else data[end + 1:]
+        end = data.obj.find(b"\n")
+        data = data[:0] if end < 0 else data[end + 1:]
     return data
 
 
-def _csv_strings(data: bytes, n: int, options: dict[str, str],
-                 include: list[int] | None = None) -> pa.Table:
+_NON_SPACE = re.compile(rb"\S")
+
+
+def _blank(data: bytes | memoryview) -> bool:
+    """Only whitespace (``not data.strip()``, without copying the split)."""
+    return _NON_SPACE.search(data) is None
+
+
+# Booleans in any case, as _cast_strings reads them (pyarrow's own list has "1", "0").
+_TRUE, _FALSE = (["".join(p) for p in itertools.product(*zip(w, w.upper()))]
+                 for w in ("true", "false"))
+
+# The types pyarrow's CSV reader parses to the very values _cast_strings makes of the text
+# (whitespace around a number trimmed, booleans in any case), or rejects; dates,
+# timestamps and decimals keep the string path, whose rules are Spark's patterns.
+_READ_TYPED = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType,
+               T.DoubleType, T.BooleanType)
+
+
+def _csv_strings(data: memoryview, n: int, options: dict[str, str],
+                 include: list[int] | None = None,
+                 types: dict[str, pa.DataType] | None = None) -> pa.Table:
     """The split's rows, every column (or those ``include`` names) a string (NULL where the
-    text is ``nullValue``)."""
+    text is ``nullValue``), or of the type ``types`` gives it by name."""
     import pyarrow.csv as pcsv
 
     names = [str(i) for i in range(n)]
     kept = names if include is None else [names[i] for i in include]
-    if not data.strip():
-        return pa.table({c: pa.array([], pa.string()) for c in kept})
-    read = pcsv.ReadOptions(column_names=names, autogenerate_column_names=False)
+    types = {c: (types or {}).get(c, pa.string()) for c in kept}
+    if _blank(data):
+        return pa.table({c: pa.array([], types[c]) for c in kept})
+    read = pcsv.ReadOptions(column_names=names, autogenerate_column_names=False,
+                            use_threads=False)  # a task has one core
     convert = pcsv.ConvertOptions(
-        include_columns=kept, column_types={c: pa.string() for c in kept},
+        include_columns=kept, column_types=types,
         # An empty field is NULL whatever nullValue says, as Spark reads it.
         null_values=sorted({options.get("nullValue", ""), ""}), strings_can_be_null=True,
-        quoted_strings_can_be_null=False)
-    return pcsv.read_csv(io.BytesIO(data), read_options=read,
+        quoted_strings_can_be_null=False, true_values=_TRUE, false_values=_FALSE)
+    return pcsv.read_csv(pa.BufferReader(pa.py_buffer(data)), read_options=read,
                          parse_options=_csv_parse_options(options), convert_options=convert)
 
 
@@ -272,10 +296,21 @@ def _cast_strings(values: pa.Array, dt: T.DataType) -> pa.Array:
 
 def _read_csv(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
     fields = spec.data_schema.fields
-    table = _csv_strings(_csv_split_text(split, spec.options), len(fields), spec.options,
-                         wanted)
-    return pa.table({str(i): _cast_strings(table.column(str(i)).combine_chunks(),
-                                           fields[i].dataType) for i in wanted})
+    data = _csv_split_text(split, spec.options)
+    typed = {str(i): to_arrow_type(fields[i].dataType) for i in wanted
+             if isinstance(fields[i].dataType, _READ_TYPED)}
+    table = None
+    if typed:
+        try:
+            table = _csv_strings(data, len(fields), spec.options, wanted, typed)
+        except pa.ArrowInvalid:
+            pass  # a value pyarrow does not take: the string path reads it as Spark does
+    if table is None:
+        typed = {}
+        table = _csv_strings(data, len(fields), spec.options, wanted)
+    return pa.table({str(i): table.column(str(i)) if str(i) in typed else
+                     _cast_strings(table.column(str(i)).combine_chunks(), fields[i].dataType)
+                     for i in wanted})
 
 
 # --- JSON lines, text, parquet -----------------------------------------------------
@@ -285,7 +320,7 @@ def _read_json_table(split: FileSplit, schema: pa.Schema | None = None) -> pa.Ta
     import pyarrow.json as pjson
 
     data = read_split_bytes(split)
-    if not data.strip():
+    if _blank(data):
         return pa.table({f.name: pa.array([], f.type) for f in schema}) if schema else None
     parse = pjson.ParseOptions(explicit_schema=schema,
                                unexpected_field_behavior="ignore" if schema else "infer")

@@ -19,7 +19,13 @@ from sparkbook.sql.execution import aggregate as agg
 from sparkbook.sql.execution import exchange as x
 from sparkbook.sql.execution.arrow import to_arrow_type
 from sparkbook.sql.execution.evaluate import BatchEvaluator
-from sparkbook.sql.execution.physical import SparkPlan, _attrs, stage_name
+from sparkbook.sql.execution.physical import (
+    SparkPlan,
+    _attrs,
+    _project,
+    project_output,
+    stage_name,
+)
 
 if TYPE_CHECKING:
     from sparkbook.driver.context import SparkContext
@@ -253,24 +259,35 @@ def _replicate(inputs: list[e.AttributeReference], count: e.AttributeReference,
 
 
 class TakeOrderedAndProjectExec(SparkPlan):
-    """``orderBy(...).limit(n)``: the first ``n`` of each partition in order, gathered
-    into one partition (no exchange) and cut to the first ``n`` again."""
+    """``orderBy(...).limit(n)``, or a projection between them: the first ``n`` of each
+    partition in order, gathered into one partition (no exchange), cut to the first ``n``
+    again, then projected (so the projection runs on ``n`` rows only)."""
 
     pipelined = False
 
-    def __init__(self, n: int, order: list[e.SortOrder], child: SparkPlan) -> None:
-        self.n, self.order = n, order
+    def __init__(self, n: int, order: list[e.SortOrder], child: SparkPlan,
+                 project_list: list[e.Expression] | None = None) -> None:
+        self.n, self.order, self.project_list = n, order, project_list
         self.children = (child,)
 
+    def output(self) -> list[e.AttributeReference]:
+        if self.project_list is None:
+            return self.children[0].output()
+        return project_output(self.project_list)
+
     def node_line(self, ids: bool = True) -> str:
-        order = ", ".join(o.explain() if ids else o.sql() for o in self.order)
-        output = ", ".join(a.explain() if ids else a.name for a in self.output())
+        order = ",".join(o.explain() if ids else o.sql() for o in self.order)
+        output = ",".join(a.explain() if ids else a.name for a in self.output())
         return f"TakeOrderedAndProject(limit={self.n}, orderBy=[{order}], output=[{output}])"
 
     def execute(self, sc: SparkContext) -> RDD:
-        f = functools.partial(_top, self.children[0].output(), self.order, self.n)
-        rdd = self.children[0].execute(sc).mapPartitions(f, True)
-        return self._named(rdd.coalesce(1).mapPartitions(f, True))
+        inputs = self.children[0].output()
+        f = functools.partial(_top, inputs, self.order, self.n)
+        rdd = self.children[0].execute(sc).mapPartitions(f, True).coalesce(1)
+        rdd = rdd.mapPartitions(f, True)
+        if self.project_list is not None:
+            rdd = rdd.mapPartitions(functools.partial(_project, inputs, self.project_list), True)
+        return self._named(rdd)
 
 
 def _top(inputs: list[e.AttributeReference], order: list[e.SortOrder], n: int,

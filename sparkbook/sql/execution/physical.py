@@ -236,7 +236,7 @@ class ProjectExec(SparkPlan):
         self.children = (child,)
 
     def output(self) -> list[e.AttributeReference]:
-        return [p.to_attribute() if isinstance(p, e.Alias) else p for p in self.project_list]
+        return project_output(self.project_list)
 
     def node_line(self, ids: bool = True) -> str:
         shown = ", ".join(p.explain() if ids else e.output_name(p) for p in self.project_list)
@@ -244,6 +244,11 @@ class ProjectExec(SparkPlan):
 
     def execute(self, sc: SparkContext) -> RDD:
         return self._per_partition(sc, _project, self.project_list)
+
+
+def project_output(project_list: list[e.Expression]) -> list[e.AttributeReference]:
+    """The columns a projection makes: each alias as its attribute."""
+    return [p.to_attribute() if isinstance(p, e.Alias) else p for p in project_list]
 
 
 def _project(inputs: list[e.AttributeReference], project_list: list[e.Expression],
@@ -314,6 +319,14 @@ def _local_limit(n: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
         yield batch
 
 
+def ordered_limit(plan: lp.GlobalLimit) -> tuple[lp.Project | None, lp.Sort] | None:
+    """The Project (if any) and the Sort under a limit that Spark's SpecialLimits plans
+    as ``TakeOrderedAndProject``: ``Limit(Sort)`` or ``Limit(Project(Sort))``."""
+    project = plan.child if isinstance(plan.child, lp.Project) else None
+    sort = project.child if project is not None else plan.child
+    return (project, sort) if isinstance(sort, lp.Sort) else None
+
+
 def plan_query(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
     """The physical plan of an analyzed logical plan, optimized first."""
     from sparkbook.sql.catalyst.optimizer import optimize
@@ -341,7 +354,7 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
         return ProjectExec(plan.project_list, plan_physical(plan.child, False))
     if isinstance(plan, lp.Filter):
         return FilterExec(plan.condition, plan_physical(plan.child, False))
-    if isinstance(plan, lp.GlobalLimit) and not isinstance(plan.child, lp.Sort):
+    if isinstance(plan, lp.GlobalLimit) and ordered_limit(plan) is None:
         return LimitExec(plan.n, plan_physical(plan.child, False), collect=top)
     from sparkbook.sql.execution.planner import plan_more  # exchanges, joins, aggregates
 

@@ -20,7 +20,12 @@ from sparkbook.sql.execution.operators import (
     TakeOrderedAndProjectExec,
     UnionExec,
 )
-from sparkbook.sql.execution.physical import ProjectExec, SparkPlan, plan_physical
+from sparkbook.sql.execution.physical import (
+    ProjectExec,
+    SparkPlan,
+    ordered_limit,
+    plan_physical,
+)
 
 UNKNOWN_SIZE = 2 ** 63 - 1  # Spark's default for a plan it cannot size (an RDD's)
 
@@ -54,9 +59,11 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         return SortExec(order, ShuffleExchangeExec(x.RangePartitioning(order, n), child, conf))
     if isinstance(plan, lp.Union):
         return UnionExec([plan_physical(c, False) for c in plan.children], plan.output())
-    if isinstance(plan, lp.GlobalLimit) and isinstance(plan.child, lp.Sort):
-        order = [o for o in plan.child.order if isinstance(o, e.SortOrder)]
-        return TakeOrderedAndProjectExec(plan.n, order, plan_physical(plan.child.child, False))
+    if isinstance(plan, lp.GlobalLimit) and ordered_limit(plan) is not None:
+        project, sort = ordered_limit(plan)
+        order = [o for o in sort.order if isinstance(o, e.SortOrder)]
+        return TakeOrderedAndProjectExec(plan.n, order, plan_physical(sort.child, False),
+                                         project.project_list if project else None)
     if isinstance(plan, lp.Repartition):
         child = plan_physical(plan.child, False)
         if not plan.shuffle:
