@@ -200,3 +200,15 @@ class TestErrors:
             "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter "
             "with name `nam` cannot be resolved. Did you mean one of the following? "
             "[`name`, `age`, `dept`]. SQLSTATE: 42703")
+
+
+@pytest.mark.sparkbook_only
+def test_the_jobs_of_a_query_are_described_by_its_text(spark, sc, staff, recorded):
+    spark.sql("SELECT dept, count(*) AS n\n  FROM staff GROUP BY dept").collect()
+    staff.groupBy("dept").count().collect()
+    sc.waitForListeners()
+    descriptions = [sc.statusStore.jobs[j.job_id].description for j in recorded.jobs]
+    by_sql = descriptions[:len(descriptions) // 2]
+    assert by_sql and all(d == "SELECT dept, count(*) AS n FROM staff GROUP BY dept"
+                          for d in by_sql)
+    assert descriptions[len(by_sql):] == [None] * len(by_sql)  # DataFrame calls: call sites

@@ -67,6 +67,7 @@ class DataFrame:
         self._plan = analyze(plan)
         self.sparkSession = session
         self._uncached: lp.LogicalPlan | None = None  # the plan before persist()
+        self._sql_text: str | None = None  # the query, for a DataFrame spark.sql made
 
     def _with(self, plan: lp.LogicalPlan) -> DataFrame:
         return DataFrame(plan, self.sparkSession)
@@ -456,10 +457,19 @@ class DataFrame:
         # Counting rows happens on the executors, so a limit is cut there too.
         spark_plan = physical.plan_query(analyzed, top=not count)
         sc = self.sparkSession.sparkContext
-        if count:
-            counts = physical.run(spark_plan, sc, lambda r: r.mapPartitions(physical.count_rows))
-            return sum(counts)
-        batches = physical.run(spark_plan, sc)
+        # The jobs of a spark.sql query are described by its text, as the widget lists them.
+        described = self._sql_text is not None
+        if described:
+            previous = sc.getLocalProperty("spark.job.description")
+            sc.setJobDescription(" ".join(self._sql_text.split()))
+        try:
+            if count:
+                return sum(physical.run(spark_plan, sc,
+                                        lambda r: r.mapPartitions(physical.count_rows)))
+            batches = physical.run(spark_plan, sc)
+        finally:
+            if described:
+                sc.setLocalProperty("spark.job.description", previous)
         if isinstance(spark_plan, physical.LimitExec):
             batches = physical.first_batches(batches, spark_plan.n)
         return batches

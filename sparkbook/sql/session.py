@@ -194,7 +194,9 @@ class SparkSession:
         """The DataFrame of a query in Spark SQL, over the session's temporary views."""
         from sparkbook.sql.sqlquery import sql
 
-        return sql(self, sqlQuery)
+        df = sql(self, sqlQuery)
+        df._sql_text = sqlQuery
+        return df
 
     def table(self, tableName: str, position: int | None = None) -> DataFrame:
         """The temporary view of that name."""
