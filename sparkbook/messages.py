@@ -479,16 +479,21 @@ class StatusUpdate(Message):
 
 @dataclass
 class FetchShuffleBlocks(Message):
+    """Buckets ``[reduce_start, reduce_end)`` of each listed map output: neighbouring reduce
+    partitions in one batch, as Spark's ``spark.sql.adaptive.fetchShuffleBlocksInBatch``."""
+
     app_id: str
     shuffle_id: int
     map_ids: list[int]
-    reduce_id: int
+    reduce_start: int
+    reduce_end: int
 
 
 @dataclass
 class ShuffleBlocks(Message):
-    """One frame per requested map id, unless ``missing`` names one the executor lacks."""
+    """One frame per (reduce partition, map id), reduce partition major, unless ``missing``
+    names a map id the executor lacks (then no frames)."""
 
     shuffle_id: int
-    reduce_id: int
+    reduce_start: int
     missing: int | None = None

@@ -133,16 +133,19 @@ class ExecutorState:
         self.binaries.pop((app_id, binary_id), None)
 
     def shuffle_blocks(self, msg: m.FetchShuffleBlocks) -> tuple[m.ShuffleBlocks, list]:
-        """``FetchShuffleBlocks`` from a peer: the reply and its frames, one bucket per map
-        id; none, and the first missing map id, when one is not here."""
+        """``FetchShuffleBlocks`` from a peer: the reply and its frames, the buckets of the
+        reduce range in (reduce, map) order; none, and the first missing map id, when one
+        is not here."""
+        self.env.shuffle_requests_served += 1
+        block_ids = [ShuffleBlockId(msg.app_id, msg.shuffle_id, map_id) for map_id in msg.map_ids]
         frames = []
-        for map_id in msg.map_ids:
-            blob = self.blocks.get_shuffle_bucket(
-                ShuffleBlockId(msg.app_id, msg.shuffle_id, map_id), msg.reduce_id)
-            if blob is None:
-                return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_id, map_id), []
-            frames.append(blob)
-        return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_id, None), frames
+        for reduce_id in range(msg.reduce_start, msg.reduce_end):
+            for block_id in block_ids:
+                blob = self.blocks.get_shuffle_bucket(block_id, reduce_id)
+                if blob is None:
+                    return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_start, block_id.map_id), []
+                frames.append(blob)
+        return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_start, None), frames
 
     # --- the task thread ----------------------------------------------------------------
 
