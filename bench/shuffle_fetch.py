@@ -61,7 +61,7 @@ def main() -> None:
     sc = spark.sparkContext
     try:
         sc.parallelize(range(4), 4).count()  # warm-up: both executors up
-        df = spark.range(ROWS).withColumn("k", F.col("id") % GROUPS)
+        df = spark.range(0, ROWS, 1, 8).withColumn("k", F.col("id") % GROUPS)
         query = df.groupBy("k").agg(F.sum("id"))
         counts = sc.parallelize(range(ROWS), 8).map(lambda x: (x % GROUPS, 1)).reduceByKey(
             add, PARTITIONS)
