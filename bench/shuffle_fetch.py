@@ -8,11 +8,15 @@
 
 For each: median of 5 of the wall time, the CPU time of the driver and executors
 (``tree_cpu``), and the reduce tasks' run and fetch-wait time (summed over its tasks), on
-``local[2]``. Run: ``python3 bench/shuffle_fetch.py``.
+``local[2]``. Run: ``python3 bench/shuffle_fetch.py [--burners N]``; ``--burners`` keeps
+N busy-looping processes running meanwhile, as a loaded machine (each fetch round trip
+then waits for the serving executor to get a time slice).
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
@@ -37,14 +41,25 @@ class ReduceTimes(SparkListener):
             self.wait += event.metrics.shuffle_fetch_wait_time
 
 
-def measure(sc, work: Callable[[], object]) -> dict[str, float]:
+def engine_cpu(burners: list[int]) -> float:
+    """CPU seconds of this process and its descendants, but for the burners."""
+    import psutil
+
+    burnt = 0.0
+    for pid in burners:
+        t = psutil.Process(pid).cpu_times()
+        burnt += t.user + t.system
+    return tree_cpu() - burnt
+
+
+def measure(sc, work: Callable[[], object], burners: list[int]) -> dict[str, float]:
     rows = []
     for _ in range(REPEAT):
         times = ReduceTimes()
         sc.addSparkListener(times)
-        wall, cpu = time.perf_counter(), tree_cpu()
+        wall, cpu = time.perf_counter(), engine_cpu(burners)
         work()
-        wall, cpu = time.perf_counter() - wall, tree_cpu() - cpu
+        wall, cpu = time.perf_counter() - wall, engine_cpu(burners) - cpu
         sc.waitForListeners()
         sc.removeSparkListener(times)
         rows.append((wall, cpu, times.run, times.wait))
@@ -52,7 +67,26 @@ def measure(sc, work: Callable[[], object]) -> dict[str, float]:
                     (statistics.median(c) for c in zip(*rows))))
 
 
+def _burn() -> None:
+    while True:
+        pass
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--burners", type=int, default=0, help="busy processes meanwhile")
+    burners = [multiprocessing.Process(target=_burn, daemon=True)
+               for _ in range(parser.parse_args().burners)]
+    for b in burners:
+        b.start()
+    try:
+        run([b.pid for b in burners])
+    finally:
+        for b in burners:
+            b.terminate()
+
+
+def run(burners: list[int]) -> None:
     from sparkbook.sql import SparkSession
     from sparkbook.sql import functions as F
 
@@ -72,7 +106,7 @@ def main() -> None:
         print(f"{'case':<14} {'wall s':>8} {'cpu s':>8} {'reduce run s':>13} "
               f"{'fetch wait s':>13}")
         for name, work in cases.items():
-            r = measure(sc, work)
+            r = measure(sc, work, burners)
             print(f"{name:<14} {r['wall']:>8.3f} {r['cpu']:>8.3f} {r['reduce run']:>13.3f} "
                   f"{r['fetch wait']:>13.3f}")
     finally:

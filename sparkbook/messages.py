@@ -491,9 +491,11 @@ class FetchShuffleBlocks(Message):
 
 @dataclass
 class ShuffleBlocks(Message):
-    """One frame per (reduce partition, map id), reduce partition major, unless ``missing``
-    names a map id the executor lacks (then no frames)."""
+    """One frame per requested map id: its buckets of the reduce range, one after the
+    other, ``sizes`` long (map id major); none when ``missing`` names a map id the executor
+    lacks."""
 
     shuffle_id: int
     reduce_start: int
     missing: int | None = None
+    sizes: list[int] = field(default_factory=list)

@@ -56,7 +56,8 @@ class ShuffleClient:
             while in_flight:
                 for sock, _ in poller.poll(100):
                     i, channel, _ = in_flight[sock]
-                    frames = self._reply(channel, peers[i][0], shuffle_id, reduce_start)
+                    frames = self._reply(channel, peers[i][0], shuffle_id, reduce_start,
+                                         reduce_end - reduce_start)
                     if frames is not None:
                         results[i] = frames
                         poller.unregister(sock)
@@ -80,9 +81,10 @@ class ShuffleClient:
         return results
 
     @staticmethod
-    def _reply(channel: wire.Channel, executor_id: str, shuffle_id: int,
-               reduce_start: int) -> list[bytes] | None:
-        """The buckets of the awaited reply; None for anything else on the socket."""
+    def _reply(channel: wire.Channel, executor_id: str, shuffle_id: int, reduce_start: int,
+               width: int) -> list[bytes] | None:
+        """The buckets of the awaited reply, in (reduce, map) order; None for anything else
+        on the socket."""
         envelope = channel.recv()
         reply = envelope.message if envelope is not None else None
         if not isinstance(reply, m.ShuffleBlocks):
@@ -92,7 +94,14 @@ class ShuffleClient:
         if reply.missing is not None:
             raise FetchFailedError(executor_id, shuffle_id, reply.missing,
                                    "the executor no longer has this map output")
-        return [f.bytes for f in envelope.frames]
+        per_map = []
+        for i, frame in enumerate(envelope.frames):
+            joined, offset, buckets = frame.bytes, 0, []
+            for size in reply.sizes[i * width:(i + 1) * width]:
+                buckets.append(joined[offset:offset + size])
+                offset += size
+            per_map.append(buckets)
+        return [buckets[r] for r in range(width) for buckets in per_map]
 
     def _channel(self, address: str) -> wire.Channel:
         channel = self._peers.get(address)
