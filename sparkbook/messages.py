@@ -479,16 +479,23 @@ class StatusUpdate(Message):
 
 @dataclass
 class FetchShuffleBlocks(Message):
+    """Buckets ``[reduce_start, reduce_end)`` of each listed map output: neighbouring reduce
+    partitions in one batch, as Spark's ``spark.sql.adaptive.fetchShuffleBlocksInBatch``."""
+
     app_id: str
     shuffle_id: int
     map_ids: list[int]
-    reduce_id: int
+    reduce_start: int
+    reduce_end: int
 
 
 @dataclass
 class ShuffleBlocks(Message):
-    """One frame per requested map id, unless ``missing`` names one the executor lacks."""
+    """One frame per requested map id: its buckets of the reduce range, one after the
+    other, ``sizes`` long (map id major); none when ``missing`` names a map id the executor
+    lacks."""
 
     shuffle_id: int
-    reduce_id: int
+    reduce_start: int
     missing: int | None = None
+    sizes: list[int] = field(default_factory=list)

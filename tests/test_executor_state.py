@@ -271,11 +271,13 @@ def test_remove_rdd_and_remove_shuffle_drop_only_their_blocks(state, env):
 def test_a_peer_s_fetch_is_served_or_names_the_first_missing_map_output(state, env):
     env.blocks.put_shuffle_output(ShuffleBlockId("app-1", 4, 0), [b"a0", b"a1"])
     env.blocks.put_shuffle_output(ShuffleBlockId("app-1", 4, 1), [b"b0", b"b1"])
-    reply, frames = state.shuffle_blocks(m.FetchShuffleBlocks("app-1", 4, [0, 1], 1))
-    assert (reply.shuffle_id, reply.reduce_id, reply.missing, frames) == (4, 1, None,
+    reply, frames = state.shuffle_blocks(m.FetchShuffleBlocks("app-1", 4, [0, 1], 1, 2))
+    assert (reply.shuffle_id, reply.reduce_start, reply.missing, frames) == (4, 1, None,
                                                                          [b"a1", b"b1"])
+    reply, frames = state.shuffle_blocks(m.FetchShuffleBlocks("app-1", 4, [0, 1], 0, 2))
+    assert (reply.sizes, frames) == ([2, 2, 2, 2], [b"a0a1", b"b0b1"])  # one frame a map
     state.remove_shuffle("app-1", 4)
-    reply, frames = state.shuffle_blocks(m.FetchShuffleBlocks("app-1", 4, [0, 1], 1))
+    reply, frames = state.shuffle_blocks(m.FetchShuffleBlocks("app-1", 4, [0, 1], 1, 2))
     assert (reply.missing, frames) == (0, [])
 
 

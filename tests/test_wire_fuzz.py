@@ -95,7 +95,7 @@ def probe_manager(channel: wire.Channel) -> None:
 
 
 def probe_executor(channel: wire.Channel) -> None:
-    channel.send(m.FetchShuffleBlocks("no-app", 0, [0], 0))
+    channel.send(m.FetchShuffleBlocks("no-app", 0, [0], 0, 1))
     assert channel.socket.poll(5000), "the executor hangs"
     assert isinstance(channel.recv().message, m.ShuffleBlocks)
 

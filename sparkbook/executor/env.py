@@ -28,6 +28,7 @@ class SparkEnv:
         # Unpickled once per executor, then shared by every later task (read on the task
         # thread, forgotten on the socket thread: single dict operations, atomic).
         self._broadcast_values: dict[str, Any] = {}
+        self.shuffle_requests_served = 0  # FetchShuffleBlocks answered (socket thread)
 
     @classmethod
     def get(cls) -> SparkEnv | None:

@@ -133,16 +133,20 @@ class ExecutorState:
         self.binaries.pop((app_id, binary_id), None)
 
     def shuffle_blocks(self, msg: m.FetchShuffleBlocks) -> tuple[m.ShuffleBlocks, list]:
-        """``FetchShuffleBlocks`` from a peer: the reply and its frames, one bucket per map
-        id; none, and the first missing map id, when one is not here."""
-        frames = []
+        """``FetchShuffleBlocks`` from a peer: the reply and its frames, one per map id
+        with its buckets of the reduce range joined (a frame each would cost more to send
+        than the bytes); none, and the first missing map id, when one is not here."""
+        self.env.shuffle_requests_served += 1
+        sizes, frames = [], []
         for map_id in msg.map_ids:
-            blob = self.blocks.get_shuffle_bucket(
-                ShuffleBlockId(msg.app_id, msg.shuffle_id, map_id), msg.reduce_id)
-            if blob is None:
-                return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_id, map_id), []
-            frames.append(blob)
-        return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_id, None), frames
+            block_id = ShuffleBlockId(msg.app_id, msg.shuffle_id, map_id)
+            buckets = [self.blocks.get_shuffle_bucket(block_id, reduce_id)
+                       for reduce_id in range(msg.reduce_start, msg.reduce_end)]
+            if None in buckets:
+                return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_start, map_id), []
+            sizes.extend(map(len, buckets))
+            frames.append(b"".join(buckets))
+        return m.ShuffleBlocks(msg.shuffle_id, msg.reduce_start, None, sizes), frames
 
     # --- the task thread ----------------------------------------------------------------
 

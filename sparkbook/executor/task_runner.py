@@ -44,6 +44,8 @@ class ExecutorTaskContext(TaskContext):
         self._blocks = blocks
         self._shuffle_client = shuffle_client
         self._locations = desc.shuffle_locations or {}
+        # (shuffle id, reduce id) -> fetched ahead by prefetch_shuffle, until read
+        self._prefetched: dict[tuple[int, int], tuple[list[bytes], int]] = {}
 
     def get_or_compute(self, rdd, split) -> Iterator:
         """A persisted RDD's partition: read it from the block store, or compute and keep it."""
@@ -58,30 +60,60 @@ class ExecutorTaskContext(TaskContext):
             self.block_updates.append((rdd.rdd_id, split.index, len(data)))
         return iter(records)
 
+    def prefetch_shuffle(self, shuffle_id: int, reduce_ids: list[int]) -> None:
+        """Fetch reduce partitions this task will read, one request per executor per run
+        of neighbouring ones (a coalesced read), instead of one per partition."""
+        for start, end in _runs(reduce_ids):
+            for reduce_id, fetched in enumerate(self._fetch_range(shuffle_id, start, end),
+                                                start):
+                self._prefetched[(shuffle_id, reduce_id)] = fetched
+
     def fetch_shuffle(self, shuffle_id: int, reduce_id: int) -> Iterator[list]:
         """Bucket ``reduce_id`` of every map output of the shuffle, one list per map task."""
-        started = time.perf_counter()
-        blobs: list[bytes] = []
-        for executor_id, address, map_ids in self._locations.get(shuffle_id, []):
-            if executor_id == self.executor_id:
-                for map_id in map_ids:
-                    blob = self._blocks.get_shuffle_bucket(
-                        ShuffleBlockId(self.app_id, shuffle_id, map_id), reduce_id)
-                    if blob is None:
-                        raise FetchFailedError(executor_id, shuffle_id, map_id,
-                                               "map output missing from local block store")
-                    blobs.append(blob)
-            else:
-                fetched = self._shuffle_client.fetch(executor_id, address, self.app_id,
-                                                     shuffle_id, map_ids, reduce_id)
-                self.metrics.shuffle_remote_bytes += sum(map(len, fetched))
-                blobs.extend(fetched)
-        self.metrics.shuffle_fetch_wait_time += time.perf_counter() - started
-        fetched = sum(map(len, blobs))
-        self.metrics.shuffle_read_bytes += fetched
+        fetched = self._prefetched.pop((shuffle_id, reduce_id), None)
+        if fetched is None:
+            [fetched] = self._fetch_range(shuffle_id, reduce_id, reduce_id + 1)
+        blobs, remote = fetched
+        self.metrics.shuffle_remote_bytes += remote
+        size = sum(map(len, blobs))
+        self.metrics.shuffle_read_bytes += size
         read = self.shuffle_reads.setdefault(shuffle_id, [0, 0])
-        read[0] += fetched
+        read[0] += size
         return self._unpickle_counting(blobs, read)
+
+    def _fetch_range(self, shuffle_id: int, start: int, end: int
+                     ) -> list[tuple[list[bytes], int]]:
+        """Per reduce partition in ``[start, end)``: its buckets in map output order, and
+        how many of their bytes came from other executors."""
+        started = time.perf_counter()
+        locations = self._locations.get(shuffle_id, [])
+        remote = iter(self._shuffle_client.fetch(
+            self.app_id, shuffle_id, start, end,
+            [loc for loc in locations if loc[0] != self.executor_id]))
+        width = end - start
+        blobs: list[list[bytes]] = [[] for _ in range(width)]
+        remote_bytes = [0] * width
+        for executor_id, _, map_ids in locations:
+            local = executor_id == self.executor_id
+            frames = ([self._local_bucket(shuffle_id, map_id, reduce_id)
+                       for reduce_id in range(start, end) for map_id in map_ids]
+                      if local else next(remote))
+            n = len(map_ids)
+            for r in range(width):
+                mine = frames[r * n:(r + 1) * n]
+                blobs[r].extend(mine)
+                if not local:
+                    remote_bytes[r] += sum(map(len, mine))
+        self.metrics.shuffle_fetch_wait_time += time.perf_counter() - started
+        return list(zip(blobs, remote_bytes))
+
+    def _local_bucket(self, shuffle_id: int, map_id: int, reduce_id: int) -> bytes:
+        blob = self._blocks.get_shuffle_bucket(ShuffleBlockId(self.app_id, shuffle_id, map_id),
+                                               reduce_id)
+        if blob is None:
+            raise FetchFailedError(self.executor_id, shuffle_id, map_id,
+                                   "map output missing from local block store")
+        return blob
 
     def _unpickle_counting(self, blobs: list[bytes], read: list[int]) -> Iterator[list]:
         for blob in blobs:
@@ -91,6 +123,20 @@ class ExecutorTaskContext(TaskContext):
                 self.metrics.shuffle_read_records += n
                 read[1] += n
                 yield records
+
+
+def _runs(ids: list[int]) -> Iterator[tuple[int, int]]:
+    """``[start, end)`` of each run of consecutive ids."""
+    start = prev = None
+    for i in ids:
+        if prev is not None and i != prev + 1:
+            yield start, prev + 1
+            start = None
+        if start is None:
+            start = i
+        prev = i
+    if start is not None:
+        yield start, prev + 1
 
 
 def run_task(desc: m.LaunchTask, binary: bytes, split_blob: bytes, executor_id: str,

@@ -181,6 +181,9 @@ class CoalescedRDD(RDD):
         return [CoalescedPartition(i, [parents[j] for j in g]) for i, g in enumerate(self._groups)]
 
     def compute(self, split: CoalescedPartition, context) -> Iterator:
+        if isinstance(self.prev, ShuffledRDD) and not self.prev.is_cached:
+            # Neighbouring reduce partitions: fetched in batches, not one by one.
+            context.prefetch_shuffle(self.prev.shuffle_id, [p.index for p in split.parents])
         return itertools.chain.from_iterable(self.prev.iterator(p, context) for p in split.parents)
 
 
