@@ -13,6 +13,7 @@ from operator import add
 
 import pytest
 
+from sparkbook.driver.planpreview import plan_of
 from sparkbook.notebook.snapshot import take_snapshot
 
 pytestmark = pytest.mark.sparkbook_only
@@ -21,7 +22,7 @@ COMPARED = ("id", "num_tasks", "parents", "steps", "cached")
 
 
 def preview(sc, rdd) -> list[dict]:
-    return sc._backend.plan(rdd, "collect", "here")
+    return plan_of(rdd)
 
 
 def ran(sc, recorded, before: int) -> list[dict]:

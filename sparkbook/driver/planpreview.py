@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.stage import ResultStage, Stage, stage_lineage
+from sparkbook.errors import SparkException
 from sparkbook.rdd.rdd import RDD
+
+
+def plan_of(rdd: RDD, op: str = "collect") -> list[dict]:
+    """The stages ``rdd.explain()`` shows, as plain data a lesson or a test can assert: a
+    job of ``op`` on ``rdd``, planned by the running context's scheduler, unsubmitted."""
+    ctx = rdd._driver()
+    if ctx._stopped:
+        raise SparkException("Cannot call methods on a stopped SparkContext.")
+    return ctx._backend.plan(rdd, op, ctx._callsite())
 
 
 def preview_stages(dag: DAGScheduler, rdd: RDD, op: str = "collect",
