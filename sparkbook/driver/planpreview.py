@@ -5,14 +5,21 @@ Each stage is a dict in the widget model's schema (``snapshot.take_snapshot``): 
 parents and shuffle edges, pipelined steps, cached steps, and ``"SKIPPED"`` where the
 shuffle output it would write already exists. ``from_cache`` names the steps whose
 partitions are all in the executors' block stores, so they would be read, not computed.
+A DataFrame's stages come from its physical plan instead (``query_stages``), alike.
 """
 
 from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
 
 from sparkbook.driver.dagscheduler import DAGScheduler
 from sparkbook.driver.stage import ResultStage, Stage, stage_lineage
 from sparkbook.errors import SparkException
 from sparkbook.rdd.rdd import RDD
+
+if TYPE_CHECKING:
+    from sparkbook.sql.execution.physical import SparkPlan
 
 
 def plan_of(rdd: RDD, op: str = "collect") -> list[dict]:
@@ -58,20 +65,61 @@ def _describe(dag: DAGScheduler, s: Stage, runs: bool, outputs) -> dict:
             "warnings": warnings, "shuffle_id": s.shuffle_id}
 
 
-def plan_text(stages: list[dict]) -> str:
-    """The plan as lines of text, one stage a line, for a terminal."""
-    shuffles = sum(1 for s in stages if s["shuffle_id"] is not None)
+def query_stages(plan: SparkPlan) -> list[dict]:
+    """The stages a DataFrame's physical plan runs, cut at its exchanges and numbered as
+    ``explain()`` numbers them (``*(n)``): the steps are the operator names in each stage
+    (its scan first, the exchange it writes last), an edge per exchange it reads. Their
+    tasks are unknown beforehand (``None``): adaptive execution picks the reduce side's
+    after the map side has run, as its own job (``exchange.shuffle``)."""
+    from sparkbook.sql.execution.physical import stage_name, stage_numbers
+
+    numbers = stage_numbers(plan)
+    stages: dict[int, dict] = {}
+
+    def visit(node: SparkPlan) -> None:
+        for child in node.children:
+            visit(child)
+        sid = numbers[id(node)]
+        stage = stages.setdefault(sid, {
+            "id": sid, "name": stage_name(node), "status": "PENDING", "num_tasks": None,
+            "parents": [], "steps": [], "cached": [], "from_cache": [], "edges": [],
+            "warnings": [], "shuffle_id": None, "writes": None})
+        stage["name"] = stage_name(node)  # from the stage's last operator
+        stage["steps"].append(re.match(r"\w+", node.node_line(ids=False)).group())
+        for child in node.children:
+            if getattr(child, "exchange", False):
+                stage["parents"].append(numbers[id(child)])
+                stage["edges"].append({"from": numbers[id(child)], "shuffle_id": None,
+                                       "bytes": None, "records": None,
+                                       "what": child.node_line(ids=False)})
+        if getattr(node, "exchange", False):
+            stage["writes"] = node.node_line(ids=False)
+
+    visit(plan)
+    return [stages[sid] for sid in sorted(stages)]
+
+
+def plan_text(stages: list[dict], exchange: str = "shuffle") -> str:
+    """The plan as lines of text, one stage a line, for a terminal (``exchange``: what
+    the summary calls what a stage writes for the next)."""
+    def writes(s: dict) -> str | None:
+        return s.get("writes") or (None if s["shuffle_id"] is None
+                                   else f"shuffle {s['shuffle_id']}")
+
+    shuffles = sum(1 for s in stages if writes(s))
     lines = [f"{len(stages)} stage{'s' if len(stages) != 1 else ''}, {shuffles} "
-             f"shuffle{'s' if shuffles != 1 else ''}:"]
+             f"{exchange}{'s' if shuffles != 1 else ''}:"]
     for s in stages:
         steps = " -> ".join(f"{step}{'*' if step in s['cached'] else ''}" for step in s["steps"])
-        kind = ("result stage" if s["shuffle_id"] is None
-                else f"writes shuffle {s['shuffle_id']}")
-        reads = ", ".join(f"shuffle {e['shuffle_id']} of stage {e['from']}" + (
-            "" if e["bytes"] is None else f" ({e['bytes']:,} bytes, {e['records']:,} records)")
-            for e in s["edges"])
+        kind = f"writes {writes(s)}" if writes(s) else "result stage"
+        reads = ", ".join(f"{e.get('what') or 'shuffle ' + str(e['shuffle_id'])} of stage "
+                          f"{e['from']}" + ("" if e["bytes"] is None else
+                                            f" ({e['bytes']:,} bytes, {e['records']:,} records)")
+                          for e in s["edges"])
+        n = s["num_tasks"]
         what = ("SKIPPED (its shuffle output exists)" if s["status"] == "SKIPPED"
-                else f"{s['num_tasks']} task{'s' if s['num_tasks'] != 1 else ''}")
+                else "tasks set when it runs" if n is None
+                else f"{n} task{'s' if n != 1 else ''}")
         line = f"  Stage {s['id']}: {steps}  [{what}; {kind}"
         line += f"; reads {reads}]" if reads else "]"
         if s["from_cache"]:
