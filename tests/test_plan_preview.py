@@ -12,6 +12,7 @@ import threading
 from operator import add
 
 import pytest
+from test_browser import page  # noqa: F401 - the chromium page fixture
 
 from sparkbook.driver.planpreview import plan_of, query_stages
 from sparkbook.notebook.snapshot import take_snapshot
@@ -236,3 +237,25 @@ def test_a_query_s_exchanges_cut_its_plan_into_the_stages_explain_numbers(spark)
     marked = {int(n) for n in re.findall(r"\*\((\d+)\)", explain_string(plan_query(
         joined._plan)))}
     assert marked == {s["id"] for s in planned}  # the *(n) of explain()
+
+
+def test_a_query_s_preview_draws_its_boxes_and_arrows(spark, page):  # noqa: F811
+    from test_browser import render
+
+    from sparkbook.notebook.jobview import WIDGETS
+    from sparkbook.sql import functions as F
+
+    left = spark.range(100).groupBy((F.col("id") % 3).alias("k")).count()
+    planned = query_preview(left.join(spark.range(50).withColumnRenamed("id", "k"), "k"))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(f"<style>{(WIDGETS / 'sparkbook.css').read_text()}</style>"
+                     "<div id='host'></div>")
+    render(page, {"mode": "plan", "title": "plan", "status": "plan", "jobs": [], "tasks": [],
+                  "executors": [], "shuffles": [], "stages": planned})
+    view = page.locator(".sparkbook-widget[data-mode='plan']")
+    assert view.locator(".sb-dag-box").count() == len(planned) == 3
+    assert view.locator(".sb-dag-edge").count() == 2  # the hash exchange, the broadcast
+    assert "? tasks" in view.locator(".sb-dag-box").first.text_content()
+    assert "BroadcastHashJoin" in view.locator(".sb-dag-box[data-stage-id='2']").text_content()
+    assert errors == []
