@@ -220,7 +220,7 @@ def test_a_query_s_preview_has_the_stages_its_jobs_then_run(spark, sc, recorded,
     assert len(recorded.jobs) == (2 if adaptive == "true" else 1)
 
 
-def test_a_query_s_exchanges_cut_its_plan_into_the_stages_explain_numbers(spark):
+def test_a_query_s_exchanges_cut_its_plan_into_stages(spark, sc, recorded):
     from sparkbook.sql import functions as F
 
     left = spark.range(100).groupBy((F.col("id") % 3).alias("k")).count()
@@ -237,6 +237,20 @@ def test_a_query_s_exchanges_cut_its_plan_into_the_stages_explain_numbers(spark)
     marked = {int(n) for n in re.findall(r"\*\((\d+)\)", explain_string(plan_query(
         joined._plan)))}
     assert marked == {s["id"] for s in planned}  # the *(n) of explain()
+    # A union's inputs are numbered apart but run in one stage, as the job then shows.
+    union = spark.range(10).union(spark.range(5, numPartitions=1)).groupBy("id").count()
+    planned = query_preview(union)
+    assert [(s["id"], s["steps"], s["parents"]) for s in planned] == [
+        (1, ["Range", "Range", "Union", "HashAggregate", "Exchange"], []),
+        (3, ["HashAggregate"], [1])]
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        before = len(recorded.jobs)
+        assert len(union.collect()) == 10
+        ran_stages = stages_the_query_ran(sc, recorded, before)
+    finally:
+        spark.conf.unset("spark.sql.adaptive.enabled")
+    assert len(ran_stages) == len(planned) and ran_stages[0]["num_tasks"] == 2 + 1
 
 
 def test_a_query_s_preview_draws_its_boxes_and_arrows(spark, page):  # noqa: F811

@@ -66,37 +66,37 @@ def _describe(dag: DAGScheduler, s: Stage, runs: bool, outputs) -> dict:
 
 
 def query_stages(plan: SparkPlan) -> list[dict]:
-    """The stages a DataFrame's physical plan runs, cut at its exchanges and numbered as
-    ``explain()`` numbers them (``*(n)``): the steps are the operator names in each stage
-    (its scan first, the exchange it writes last), an edge per exchange it reads. Their
+    """The stages a DataFrame's physical plan runs, cut at its exchanges: the steps are the
+    operator names in each stage (its scans first, the exchange it writes last), an edge
+    per exchange it reads. A stage is numbered with the least of ``explain()``'s ``*(n)``
+    inside it (a ``Union``'s inputs have their own numbers but run in its stage). Their
     tasks are unknown beforehand (``None``): adaptive execution picks the reduce side's
     after the map side has run, as its own job (``exchange.shuffle``)."""
     from sparkbook.sql.execution.physical import stage_name, stage_numbers
 
     numbers = stage_numbers(plan)
-    stages: dict[int, dict] = {}
+    members: dict[int, list[SparkPlan]] = {}  # by id() of the stage's last operator
 
-    def visit(node: SparkPlan) -> None:
+    def visit(node: SparkPlan, last: SparkPlan) -> None:
         for child in node.children:
-            visit(child)
-        sid = numbers[id(node)]
-        stage = stages.setdefault(sid, {
-            "id": sid, "name": stage_name(node), "status": "PENDING", "num_tasks": None,
-            "parents": [], "steps": [], "cached": [], "from_cache": [], "edges": [],
-            "warnings": [], "shuffle_id": None, "writes": None})
-        stage["name"] = stage_name(node)  # from the stage's last operator
-        stage["steps"].append(re.match(r"\w+", node.node_line(ids=False)).group())
-        for child in node.children:
-            if getattr(child, "exchange", False):
-                stage["parents"].append(numbers[id(child)])
-                stage["edges"].append({"from": numbers[id(child)], "shuffle_id": None,
-                                       "bytes": None, "records": None,
-                                       "what": child.node_line(ids=False)})
-        if getattr(node, "exchange", False):
-            stage["writes"] = node.node_line(ids=False)
+            visit(child, child if getattr(child, "exchange", False) else last)
+        members.setdefault(id(last), []).append(node)
 
-    visit(plan)
-    return [stages[sid] for sid in sorted(stages)]
+    visit(plan, plan)
+    ids = {key: min(numbers[id(n)] for n in nodes) for key, nodes in members.items()}
+    stages = []
+    for key, nodes in members.items():
+        reads = [c for n in nodes for c in n.children if getattr(c, "exchange", False)]
+        last = nodes[-1]
+        stages.append({
+            "id": ids[key], "name": stage_name(last), "status": "PENDING", "num_tasks": None,
+            "parents": [ids[id(c)] for c in reads],
+            "steps": [re.match(r"\w+", n.node_line(ids=False)).group() for n in nodes],
+            "cached": [], "from_cache": [], "warnings": [], "shuffle_id": None,
+            "edges": [{"from": ids[id(c)], "shuffle_id": None, "bytes": None,
+                       "records": None, "what": c.node_line(ids=False)} for c in reads],
+            "writes": last.node_line(ids=False) if getattr(last, "exchange", False) else None})
+    return sorted(stages, key=lambda stage: stage["id"])
 
 
 def plan_text(stages: list[dict], exchange: str = "shuffle") -> str:
