@@ -12,7 +12,9 @@ import threading
 from operator import add
 
 import pytest
+from test_browser import page  # noqa: F401 - the chromium page fixture
 
+from sparkbook.driver.planpreview import plan_of, query_stages
 from sparkbook.notebook.snapshot import take_snapshot
 
 pytestmark = pytest.mark.sparkbook_only
@@ -21,7 +23,7 @@ COMPARED = ("id", "num_tasks", "parents", "steps", "cached")
 
 
 def preview(sc, rdd) -> list[dict]:
-    return sc._backend.plan(rdd, "collect", "here")
+    return plan_of(rdd)
 
 
 def ran(sc, recorded, before: int) -> list[dict]:
@@ -129,7 +131,9 @@ def test_spark_plan_and_closure_in_a_terminal_print_and_refuse_bad_input():
     out = proc.stdout + proc.stderr
     assert "2 stages, 1 shuffle:" in proc.stdout, out
     assert "parallelize -> map  [4 tasks; writes shuffle 0]" in proc.stdout
-    assert "== Physical Plan ==" in proc.stdout  # a DataFrame's own explain()
+    # A DataFrame's stages, from its physical plan.
+    assert "1 stage, 0 exchanges:\n  Stage 1: Range  [tasks set when it runs; result stage]" \
+        in proc.stdout
     assert "f pickles to 2.9 MiB" in proc.stdout
     assert re.search(r"\n  global 'big' used by function f \(\S+\)\s+2.9 MiB\n", proc.stdout)
     assert "sc.broadcast(value)" in proc.stdout
@@ -146,8 +150,18 @@ def test_in_a_notebook_the_plan_is_a_widget_in_plan_mode():
                        "%%spark --quiet\nfrom operator import add\n"
                        "counts = sc.parallelize(range(100), 4).map(lambda x: (x % 3, 1))"
                        ".reduceByKey(add)\ncounts.count()",
-                       "%spark plan counts"])
-    plan = widget_states(nb)[-1]
+                       "%spark plan counts",
+                       "%%spark --quiet\nfrom sparkbook.sql import SparkSession\n"
+                       "from sparkbook.sql.functions import col\n"
+                       "df = SparkSession.builder.getOrCreate().range(30).groupBy("
+                       "(col('id') % 3).alias('k')).count()",
+                       "%spark plan df"])
+    query = widget_states(nb)[-1]
+    assert query["mode"] == "plan"
+    assert [(s["id"], s["steps"], s["parents"]) for s in query["stages"]] == [
+        (1, ["Range", "HashAggregate", "Exchange"], []), (2, ["HashAggregate"], [1])]
+    assert "2 stages, 1 exchange:" in nb.cells[4].outputs[0]["data"]["text/html"]
+    plan = widget_states(nb)[-2]
     assert plan["mode"] == "plan"
     assert [s["status"] for s in plan["stages"]] == ["SKIPPED", "PENDING"]
     assert plan["stages"][1]["edges"][0]["bytes"] > 0
@@ -163,3 +177,99 @@ def test_a_stage_that_cannot_be_pickled_is_said_so_before_it_runs(sc, recorded):
     assert warning.startswith("Task not serializable: Could not serialize the closure in ")
     assert "'lock'" in warning and "cannot be pickled" in warning
     assert sc.waitForListeners() and recorded.jobs == []
+
+
+def query_preview(df) -> list[dict]:
+    from sparkbook.sql.execution.physical import plan_query
+
+    return query_stages(plan_query(df._plan))
+
+
+def stages_the_query_ran(sc, recorded, before: int) -> list[dict]:
+    """The stages the query's jobs ran (skipped ones left out), but for the one-task stage
+    that ends each adaptive map-stage job: that job runs the map stage alone, so that its
+    sizes can pick the reduce side's partitions; its one task fetches nothing."""
+    assert sc.waitForListeners()
+    jobs = [j.job_id for j in recorded.jobs[before:]]
+    snap = take_snapshot(sc.statusStore, jobs)
+    extra = {max(s["id"] for s in snap["stages"] if s["job_id"] == j["id"])
+             for j in snap["jobs"] if "(map stage; sizes for adaptive" in j["name"]}
+    return [s for s in snap["stages"] if s["status"] != "SKIPPED" and s["id"] not in extra]
+
+
+@pytest.mark.parametrize("adaptive", ["true", "false"])
+def test_a_query_s_preview_has_the_stages_its_jobs_then_run(spark, sc, recorded, adaptive):
+    from sparkbook.sql import functions as F
+
+    spark.conf.set("spark.sql.adaptive.enabled", adaptive)
+    try:
+        df = spark.range(300, numPartitions=3).groupBy((F.col("id") % 4).alias("k")).agg(
+            F.sum("id").alias("s")).filter("s > 0")
+        planned = query_preview(df)
+        assert sc.waitForListeners() and recorded.jobs == []  # planning ran nothing
+        assert [(s["steps"], s["parents"]) for s in planned] == [
+            (["Range", "HashAggregate", "Exchange"], []), (["HashAggregate", "Filter"], [1])]
+        assert planned[1]["edges"][0]["what"] == "Exchange hashpartitioning(k, 200)"
+        assert sorted(r.s for r in df.collect()) == sorted(
+            sum(range(k, 300, 4)) for k in range(4))
+        ran_stages = stages_the_query_ran(sc, recorded, 0)
+    finally:
+        spark.conf.unset("spark.sql.adaptive.enabled")
+    assert len(ran_stages) == len(planned) == 2
+    assert ran_stages[0]["num_tasks"] == 3  # the map side: one task per range split
+    assert len(recorded.jobs) == (2 if adaptive == "true" else 1)
+
+
+def test_a_query_s_exchanges_cut_its_plan_into_stages(spark, sc, recorded):
+    from sparkbook.sql import functions as F
+
+    left = spark.range(100).groupBy((F.col("id") % 3).alias("k")).count()
+    joined = left.join(spark.range(50).withColumnRenamed("id", "k"), "k").orderBy("k")
+    planned = query_preview(joined)
+    assert [(s["id"], s["steps"], s["parents"]) for s in planned] == [
+        (1, ["Range", "HashAggregate", "Exchange"], []),
+        (2, ["HashAggregate", "BroadcastHashJoin", "Project", "Exchange"], [1, 3]),
+        (3, ["Range", "Project", "BroadcastExchange"], []),
+        (4, ["Sort"], [2])]
+    assert planned[2]["writes"] == "BroadcastExchange"
+    from sparkbook.sql.execution.physical import explain_string, plan_query
+
+    marked = {int(n) for n in re.findall(r"\*\((\d+)\)", explain_string(plan_query(
+        joined._plan)))}
+    assert marked == {s["id"] for s in planned}  # the *(n) of explain()
+    # A union's inputs are numbered apart but run in one stage, as the job then shows.
+    union = spark.range(10).union(spark.range(5, numPartitions=1)).groupBy("id").count()
+    planned = query_preview(union)
+    assert [(s["id"], s["steps"], s["parents"]) for s in planned] == [
+        (1, ["Range", "Range", "Union", "HashAggregate", "Exchange"], []),
+        (3, ["HashAggregate"], [1])]
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        before = len(recorded.jobs)
+        assert len(union.collect()) == 10
+        ran_stages = stages_the_query_ran(sc, recorded, before)
+    finally:
+        spark.conf.unset("spark.sql.adaptive.enabled")
+    assert len(ran_stages) == len(planned) and ran_stages[0]["num_tasks"] == 2 + 1
+
+
+def test_a_query_s_preview_draws_its_boxes_and_arrows(spark, page):  # noqa: F811
+    from test_browser import render
+
+    from sparkbook.notebook.jobview import WIDGETS
+    from sparkbook.sql import functions as F
+
+    left = spark.range(100).groupBy((F.col("id") % 3).alias("k")).count()
+    planned = query_preview(left.join(spark.range(50).withColumnRenamed("id", "k"), "k"))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(f"<style>{(WIDGETS / 'sparkbook.css').read_text()}</style>"
+                     "<div id='host'></div>")
+    render(page, {"mode": "plan", "title": "plan", "status": "plan", "jobs": [], "tasks": [],
+                  "executors": [], "shuffles": [], "stages": planned})
+    view = page.locator(".sparkbook-widget[data-mode='plan']")
+    assert view.locator(".sb-dag-box").count() == len(planned) == 3
+    assert view.locator(".sb-dag-edge").count() == 2  # the hash exchange, the broadcast
+    assert "? tasks" in view.locator(".sb-dag-box").first.text_content()
+    assert "BroadcastHashJoin" in view.locator(".sb-dag-box[data-stage-id='2']").text_content()
+    assert errors == []

@@ -45,8 +45,8 @@ function stageBox(stage, x, y, h) {
                    `Stage ${stage.id}` + (stage.attempt ? ` (attempt ${stage.attempt})` : ""));
   g.appendChild(head);
   g.appendChild(svg("text", { class: "sb-box-pct", x: BOX_W - 6, y: LINE, "text-anchor": "end" },
-                    status === "skipped" ? "skipped" : stage.completed === undefined ?
-                      `${stage.num_tasks} tasks` : `${stage.completed}/${stage.num_tasks || 0} · ${pct}%`));
+                    status === "skipped" ? "skipped" : stage.num_tasks == null ? "? tasks" :
+                      stage.completed === undefined ? `${stage.num_tasks} tasks` : `${stage.completed}/${stage.num_tasks || 0} · ${pct}%`));
   const cached = new Set(stage.cached || []);
   const fromCache = new Set(stage.from_cache || []);  // a plan's steps read from the cache
   const steps = stage.steps && stage.steps.length ? stage.steps : [stage.name || ""];
@@ -63,7 +63,7 @@ function stageBox(stage, x, y, h) {
   if (notes.length) {
     g.appendChild(svg("text", { class: "sb-box-retry", x: 6, y: h - 4 }, notes.join(", ")));
   }
-  tip(g, `Stage ${stage.id}: ${stage.name || ""}\n${stage.num_tasks || 0} tasks, ${status}` +
+  tip(g, `Stage ${stage.id}: ${stage.name || ""}\n${stage.num_tasks == null ? "tasks set when it runs" : `${stage.num_tasks} tasks`}, ${status}` +
       (stage.shuffle_read ? `\nshuffle read ${bytes(stage.shuffle_read)}` : "") +
       (stage.shuffle_write ? `\nshuffle write ${bytes(stage.shuffle_write)}` : ""));
   return g;

@@ -123,11 +123,21 @@ class SparkMagics(Magics):
 
     def _cmd_plan(self, rest: list[str]):
         """``%spark plan EXPR``: the stages an action on the RDD ``EXPR`` would run, drawn
-        as a DAG without running anything (``rdd.explain()``); a DataFrame's physical
-        plan. The magic splits its line into words, so quote-free names read best."""
+        as a DAG without running anything (``rdd.explain()``); for a DataFrame, the same
+        picture of the stages of its physical plan (``df.explain()`` is its text). The
+        magic splits its line into words, so quote-free names read best."""
+        from sparkbook.sql.dataframe import DataFrame
+
         if not rest:
             raise ValueError("usage: %spark plan EXPR (an RDD or a DataFrame, e.g. a name)")
         value = self.shell.ev(" ".join(rest))
+        if isinstance(value, DataFrame):
+            from sparkbook.driver.planpreview import query_stages
+            from sparkbook.notebook.planview import show_plan
+            from sparkbook.sql.execution.physical import plan_query
+
+            show_plan(query_stages(plan_query(value._plan)), f"Plan of {value!r}", "exchange")
+            return
         if not callable(getattr(value, "explain", None)):
             raise TypeError(f"%spark plan needs an RDD or a DataFrame, not "
                             f"{type(value).__name__}")

@@ -1,7 +1,8 @@
 """Showing a plan before it runs (``rdd.explain()``, ``%spark plan``): in a notebook, a
 ``JobsView`` in ``mode="plan"`` whose ``stages`` are the preview's (the front end draws
 them as the stage DAG), with the text form as the static copy a saved notebook keeps;
-elsewhere, the text form printed."""
+elsewhere, the text form printed. A DataFrame's (``%spark plan df``) comes from its
+physical plan, its stages cut at the exchanges."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ def _in_notebook() -> bool:
     return isinstance(get_ipython(), ZMQInteractiveShell)
 
 
-def show_plan(stages: list[dict], title: str) -> None:
-    """Draw (in a notebook) or print the stages of ``planpreview.preview_stages``."""
-    text = f"{title}\n{plan_text(stages)}"
+def show_plan(stages: list[dict], title: str, exchange: str = "shuffle") -> None:
+    """Draw (in a notebook) or print the stages of ``planpreview.preview_stages`` (or of
+    ``planpreview.query_stages``, whose stages write an ``exchange``)."""
+    text = f"{title}\n{plan_text(stages, exchange)}"
     if not _in_notebook():
         print(text)
         return

@@ -327,12 +327,10 @@ class RDD(metaclass=_RDDClass):
         without running anything: shuffle boundaries, pipelined steps, tasks per stage,
         and the stages it would skip because their shuffle output exists (sparkbook's
         addition; drawn as a DAG in a notebook, printed elsewhere)."""
+        from sparkbook.driver.planpreview import plan_of
         from sparkbook.notebook.planview import show_plan
 
-        ctx = self._driver()
-        if ctx._stopped:
-            raise SparkException("Cannot call methods on a stopped SparkContext.")
-        show_plan(ctx._backend.plan(self, "collect", ctx._callsite()), f"Plan of {self!r}")
+        show_plan(plan_of(self), f"Plan of {self!r}")
 
     def __repr__(self) -> str:
         label = self._name + " " if self._name else ""

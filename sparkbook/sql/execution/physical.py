@@ -365,10 +365,10 @@ def plan_physical(plan: lp.LogicalPlan, top: bool = True) -> SparkPlan:
                                    "INTERNAL_ERROR")
 
 
-def explain_string(plan: SparkPlan) -> str:
-    """The plan as ``explain()`` prints it: each operator marked ``*(n)`` with the stage it
-    runs in (numbered in the order stages run, as Spark's codegen ids roughly are), the
-    exchanges between them unmarked; with exchanges, under ``AdaptiveSparkPlan``."""
+def stage_numbers(plan: SparkPlan) -> dict[int, int]:
+    """The stage each operator runs in, by ``id(operator)``: numbered from 1 in the order
+    stages run (as Spark's codegen ids roughly are); an exchange is numbered with its map
+    side, and the operator that reads it starts the next stage."""
     ids: dict[int, int] = {}
     counter = iter(range(1, 1 << 30))
 
@@ -381,6 +381,14 @@ def explain_string(plan: SparkPlan) -> str:
         return sid
 
     number(plan)
+    return ids
+
+
+def explain_string(plan: SparkPlan) -> str:
+    """The plan as ``explain()`` prints it: each operator marked ``*(n)`` with the stage it
+    runs in (``stage_numbers``), the exchanges between them unmarked; with exchanges, under
+    ``AdaptiveSparkPlan``."""
+    ids = stage_numbers(plan)
     lines: list[str] = []
     has_exchange = False
 
