@@ -174,7 +174,7 @@ def test_the_saved_summary_draws_the_dag_and_the_timeline_as_inline_svg(sc):
     assert result == [("a", 2), ("b", 3), ("c", 2)]
     page = summary_html(snap, "words")
     assert "<script" not in page
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3  # the DAG, the shuffle's heat map, the timeline
     assert page.count("class='sb-dag-box'") == len(snap["stages"]) == 2
     assert page.count("class='sb-task'") == len(snap["tasks"]) == 6
     assert len(page) < 12 * 1024
