@@ -48,7 +48,10 @@ def test_a_three_stage_job_draws_a_heat_map_per_shuffle_under_its_dag(sc):
     # The DAG, two heat maps, the timeline; a saved cell stays a few KiB (measured: 6.6 KiB).
     assert page.count("<svg") == 4
     assert len(page) < 16 * 1024, len(page)
-    assert "Shuffle 1: stage 1 \u2192 stage 2" in page
+    first, second = snap["shuffles"]
+    assert second["map_stage"] == first["reduce_stages"][0]
+    assert (f"Shuffle {second['shuffle_id']}: stage {second['map_stage']} \u2192 stage "
+            f"{second['reduce_stages'][0]} &middot; 2 partitions") in page
 
 
 def test_a_seeded_skewed_group_by_key_keeps_its_hot_key_and_hint(sc):
