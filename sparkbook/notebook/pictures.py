@@ -134,12 +134,20 @@ def timeline_svg(tasks: list[dict], executors: list[dict]) -> str:
         y = (first_row[t["executor"]] + t["lane"]) * LANE_H
         x = LABEL_W + PLOT_W * t["start"] / span
         w = max(PLOT_W * ((t["end"] or span) - t["start"]) / span, 1)
-        what = f"{t['count']} tasks" if t.get("count") else f"task {t['index']}"
+        statuses = t.get("statuses") or {t["status"]: 1}
+        what = (f"{t['count']} tasks, " + ", ".join(f"{n} {status.lower()}" for status, n
+                                                    in statuses.items())
+                if t.get("count") else f"task {t['index']}, {t['status'].lower()}")
         stroke = (" stroke='#d32f2f' stroke-width='1.5'" if t["status"] in ("FAILED", "KILLED")
                   else "")
         parts.append(f"<rect class='sb-task' x='{x:.1f}' y='{y + 1}' width='{w:.1f}' "
                      f"height='{LANE_H - 2}' fill='{_color(t['stage'])}'{stroke}><title>stage "
-                     f"{t['stage']} {what}, {t['status'].lower()}</title></rect>")
+                     f"{t['stage']} {what}</title></rect>")
+        failed = statuses.get("FAILED", 0) + statuses.get("KILLED", 0)
+        if t["status"] == "MIXED" and failed:
+            # a merged bar's failed and killed share, as a red stripe along its foot
+            parts.append(f"<rect x='{x:.1f}' y='{y + LANE_H - 3}' "
+                         f"width='{w * failed / t['count']:.1f}' height='2' fill='#d32f2f'/>")
     axis = row * LANE_H + 11
     parts.append(f"<text x='{LABEL_W}' y='{axis}'>0 s</text><text x='{LABEL_W + PLOT_W}' "
                  f"y='{axis}' text-anchor='end'>{span:.2f} s</text></svg>")
