@@ -75,16 +75,27 @@ def test_each_task_takes_the_lowest_free_core_lane_of_its_executor():
                           "start", "end", "status", "speculative"} for b in bars)
 
 
-def test_past_the_bound_consecutive_tasks_of_a_stage_merge_per_lane_and_failures_stay():
+def test_past_the_bound_consecutive_tasks_of_a_stage_merge_per_lane_keeping_their_kind():
     tasks = Tasks(TaskTimeline(origin=T0, merge_after=10))
-    for i in range(30):  # one core: stage 0 then stage 1, one failure in stage 0
-        tasks.start(i, "0", i * 1.0, stage=0 if i < 20 else 1, index=i)
-        tasks.end(i, i * 1.0 + 0.5, "ExceptionFailure" if i == 12 else "Success")
+    for i in range(30):  # one core: stage 0 then stage 1, a failure and a kill in stage 0
+        tasks.start(i, "0", i * 1.0, stage=0 if i < 20 else 1, index=i, speculative=i == 15)
+        tasks.end(i, i * 1.0 + 0.5, {12: "ExceptionFailure", 15: "TaskKilled"}.get(i, "Success"))
     bars = tasks.timeline.tasks()
-    assert [(b["stage"], b.get("count"), b["status"], b["start"], b["end"]) for b in bars] == [
-        (0, 12, "SUCCESS", 0.0, 11.5), (0, None, "FAILED", 12.0, 12.5),
-        (0, 7, "SUCCESS", 13.0, 19.5), (1, 10, "SUCCESS", 20.0, 29.5)]
-    assert sum(b.get("count", 1) for b in bars) == 30 == tasks.timeline.seen
+    assert [(b["stage"], b["count"], b["status"], b["start"], b["end"]) for b in bars] == [
+        (0, 20, "MIXED", 0.0, 19.5), (1, 10, "SUCCESS", 20.0, 29.5)]
+    assert [(b["statuses"], b["speculated"], b["speculative"]) for b in bars] == [
+        ({"SUCCESS": 18, "FAILED": 1, "KILLED": 1}, 1, True), ({"SUCCESS": 10}, 0, False)]
+    assert sum(b["count"] for b in bars) == 30 == tasks.timeline.seen
+
+
+def test_below_the_bound_every_task_keeps_its_own_bar():
+    tasks = Tasks(TaskTimeline(origin=T0, merge_after=10))
+    for i in range(10):
+        tasks.start(i, "0", i * 1.0, index=i)
+        tasks.end(i, i * 1.0 + 0.5, "ExceptionFailure" if i % 2 else "Success")
+    bars = tasks.timeline.tasks()
+    assert [b["status"] for b in bars] == ["SUCCESS", "FAILED"] * 5
+    assert not any("count" in b or "statuses" in b for b in bars)
 
 
 def test_a_lost_executor_stays_in_the_panel_with_why_and_the_sparkline_keeps_a_minute():
@@ -165,6 +176,35 @@ def test_a_5000_partition_job_keeps_the_widget_state_small(sc):
     assert sizes and max(sizes) < 512 * 1024, max(sizes)
 
 
+def test_a_3000_task_job_whose_tasks_each_fail_once_stays_bounded_and_counts_exactly(sc):
+    from sparkbook.taskcontext import TaskContext
+
+    def fail_first_attempt(x):
+        if TaskContext.get().attemptNumber() == 0:
+            raise ValueError(f"first attempt of task {x}")
+        return x
+
+    n, snap, _, sizes = run_under_a_feed(
+        sc, lambda: sc.parallelize(range(3000), 3000).map(fail_first_attempt).count())
+    assert n == 3000
+    bars = snap["tasks"]
+    assert len(bars) <= MERGE_AFTER
+    counts: dict[str, int] = {}
+    for bar in bars:
+        for status, k in bar.get("statuses", {bar["status"]: 1}).items():
+            counts[status] = counts.get(status, 0) + k
+    assert counts == {"FAILED": 3000, "SUCCESS": 3000}
+    assert sum(b.get("count", 1) for b in bars) == 6000
+    assert len(json.dumps(snap)) < 64 * 1024
+    assert max(sizes) < 512 * 1024, max(sizes)
+    # The summary names each merged bar's kinds and stripes its failed share in red.
+    page = summary_html(snap)
+    for bar in bars:
+        assert (f"{bar['count']} tasks, {bar['statuses']['FAILED']} failed, "
+                f"{bar['statuses']['SUCCESS']} success") in page or bar["status"] != "MIXED"
+    assert page.count("fill='#d32f2f'/>") == sum(b["status"] == "MIXED" for b in bars) > 0
+
+
 def test_the_saved_summary_draws_the_dag_and_the_timeline_as_inline_svg(sc):
     def action():
         words = sc.parallelize(["a b", "b c", "c a b"], 3).flatMap(str.split)
@@ -174,7 +214,7 @@ def test_the_saved_summary_draws_the_dag_and_the_timeline_as_inline_svg(sc):
     assert result == [("a", 2), ("b", 3), ("c", 2)]
     page = summary_html(snap, "words")
     assert "<script" not in page
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3  # the DAG, the shuffle's heat map, the timeline
     assert page.count("class='sb-dag-box'") == len(snap["stages"]) == 2
     assert page.count("class='sb-task'") == len(snap["tasks"]) == 6
     assert len(page) < 12 * 1024

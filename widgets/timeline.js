@@ -1,5 +1,6 @@
 // The task timeline: a lane per executor core, a bar per task (or per merged group of
-// tasks) from launch to end, coloured by stage, on one time axis.
+// tasks) from launch to end, coloured by stage, on one time axis. A merged bar of mixed
+// statuses carries a red stripe as long as its share of failed and killed tasks.
 
 const LANE_H = 14, LABEL_W = 96, AXIS_H = 18, PLOT_W = 640;
 
@@ -17,7 +18,8 @@ function timelineLanes(tasks, executors) {
 }
 
 function taskTip(t, end) {
-  const what = t.count ? `${t.count} tasks of stage ${t.stage}` :
+  const kinds = t.statuses ? " (" + Object.entries(t.statuses).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(", ") + ")" : "";
+  const what = t.count ? `${t.count} tasks of stage ${t.stage}${kinds}` :
     `stage ${t.stage} task ${t.index}` + (t.attempt ? ` (attempt ${t.attempt})` : "") +
     (t.stage_attempt ? ` of stage attempt ${t.stage_attempt}` : "");
   return `${what} on executor ${t.executor}, core ${t.lane}: ` +
@@ -56,6 +58,13 @@ function timelinePicture(tasks, executors, now) {
                               width: Math.max(x(end) - x(t.start), 1), height: LANE_H - 4,
                               fill: stageColor(t.stage), "data-stage": t.stage });
     pic.appendChild(tip(bar, taskTip(t, end)));
+    const failed = ((t.statuses || {}).FAILED || 0) + ((t.statuses || {}).KILLED || 0);
+    if (t.status === "MIXED" && failed) {
+      // A merged bar's failed and killed share, as a red stripe along its foot.
+      marks.push(tip(svg("rect", { class: "sb-task-failures", x: x(t.start), y: y + LANE_H - 5,
+                                   width: Math.max(((x(end) - x(t.start)) * failed) / t.count, 1), height: 2 }),
+                     taskTip(t, end)));
+    }
     if (t.status === "FAILED" || t.status === "KILLED") {
       marks.push(tip(svg("text", { class: `sb-task-mark sb-mark-${t.status.toLowerCase()}`,
                                    x: (x(t.start) + x(end)) / 2, y: y + LANE_H - 3, "text-anchor": "middle" },

@@ -1,9 +1,11 @@
-"""The stage DAG and the task timeline as inline SVG, for the summary a saved notebook keeps.
+"""The stage DAG, the task timeline and the shuffle matrices as inline SVG, for the summary a
+saved notebook keeps.
 
-The live widget draws the same pictures in the browser (``widgets/dag.js`` and
-``widgets/timeline.js``); these are their small, script-free twins: no tooltips beyond
-SVG ``<title>``, colours that read on light and dark pages, and the timeline's bars
-merged further so that a notebook file stays small.
+The live widget draws the same pictures in the browser (``widgets/dag.js``,
+``widgets/timeline.js`` and ``widgets/shuffles.js``); these are their small, script-free
+twins: no tooltips beyond SVG ``<title>``, colours that read on light and dark pages, the
+shuffle matrix binned as the model bins it, and the timeline's bars merged further so
+that a notebook file stays small.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ STAGE_COLORS = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948"
                 "#9c755f", "#8cd17d", "#a0cbe8", "#d4a6c8")  # as widgets/base.js
 BOX_W, GAP_X, GAP_Y, LINE = 150, 80, 12, 12
 LANE_H, LABEL_W, PLOT_W = 10, 70, 480
+CELL_H, CELL_W_MAX, MATRIX_W, HOT_KEYS_SHOWN = 11, 14, 480, 4  # the shuffle heat map
 SUMMARY_BARS = 400  # past this, the summary's timeline shows merged bars only
 ARROW, CACHED = "\u2192 ", " \u25cf"  # between pipelined steps; after a cached one
 FONT = "font-family='sans-serif' font-size='10' fill='currentColor'"
@@ -131,15 +134,76 @@ def timeline_svg(tasks: list[dict], executors: list[dict]) -> str:
         y = (first_row[t["executor"]] + t["lane"]) * LANE_H
         x = LABEL_W + PLOT_W * t["start"] / span
         w = max(PLOT_W * ((t["end"] or span) - t["start"]) / span, 1)
-        what = f"{t['count']} tasks" if t.get("count") else f"task {t['index']}"
+        statuses = t.get("statuses") or {t["status"]: 1}
+        what = (f"{t['count']} tasks, " + ", ".join(f"{n} {status.lower()}" for status, n
+                                                    in statuses.items())
+                if t.get("count") else f"task {t['index']}, {t['status'].lower()}")
         stroke = (" stroke='#d32f2f' stroke-width='1.5'" if t["status"] in ("FAILED", "KILLED")
                   else "")
         parts.append(f"<rect class='sb-task' x='{x:.1f}' y='{y + 1}' width='{w:.1f}' "
                      f"height='{LANE_H - 2}' fill='{_color(t['stage'])}'{stroke}><title>stage "
-                     f"{t['stage']} {what}, {t['status'].lower()}</title></rect>")
+                     f"{t['stage']} {what}</title></rect>")
+        failed = statuses.get("FAILED", 0) + statuses.get("KILLED", 0)
+        if t["status"] == "MIXED" and failed:
+            # a merged bar's failed and killed share, as a red stripe along its foot
+            parts.append(f"<rect x='{x:.1f}' y='{y + LANE_H - 3}' "
+                         f"width='{w * failed / t['count']:.1f}' height='2' fill='#d32f2f'/>")
     axis = row * LANE_H + 11
     parts.append(f"<text x='{LABEL_W}' y='{axis}'>0 s</text><text x='{LABEL_W + PLOT_W}' "
                  f"y='{axis}' text-anchor='end'>{span:.2f} s</text></svg>")
+    return "".join(parts)
+
+
+def warnings_html(stages: list[dict]) -> str:
+    """What the stages warn of (a large closure, say), a line each under the DAG."""
+    lines = [f"<li>Stage {s['id']}: {escape(w)}</li>" for s in stages
+             for w in s.get("warnings") or []]
+    return f"<ul class='sb-summary-warnings'>{''.join(lines)}</ul>" if lines else ""
+
+
+def _column_name(sh: dict, p: int) -> str:
+    runs = sh.get("columns")
+    if runs and runs[p][1] - runs[p][0] > 1:
+        return f"partitions {runs[p][0]}\u2013{runs[p][1] - 1}"
+    return f"partition {runs[p][0] if runs else p}"
+
+
+def shuffle_html(sh: dict) -> str:
+    """A shuffle's heat map (a row per map executor, a cell per reduce partition or run of
+    them, shaded by bytes, its bytes and records in a ``<title>``), its top hot keys and
+    its hint on skew."""
+    unit = sh.get("records_are") or "records"
+    rows, executors = sh["bytes"], sh["executors"]
+    n = max((len(r) for r in rows), default=0)
+    cell_w = max(2, min(CELL_W_MAX, MATRIX_W // max(n, 1)))
+    top = max((b for r in rows for b in r), default=0) or 1
+    reduce = ", ".join(map(str, sh["reduce_stages"]))
+    binned = f" ({n} columns)" if sh.get("columns") else ""
+    parts = [f"<div class='sb-summary-shuffle'>Shuffle {sh['shuffle_id']}: stage "
+             f"{sh['map_stage']} \u2192 stage {reduce} &middot; {sh['partitions']} partitions"
+             f"{binned}, {size_text(sum(sh['partition_bytes']))}<br>"
+             f"<svg xmlns='http://www.w3.org/2000/svg' class='sb-summary-matrix' "
+             f"width='{LABEL_W + n * cell_w + 4}' height='{len(rows) * CELL_H + 2}' {FONT}>"
+             f"<g fill='{STAGE_COLORS[0]}'>"]
+    for r, (executor_id, row) in enumerate(zip(executors, rows)):
+        # A row's cells share its y (through the group) and its executor (in the label).
+        parts.append(f"<g transform='translate(0 {r * CELL_H})'><text y='{CELL_H - 2}' "
+                     f"fill='currentColor'>executor {escape(executor_id)}</text>")
+        for p, b in enumerate(row):
+            shade = f"{0.15 + 0.85 * b / top:.2f}" if b else "0.04"
+            parts.append(f"<rect x='{LABEL_W + p * cell_w}' width='{max(cell_w - 1, 1)}' "
+                         f"height='{CELL_H - 1}' fill-opacity='{shade}'><title>executor "
+                         f"{escape(executor_id)} \u2192 {_column_name(sh, p)}: {size_text(b)}, "
+                         f"{sh['records'][r][p]} {unit}</title></rect>")
+        parts.append("</g>")
+    parts.append("</g></svg>")
+    if sh.get("hot_keys"):
+        keys = ", ".join(f"{escape(key)} {records} {unit} ({100 * share:.0f} %)"
+                         for key, records, share in sh["hot_keys"][:HOT_KEYS_SHOWN])
+        parts.append(f"<div class='sb-summary-hot-keys'>hot keys (sampled): {keys}</div>")
+    if sh.get("hint"):
+        parts.append(f"<div class='sb-summary-hint'>{escape(sh['hint'])}</div>")
+    parts.append("</div>")
     return "".join(parts)
 
 

@@ -15,7 +15,13 @@ from collections import deque
 from sparkbook.driver.listener import ExecutorMetricsUpdate, SparkListener
 from sparkbook.driver.shufflestats import shuffle_summary
 from sparkbook.driver.statustracker import AppStatusStore, StageStatus
-from sparkbook.notebook.pictures import dag_svg, size_text, timeline_svg
+from sparkbook.notebook.pictures import (
+    dag_svg,
+    shuffle_html,
+    size_text,
+    timeline_svg,
+    warnings_html,
+)
 from sparkbook.notebook.timeline import TaskTimeline
 
 HISTORY_SECONDS = 60.0  # the sparkline's window
@@ -133,15 +139,20 @@ def take_snapshot(store: AppStatusStore, job_ids: list[int],
 
 
 def summary_html(snapshot: dict, title: str = "") -> str:
-    """The cell's stage DAG and task timeline as inline SVG, and a table of its jobs and
-    stages, for notebooks opened without a kernel."""
+    """The cell's stage DAG (with its stages' warnings), shuffle matrices (with hot keys
+    and hints) and task timeline as inline SVG, and a table of its jobs and stages, for
+    notebooks opened without a kernel."""
     rows, pictures = [], []
+    unshown = list(snapshot.get("shuffles", []))  # each under the first job that ran its map
     for job in snapshot["jobs"]:
         rows.append(f"<tr class='sb-job'><td colspan='6'><b>Job {job['id']}</b> "
                     f"{html.escape(job['name'])} &mdash; {job['status'].lower()} in "
                     f"{job['duration']:.2f} s</td></tr>")
         stages = [st for st in snapshot["stages"] if st["job_id"] == job["id"]]
-        pictures.append(dag_svg(stages))
+        pictures += [dag_svg(stages), warnings_html(stages)]
+        ran = {s["id"] for s in stages if s["status"] != "SKIPPED"}
+        pictures += [shuffle_html(sh) for sh in unshown if sh["map_stage"] in ran]
+        unshown = [sh for sh in unshown if sh["map_stage"] not in ran]
         for s in stages:
             failed = f", {s['failed']} failed" if s["failed"] else ""
             if s["attempt"]:

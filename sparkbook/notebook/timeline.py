@@ -8,6 +8,10 @@ start), so the front end draws them as they are.
 Bounded: past ``MERGE_AFTER`` tasks, finished tasks that follow each other in one lane
 and belong to the same stage attempt become one bar ``{"count": k, ...}`` spanning them,
 so that a 5,000-partition job sends a few hundred bars, not 5,000, eight times a second.
+Failed, killed and speculative tasks merge too, keeping their kind: a merged bar counts
+its tasks per status in ``statuses`` (its ``status`` is theirs when they agree, else
+``"MIXED"``) and its speculative ones in ``speculated``, so that a job whose thousands of
+tasks each fail once stays as bounded as one that never fails.
 """
 
 from __future__ import annotations
@@ -90,20 +94,31 @@ def _executor_order(executor_id: str) -> tuple:
 
 
 def _mergeable(a: dict, b: dict) -> bool:
-    return (a["status"] == b["status"] == "SUCCESS" and not a["speculative"]
-            and not b["speculative"]
+    return (a["end"] is not None and b["end"] is not None
             and (a["stage"], a["stage_attempt"]) == (b["stage"], b["stage_attempt"]))
 
 
+def _merge(last: dict, bar: dict) -> None:
+    """Fold ``bar``, the next finished bar of the lane, into ``last``."""
+    statuses = dict(last.get("statuses", {last["status"]: 1}))  # shallow copies share it
+    for status, n in bar.get("statuses", {bar["status"]: 1}).items():
+        statuses[status] = statuses.get(status, 0) + n
+    last["speculated"] = (last.get("speculated", int(last["speculative"]))
+                          + bar.get("speculated", int(bar["speculative"])))
+    last["count"] = last.get("count", 1) + bar.get("count", 1)
+    last["statuses"] = statuses
+    last["status"] = next(iter(statuses)) if len(statuses) == 1 else "MIXED"
+    last["speculative"] = last["speculated"] > 0
+    last["end"] = bar["end"]
+    last["index"] = min(last["index"], bar["index"])
+
+
 def _merged(bars: list[dict]) -> list[dict]:
-    """Runs of finished, successful tasks of one stage attempt in one lane, as one bar."""
+    """Runs of finished tasks of one stage attempt in one lane, as one bar."""
     out: list[dict] = []
     for bar in bars:
         if out and _mergeable(out[-1], bar):
-            last = out[-1]
-            last["count"] = last.get("count", 1) + bar.get("count", 1)
-            last["end"] = bar["end"]
-            last["index"] = min(last["index"], bar["index"])
+            _merge(out[-1], bar)
         else:
             out.append(bar)
     return out
