@@ -89,6 +89,11 @@ class Engine:
         """The executor rows of the widget's schema."""
         raise NotImplementedError
 
+    def recent_jobs(self, n: int) -> dict:
+        """The application's last ``n`` jobs (any cell's), their stages and the executors,
+        in the widget's schema, once the engine's view of them has settled."""
+        raise NotImplementedError(f"the {self.name} engine does not list its recent jobs")
+
     def stop(self) -> None:
         raise NotImplementedError
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sparkbook.notebook.engines import CellRun, Engine
 from sparkbook.notebook.engines.runtime import require_java, require_pyspark
 from sparkbook.notebook.engines.sparkui import (
+    FINAL_STAGE,
     SparkUI,
     cell_state,
     executor_lines,
@@ -47,6 +48,7 @@ class PySparkEngine(Engine):
         self.sc = SparkContext.getOrCreate(conf)
         self.spark = SparkSession(self.sc)
         self.namer = namer
+        self.groups: list[str] = []  # every cell's job group, in order
         url = self.sc.uiWebUrl
         ui = SparkUI(url, self.sc.applicationId) if url else None
         self.ui = ui if ui is not None and ui.reachable else None
@@ -92,6 +94,22 @@ class PySparkEngine(Engine):
     def cell(self, title: str) -> CellRun:
         return PySparkCell(self, title)
 
+    def recent_jobs(self, n: int) -> dict:
+        # Jobs of every cell's group, and of code outside any %%spark cell (no group).
+        tracker = self.sc.statusTracker()
+        ids = sorted({j for group in (None, *self.groups)
+                      for j in tracker.getJobIdsForGroup(group)})
+        view = PySparkCell(self, "", jobs=ids[-n:] if n else [])
+        view.settle()
+        # The UI's listener lags the status tracker: wait for its stages' final figures.
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            snap = view.snapshot()
+            if (all(s["status"] in FINAL_STAGE for s in snap["stages"])
+                    or time.monotonic() > deadline):
+                return snap
+            time.sleep(0.05)
+
     def name_call_site(self, name: str) -> str:
         """``collect at /tmp/ipykernel_1/123.py:5`` as ``collect at cell 4, line 5``."""
         found = CALL_SITE.match(name)
@@ -107,8 +125,10 @@ class PySparkEngine(Engine):
 class PySparkCell(CellRun):
     """One cell's job group and the widget's view of it."""
 
-    def __init__(self, engine: PySparkEngine, title: str) -> None:
+    def __init__(self, engine: PySparkEngine, title: str,
+                 jobs: list[int] | None = None) -> None:
         self.engine = engine
+        self.job_ids = jobs  # None: the jobs of the cell's own group
         self.sc = engine.sc
         self.group = f"sparkbook-cell-{next(_groups)}"
         self.title = title
@@ -118,8 +138,11 @@ class PySparkCell(CellRun):
     def begin(self) -> None:
         # No description: jobs keep Spark's own names ("collect at ...").
         self.sc.setJobGroup(self.group, None, interruptOnCancel=True)
+        self.engine.groups.append(self.group)
 
     def _jobs(self) -> list[int]:
+        if self.job_ids is not None:
+            return self.job_ids
         return sorted(self.sc.statusTracker().getJobIdsForGroup(self.group))
 
     def snapshot(self) -> dict:

@@ -39,6 +39,16 @@ def _manager_lines(sc) -> list[str]:
     return lines
 
 
+def recent_snapshot(sc, n: int) -> dict:
+    """The last ``n`` jobs of a sparkbook ``sc``, once its listener bus has delivered
+    every event so far."""
+    sc.waitForListeners()
+    store = sc.statusStore
+    with store.lock:
+        ids = sorted(store.jobs)[-n:] if n else []
+    return take_snapshot(store, ids)
+
+
 class SparkbookEngine(Engine):
     """A sparkbook ``SparkContext``: a local cluster, or a standalone one joined."""
 
@@ -121,6 +131,9 @@ class SparkbookEngine(Engine):
 
     def cell(self, title: str) -> CellRun:
         return SparkbookCell(self)
+
+    def recent_jobs(self, n: int) -> dict:
+        return recent_snapshot(self.sc, n)
 
     def stop(self) -> None:
         if self.running:
