@@ -65,6 +65,20 @@ def spark_module() -> ModuleType:
     return importlib.import_module(ENGINE)
 
 
+JOB_PROPERTIES = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
+
+
+@pytest.fixture(autouse=True)
+def _no_job_group_left_behind(request: pytest.FixtureRequest):
+    """A test that sets a job group or description on the suite's one context does not
+    name the jobs of the tests after it (the properties belong to the thread)."""
+    yield
+    if "sc" in request.fixturenames:
+        context = request.getfixturevalue("sc")
+        for key in JOB_PROPERTIES:
+            context.setLocalProperty(key, None)
+
+
 @pytest.fixture(scope="session")
 def sc(spark_module: ModuleType):
     """One SparkContext("local[2]", "tests") for the whole run; stopped at the end."""
