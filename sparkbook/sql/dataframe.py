@@ -59,6 +59,14 @@ def _union_types(a: DataFrame, b: DataFrame) -> list:
             for x, y in zip(a.schema.fields, b.schema.fields)]
 
 
+def _executed(spark_plan: physical.SparkPlan, sc) -> RDD:
+    """The plan's RDD, its scalar subqueries run first."""
+    from sparkbook.sql.execution.subquery import execute_subqueries
+
+    execute_subqueries(spark_plan, sc)
+    return spark_plan.execute(sc)
+
+
 class DataFrame:
     """A distributed collection of rows with named, typed columns."""
 
@@ -358,8 +366,8 @@ class DataFrame:
 
         if self._uncached is None:
             level = storageLevel if storageLevel is not None else StorageLevel.MEMORY_AND_DISK
-            rdd = physical.plan_query(self._plan, top=False).execute(
-                self.sparkSession.sparkContext).persist(level)
+            rdd = _executed(physical.plan_query(self._plan, top=False),
+                            self.sparkSession.sparkContext).persist(level)
             self._uncached = self._plan
             self._plan = lp.LogicalRDD(self._plan.output(), rdd.setName("InMemoryRelation"))
         return self
@@ -503,8 +511,7 @@ class DataFrame:
     @property
     def rdd(self) -> RDD:
         """An RDD of ``Row``s (converted from the batches on the executors)."""
-        spark_plan = physical.plan_query(self._plan)
-        batches = spark_plan.execute(self.sparkSession.sparkContext)
+        batches = _executed(physical.plan_query(self._plan), self.sparkSession.sparkContext)
         return batches.mapPartitions(functools.partial(batches_to_rows, schema=self.schema))
 
     def show(self, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> None:

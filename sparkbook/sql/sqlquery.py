@@ -5,6 +5,7 @@ DataFrame calls (so the same logical plan) that the DataFrame API would make: FR
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -13,10 +14,11 @@ from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
+from sparkbook.sql.catalyst.analyzer import resolve
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
-from sparkbook.sql.types import parse_error
+from sparkbook.sql.types import IntegerType, parse_error
 
 if TYPE_CHECKING:
     from sparkbook.sql.dataframe import DataFrame
@@ -42,11 +44,114 @@ _JOINS = {("", "SEMI"): "left_semi", ("LEFT", "SEMI"): "left_semi",
 class _Query:
     """One scope of a query: the CTEs it can name."""
 
-    def __init__(self, session: SparkSession, text: str, ctes: dict[str, DataFrame]) -> None:
+    def __init__(self, session: SparkSession, text: str, ctes: dict[str, DataFrame],
+                 outer: list[e.AttributeReference] | None = None) -> None:
         self.session, self.text, self.ctes = session, text, dict(ctes)
+        # A correlated subquery's scope: the outer query's columns its WHERE may name, and
+        # the conjuncts naming them, pulled out of it into the join that runs it.
+        self.outer = outer
+        self.correlated: list[e.Expression] = []
+        self.carried: list[e.AttributeReference] = []  # the columns added for them
 
     def expr(self, node: exp.Expression) -> e.Expression:
-        return convert(node, self.text)
+        """The expression of ``node``, each scalar subquery in it planned."""
+        def plan(x: e.Expression) -> e.Expression:
+            if not isinstance(x, e.UnresolvedSubquery):
+                return x
+            if x.kind != "scalar":
+                raise _unsupported_subquery(x)
+            return e.ScalarSubquery(self._scalar_plan(x.query))
+        return convert(node, self.text).transform_up(plan)
+
+    def _scalar_plan(self, node: exp.Expression) -> lp.LogicalPlan:
+        plan = self.query(node)._plan
+        width = len(plan.output())
+        if width != 1:
+            raise AnalysisException(
+                f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
+                f"COLUMN] Invalid subquery: Scalar subquery must return only one column, but "
+                f"got {width}. SQLSTATE: 42823",
+                "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
+                {"number": str(width)}, "42823")
+        return plan
+
+    def where(self, df: DataFrame, node: exp.Expression) -> DataFrame:
+        """WHERE: the conjuncts without subqueries as a filter; each ``[NOT] EXISTS`` and
+        ``[NOT] IN`` subquery among the conjuncts then as Spark's RewritePredicateSubquery
+        plans it, a left semi (anti) join with the subquery."""
+        plain, predicates = [], []
+        for c in _conjuncts(convert(node, self.text)):
+            negated = isinstance(c, e.Not) and isinstance(c.child, e.UnresolvedSubquery)
+            target = c.child if negated else c
+            if isinstance(target, e.UnresolvedSubquery) and target.kind != "scalar":
+                predicates.append((target, negated))
+            else:
+                plain.append(c)
+        if plain:
+            scalars = _Query(self.session, self.text, self.ctes, self.outer)
+            condition = functools.reduce(e.And, plain).transform_up(
+                lambda x: e.ScalarSubquery(scalars._scalar_plan(x.query))
+                if isinstance(x, e.UnresolvedSubquery) and x.kind == "scalar" else
+                _raise(_unsupported_subquery(x)) if isinstance(x, e.UnresolvedSubquery)
+                else x)
+            if self.outer is not None:
+                condition = self._pull_correlated(condition, df)
+            if condition is not None:
+                df = df.filter(Column(condition))
+        for subquery, negated in predicates:
+            df = self._predicate_subquery(df, subquery, negated)
+        return df
+
+    def _pull_correlated(self, condition: e.Expression, df: DataFrame) -> e.Expression | None:
+        """The conjuncts naming the inner query's columns only; the others, naming the
+        outer query's too, are kept (resolved) in ``correlated``."""
+        inner = df._plan.output()
+        kept = []
+        for c in _conjuncts(condition):
+            try:
+                resolve(c, inner)
+                kept.append(c)
+            except AnalysisException:
+                self.correlated.append(resolve(c, inner + list(self.outer or [])))
+        return functools.reduce(e.And, kept) if kept else None
+
+    def _predicate_subquery(self, df: DataFrame, node: e.UnresolvedSubquery,
+                            negated: bool) -> DataFrame:
+        outer = df._plan.output()
+        scope = _Query(self.session, self.text, self.ctes, outer)
+        sub = scope.query(node.query)
+        width = len(sub._plan.output()) - len(scope.carried)
+        if node.kind == "exists" and not scope.correlated:
+            # Uncorrelated EXISTS: whether the subquery has a row, as a scalar subquery of
+            # its first row (Spark 4 plans it so).
+            one = sub._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
+                                       sub._plan)).limit(1)
+            found = e.IsNotNull(e.ScalarSubquery(one._plan))
+            return df.filter(Column(e.Not(found) if negated else found))
+        right = _fresh_ids(sub._plan, outer)
+        ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
+        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        if node.kind == "in":
+            value = resolve(node.children[0], outer)
+            if width != 1:
+                raise _in_length_mismatch(value, sub._plan.output()[:width])
+            match = e.BinaryComparison("=", value, right.output()[0])
+            # NOT IN is null-aware: a NULL comparison is no proof the value is absent.
+            conditions.insert(0, e.Or(match, e.IsNull(match)) if negated else match)
+        how = "LeftAnti" if negated else "LeftSemi"
+        condition = functools.reduce(e.And, conditions) if conditions else None
+        return df._with(lp.Join(df._plan, right, how, condition))
+
+    def extra_columns(self) -> list[e.AttributeReference]:
+        """The inner columns the correlated conjuncts name, carried out of the subquery's
+        projection for the join to compare."""
+        outer = {a.expr_id for a in self.outer or []}
+        seen: dict[int, e.AttributeReference] = {}
+        for c in self.correlated:
+            for n in c.walk():
+                if isinstance(n, e.AttributeReference) and n.expr_id not in outer:
+                    seen.setdefault(n.expr_id, n)
+        return list(seen.values())
 
     def query(self, node: exp.Expression) -> DataFrame:
         scope = self
@@ -137,16 +242,19 @@ class _Query:
         df = self.from_clause(node)
         where = node.args.get("where")
         if where is not None:
-            df = df.filter(Column(self.expr(where.this)))
+            df = self.where(df, where.this)
         items = [self.expr(_named_windows(x, node)) for x in node.expressions]
         group = node.args.get("group")
         having = node.args.get("having")
         aggregated = (group is not None or having is not None
                       or any(_has_aggregate(x) for x in items))
+        if self.correlated and aggregated:
+            raise _unsupported_correlation()
         if not aggregated:
             before = df
             if not _all_columns(items):  # Spark's optimizer drops a Project of every column
-                df = df._with(lp.Project(items, df._plan))
+                self.carried = self.extra_columns()
+                df = df._with(lp.Project(items + self.carried, df._plan))
             if node.args.get("distinct"):
                 df = df.distinct()
             return self.order_and_limit(node, df, before, items)
@@ -248,6 +356,61 @@ class _Query:
             return df
         value = limit.expression if limit.expression is not None else limit.this
         return df.limit(int(value.this))
+
+
+def _conjuncts(x: e.Expression) -> list[e.Expression]:
+    if isinstance(x, e.And):
+        return _conjuncts(x.left) + _conjuncts(x.right)
+    return [x]
+
+
+def _raise(err: Exception) -> e.Expression:
+    raise err
+
+
+def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.LogicalPlan:
+    """A subquery over the outer query's own table: its columns re-aliased, so the join's
+    two sides can be told apart (as Spark's DeduplicateRelations does)."""
+    ids = {a.expr_id for a in outer}
+    if not any(a.expr_id in ids for a in plan.output()):
+        return plan
+    return lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
+
+
+def substitute_ids(x: e.Expression, by_id: dict[int, e.Expression]) -> e.Expression:
+    return x.transform_up(lambda n: by_id.get(n.expr_id, n)
+                          if isinstance(n, e.AttributeReference) else n)
+
+
+def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:
+    """An EXISTS or IN subquery anywhere but a conjunct of WHERE (Spark plans those with an
+    existence join, which sparkbook does not have yet)."""
+    return AnalysisException(
+        f"[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_IN_EXISTS_SUBQUERY] "
+        f"Unsupported subquery expression: IN/EXISTS predicate subqueries can only be used "
+        f"in Filter, Join, Aggregate, Window. sparkbook runs them only as conjuncts of "
+        f"WHERE: {x.sql()}. SQLSTATE: 0A000",
+        "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_IN_EXISTS_SUBQUERY", {}, "0A000")
+
+
+def _unsupported_correlation() -> AnalysisException:
+    return AnalysisException(
+        "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_REFERENCE] Unsupported "
+        "subquery expression: sparkbook runs a correlated subquery only as an EXISTS or IN "
+        "predicate without aggregation. SQLSTATE: 0A000",
+        "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_REFERENCE", {}, "0A000")
+
+
+def _in_length_mismatch(value: e.Expression, columns: list[e.AttributeReference]
+                        ) -> AnalysisException:
+    names = ", ".join(f'"{a.name}"' for a in columns)
+    return AnalysisException(
+        f'[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH] Cannot resolve "({value.sql()} IN '
+        f'(listquery()))" due to data type mismatch: The number of columns in the left hand '
+        f'side of an IN subquery does not match the number of columns in the output of '
+        f'subquery. Left hand side columns(length: 1): ["{value.sql()}"], right hand side '
+        f'columns(length: {len(columns)}): [{names}]. SQLSTATE: 42K09',
+        "DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH", {}, "42K09")
 
 
 def _all_columns(items: list[e.Expression]) -> bool:

@@ -143,6 +143,45 @@ class Literal(LeafExpression):
         return str(v)
 
 
+class ScalarSubquery(LeafExpression):
+    """``(SELECT max(b) FROM t)`` as a value: an analyzed plan of one column and at most one
+    row. As Spark's ``ScalarSubquery``, it runs as a job of its own before the query that
+    reads it (``execution.subquery``), which then reads ``value`` as a literal."""
+
+    def __init__(self, plan, expr_id: int | None = None) -> None:
+        self.plan = plan
+        self.expr_id = new_expr_id() if expr_id is None else expr_id
+        column = plan.output()[0]
+        self.dtype, self.nullable = column.dtype, True
+        self.value: Any = None
+
+    def render(self, r: Callable) -> str:
+        return "scalarsubquery()"
+
+    def explain(self) -> str:
+        return f"scalar-subquery#{self.expr_id} []"
+
+    def __getstate__(self) -> dict:
+        # Tasks need the value only (the plan holds RDDs and runs on the driver).
+        return {k: v for k, v in self.__dict__.items() if k != "plan"}
+
+
+class UnresolvedSubquery(Expression):
+    """A subquery in SQL text, as parsed (``query``, sqlglot's tree): ``kind`` is
+    ``scalar``, ``exists`` or ``in`` (whose one child is the value looked for).
+    ``spark.sql`` makes it a ``ScalarSubquery`` or a semi / anti join."""
+
+    def __init__(self, kind: str, query, value: Expression | None = None) -> None:
+        self.kind, self.query = kind, query
+        self.children = (value,) if value is not None else ()
+
+    def render(self, r: Callable) -> str:
+        inner = self.query.sql("spark")
+        if self.kind == "in":
+            return f"({r(self.children[0])} IN ({inner}))"
+        return f"exists({inner})" if self.kind == "exists" else f"({inner})"
+
+
 class Alias(Expression):
     """``expr AS name``: names a projected expression (and gives it an id)."""
 

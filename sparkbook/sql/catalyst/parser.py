@@ -180,6 +180,12 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         return e.IsNull(convert(node.this, text))
     if kind is exp.Neg:
         return e.UnaryMinus(convert(node.this, text), from_text=True)
+    if kind is exp.Subquery:
+        return e.UnresolvedSubquery("scalar", node.this)
+    if kind is exp.Exists:
+        return e.UnresolvedSubquery("exists", node.this)
+    if kind is exp.In and node.args.get("query") is not None:
+        return e.UnresolvedSubquery("in", node.args["query"].this, convert(node.this, text))
     if kind is exp.In:
         return e.In(convert(node.this, text), [convert(x, text) for x in node.expressions])
     if kind is exp.Between:

@@ -145,7 +145,8 @@ def _type_name(dt: DataType) -> str:
 
 def type_expression(x: e.Expression) -> e.Expression:
     """``x`` (whose children are typed) with its own type set and its children cast."""
-    if x.dtype is not None and isinstance(x, (e.AttributeReference, e.Literal)):
+    if x.dtype is not None and isinstance(x, (e.AttributeReference, e.Literal,
+                                           e.ScalarSubquery)):
         return x
     kids = list(x.children)
     nullable = any(k.nullable for k in kids)

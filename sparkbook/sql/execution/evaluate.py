@@ -67,6 +67,10 @@ def _literal(ev: BatchEvaluator, x: e.Literal, batch: pa.RecordBatch) -> Value:
     return pa.scalar(x.value, arrow_type)
 
 
+def _subquery(ev: BatchEvaluator, x: e.ScalarSubquery, batch: pa.RecordBatch) -> Value:
+    return _literal(ev, e.Literal(x.value, x.dtype), batch)  # what its own job computed
+
+
 def _alias(ev: BatchEvaluator, x: e.Alias, batch: pa.RecordBatch) -> Value:
     return ev.eval(x.child, batch)
 
@@ -410,5 +414,5 @@ _KERNELS: dict[type, Callable] = {
     e.And: _logic, e.Or: _logic, e.Not: _not, e.IsNull: _is_null, e.IsNotNull: _is_null,
     e.In: _in, e.Like: _like, e.CaseWhen: _case_when, e.ScalarFunction: _function,
     e.ExtractValue: _function, e.PythonUDF: _function, e.StringTrim: _function,
-    e.Cast: _cast,
+    e.Cast: _cast, e.ScalarSubquery: _subquery,
 }

@@ -445,10 +445,12 @@ def run(plan: SparkPlan, sc: SparkContext, then: Callable[[RDD], RDD] | None = N
     error a task raised, in this job or in a job an exchange ran first, comes back as the
     error class it was (ArithmeticException, ...)."""
     from sparkbook.driver.callsite import user_callsite  # the driver's side only
+    from sparkbook.sql.execution.subquery import execute_subqueries
 
     site = f"{stage_name(plan)} at {user_callsite()}"
     previous = sc.getLocalProperty("callSite.short")
     try:
+        execute_subqueries(plan, sc)
         rdd = plan.execute(sc)
         rdd = then(rdd) if then is not None else rdd
         sc.setLocalProperty("callSite.short", site)

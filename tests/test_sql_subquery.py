@@ -1,0 +1,124 @@
+"""Subqueries in ``spark.sql``: scalar subqueries (run as their own job first, then read
+as a literal), ``IN``/``NOT IN``/``EXISTS``/``NOT EXISTS`` as left semi and anti joins
+(uncorrelated ``EXISTS`` as a scalar subquery of one row), equality-correlated ``EXISTS`` and
+``IN``, and the errors PySpark raises for a subquery of the wrong shape.
+
+Expected values were recorded from PySpark 4.3.0 (local[1]); run with
+SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def views(spark):
+    spark.createDataFrame([(1, "x"), (2, "y"), (3, None), (None, "z"), (4, "w")],
+                          "a int, s string").createOrReplaceTempView("t1")
+    spark.createDataFrame([(2, "p"), (3, "q"), (3, "r"), (None, "s"), (5, "t")],
+                          "b int, c string").createOrReplaceTempView("t2")
+    yield
+    spark.catalog.dropTempView("t1")
+    spark.catalog.dropTempView("t2")
+
+
+def rows(df) -> list[tuple]:
+    return [tuple(r) for r in df.collect()]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a, (SELECT max(b) FROM t2) AS m FROM t1 ORDER BY a",
+     [(None, 5), (1, 5), (2, 5), (3, 5), (4, 5)]),
+    ("SELECT a FROM t1 WHERE a < (SELECT avg(b) FROM t2) ORDER BY a", [(1,), (2,), (3,)]),
+    ("SELECT a, (SELECT b FROM t2 WHERE b > 100) AS m FROM t1 WHERE a = 1", [(1, None)]),
+    ("SELECT s, count(*) FROM t1 GROUP BY s HAVING count(*) >= "
+     "(SELECT count(*) FROM t2 WHERE b = 2) ORDER BY s",
+     [(None, 1), ("w", 1), ("x", 1), ("y", 1), ("z", 1)]),
+])
+def test_scalar_subqueries(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+def test_a_scalar_subquery_is_named_and_typed_as_spark_names_it(spark, views):
+    df = spark.sql("SELECT a, (SELECT max(b) FROM t2), (SELECT max(b) FROM t2) + 1 FROM t1 "
+                   "WHERE a = 1")
+    assert df.schema.simpleString() == \
+        "struct<a:int,scalarsubquery():int,(scalarsubquery() + 1):int>"
+    assert [f.nullable for f in df.schema.fields] == [True, True, True]
+    assert rows(df) == [(1, 5, 6)]
+
+
+def test_a_scalar_subquery_of_many_rows_fails_when_it_runs(spark, views):
+    df = spark.sql("SELECT a, (SELECT b FROM t2) AS m FROM t1")
+    assert df.columns == ["a", "m"]
+    with pytest.raises(Exception, match=r"\[SCALAR_SUBQUERY_TOO_MANY_ROWS\] More than one "
+                                        r"row returned by a subquery used as an expression"):
+        df.collect()
+
+
+def test_a_scalar_subquery_of_two_columns_is_an_analysis_error(spark, views, errors):
+    with pytest.raises(errors.AnalysisException) as info:
+        spark.sql("SELECT a, (SELECT b, c FROM t2) AS m FROM t1")
+    assert info.value.getCondition() == \
+        "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN"
+    assert "Scalar subquery must return only one column, but got 2." in str(info.value)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a, s FROM t1 WHERE a IN (SELECT b FROM t2) ORDER BY a", [(2, "y"), (3, None)]),
+    ("SELECT a FROM t1 WHERE a > 2 AND a IN (SELECT b FROM t2)", [(3,)]),
+    ("SELECT a FROM t1 WHERE a NOT IN (SELECT b FROM t2)", []),  # t2 holds a NULL
+    ("SELECT a FROM t1 WHERE a NOT IN (SELECT b FROM t2 WHERE b IS NOT NULL) ORDER BY a",
+     [(1,), (4,)]),
+    ("SELECT a FROM t1 WHERE NOT a IN (SELECT b FROM t2 WHERE b IS NOT NULL) ORDER BY a",
+     [(1,), (4,)]),
+    ("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b > 4) ORDER BY a",
+     [(None,), (1,), (2,), (3,), (4,)]),
+    ("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b > 40)", []),
+    ("SELECT a FROM t1 WHERE NOT EXISTS (SELECT 1 FROM t2 WHERE b > 40) ORDER BY a",
+     [(None,), (1,), (2,), (3,), (4,)]),
+])
+def test_in_and_exists_subqueries(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE t2.b = t1.a) ORDER BY a",
+     [(2,), (3,)]),
+    ("SELECT a FROM t1 WHERE NOT EXISTS (SELECT * FROM t2 WHERE t2.b = t1.a) ORDER BY a",
+     [(None,), (1,), (4,)]),
+    ("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b = a AND c > 'p') ORDER BY a",
+     [(3,)]),
+    ("SELECT a FROM t1 WHERE a IN (SELECT b FROM t2 WHERE t2.c < t1.s) ORDER BY a", [(2,)]),
+    ("SELECT a FROM t1 x WHERE a IN (SELECT b FROM t2 WHERE t2.b = x.a) ORDER BY a",
+     [(2,), (3,)]),
+])
+def test_correlated_exists_and_in(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+def test_in_a_subquery_of_the_same_table(spark, views):
+    text = "SELECT a FROM t1 WHERE a IN (SELECT a + 1 AS a FROM t1) ORDER BY a"
+    assert rows(spark.sql(text)) == [(2,), (3,), (4,)]
+
+
+@pytest.mark.sparkbook_only
+def test_in_and_exists_plan_as_semi_and_anti_joins(spark, views):
+    semi = spark.sql("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE t2.b = t1.a)")
+    assert "LeftSemi" in semi._plan.tree_string()
+    anti = spark.sql("SELECT a FROM t1 WHERE a NOT IN (SELECT b FROM t2)")
+    assert "Join LeftAnti, ((a#" in anti._plan.tree_string()
+
+
+def test_in_with_two_columns_is_an_analysis_error(spark, views, errors):
+    with pytest.raises(errors.AnalysisException) as info:
+        spark.sql("SELECT a FROM t1 WHERE a IN (SELECT b, c FROM t2)")
+    assert info.value.getCondition() == "DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH"
+    assert 'Left hand side columns(length: 1): ["a"], right hand side columns(length: 2): ' \
+           '["b", "c"].' in str(info.value)
+
+
+def test_in_a_string_against_numbers_casts_as_spark_does(spark, views, errors):
+    with pytest.raises(errors.NumberFormatException, match="CAST_INVALID_INPUT"):
+        spark.sql("SELECT a FROM t1 WHERE s IN (SELECT b FROM t2) ORDER BY a").collect()
