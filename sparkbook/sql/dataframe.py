@@ -194,6 +194,21 @@ class DataFrame:
 
     groupby = groupBy
 
+    def rollup(self, *cols: Column | str | list) -> GroupedData:
+        """Aggregates by every prefix of ``cols`` (and over all rows), as ``GROUP BY
+        ROLLUP``: the keys left out are NULL, told apart by ``grouping()``."""
+        from sparkbook.sql.catalyst.grouping import rollup_sets
+
+        keys = self.groupBy(*cols)._keys
+        return GroupedData(self, keys, sets=rollup_sets(len(keys)))
+
+    def cube(self, *cols: Column | str | list) -> GroupedData:
+        """Aggregates by every subset of ``cols``, as ``GROUP BY CUBE``."""
+        from sparkbook.sql.catalyst.grouping import cube_sets
+
+        keys = self.groupBy(*cols)._keys
+        return GroupedData(self, keys, sets=cube_sets(len(keys)))
+
     def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
         return self.groupBy().agg(*exprs)
 

@@ -273,6 +273,18 @@ def countDistinct(col: Column | str, *cols: Column | str) -> Column:
 count_distinct = countDistinct
 
 
+def grouping(col: Column | str) -> Column:
+    """1 on the rows of ``rollup``/``cube`` that aggregate over every value of ``col``,
+    else 0 (a tinyint)."""
+    return Column(e.Grouping("grouping", [name_expr(col)]))
+
+
+def grouping_id(*cols: Column | str) -> Column:
+    """The ``grouping`` bits of every key (or of ``cols``, which must be the keys in order),
+    the first key highest: Spark's ``spark_grouping_id``, a bigint."""
+    return Column(e.Grouping("grouping_id", [name_expr(c) for c in cols]))
+
+
 def min(col: Column | str) -> Column:
     return _aggregate("min", col)
 

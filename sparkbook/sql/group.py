@@ -9,6 +9,7 @@ from sparkbook.errors import AnalysisException, PySparkTypeError, UnsupportedOpe
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction, contains_aggregate
+from sparkbook.sql.catalyst.grouping import grouping_sets_aggregate
 from sparkbook.sql.column import Column, column_reference, literal
 from sparkbook.sql.types import NumericType
 
@@ -23,10 +24,12 @@ _DICT_NAMES = {"avg": "avg", "mean": "avg", "sum": "sum", "min": "min", "max": "
 
 class GroupedData:
     def __init__(self, df: DataFrame, keys: list[e.Expression],
-                 pivot: tuple[e.Expression, list] | None = None) -> None:
+                 pivot: tuple[e.Expression, list] | None = None,
+                 sets: list[list[int]] | None = None) -> None:
         self._df = df
         self._keys = keys
         self._pivot = pivot  # the pivot column and its values, after pivot()
+        self._sets = sets  # rollup() and cube(): the grouping sets, as positions in keys
 
     def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
         """Aggregates per group; the grouping columns come first, as in Spark."""
@@ -44,6 +47,9 @@ class GroupedData:
     def _aggregate(self, cols: list[e.Expression]) -> DataFrame:
         if self._pivot is not None:
             return self._pivoted(cols)
+        if self._sets is not None:
+            return self._df._with(grouping_sets_aggregate(
+                self._df._plan, self._keys, self._sets, list(self._keys) + cols))
         return self._df._with(lp.Aggregate(self._keys, list(self._keys) + cols, self._df._plan))
 
     def pivot(self, pivot_col: str | Column, values: list | None = None) -> GroupedData:

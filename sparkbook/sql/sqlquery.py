@@ -15,6 +15,12 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.analyzer import resolve
+from sparkbook.sql.catalyst.grouping import (
+    combined_sets,
+    cube_sets,
+    grouping_sets_aggregate,
+    rollup_sets,
+)
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
@@ -258,9 +264,9 @@ class _Query:
             if node.args.get("distinct"):
                 df = df.distinct()
             return self.order_and_limit(node, df, before, items)
-        keys = [self._group_key(g, items) for g in (group.expressions if group else [])]
+        keys, sets = self._grouping(group, items)
         if any(contains_window(x) for x in items):
-            return self._windows_over_aggregate(node, df, keys, items)
+            return self._windows_over_aggregate(node, df, keys, sets, items)
         # Hidden aggregates (in HAVING or ORDER BY, not selected) are computed beside the
         # selected ones and projected away afterwards, as Spark's analyzer does.
         extra: list[e.Expression] = []
@@ -269,7 +275,7 @@ class _Query:
             condition = _over_aggregate(self.expr(having.this), items, extra)
         order = node.args.get("order")
         orders = [self._sort_order(o, items, extra) for o in order.expressions] if order else []
-        df = df._with(lp.Aggregate(keys, items + extra, df._plan))
+        df = df._with(_aggregate(df._plan, keys, sets, items + extra))
         shown = df._plan.output()[:len(items)]
         if condition is not None:
             df = df.filter(Column(_bound(condition, df)))
@@ -282,7 +288,8 @@ class _Query:
         return self.limit(node, df)
 
     def _windows_over_aggregate(self, node: exp.Select, df: DataFrame, keys: list[e.Expression],
-                                items: list[e.Expression]) -> DataFrame:
+                                sets: list[list[int]] | None, items: list[e.Expression]
+                                ) -> DataFrame:
         """``SELECT k, sum(x), rank() OVER (ORDER BY sum(x)) ... GROUP BY k``: the aggregate
         first (the aggregates the windows read as hidden columns of it), HAVING, then the
         windows over its rows, then ORDER BY the selected columns."""
@@ -293,7 +300,7 @@ class _Query:
         having = node.args.get("having")
         condition = None if having is None else _over_aggregate(self.expr(having.this), plain,
                                                                  extra)
-        df = df._with(lp.Aggregate(keys, plain + extra, df._plan))
+        df = df._with(_aggregate(df._plan, keys, sets, plain + extra))
         shown = iter(df._plan.output()[:len(plain)])
         if condition is not None:
             df = df.filter(Column(_bound(condition, df)))
@@ -303,6 +310,50 @@ class _Query:
         if node.args.get("distinct"):
             df = df.distinct()
         return self.order_and_limit(node, df)
+
+    def _grouping(self, group: exp.Group | None, items: list[e.Expression]
+                  ) -> tuple[list[e.Expression], list[list[int]] | None]:
+        """GROUP BY's keys, and its grouping sets (positions in the keys) when it has
+        ``ROLLUP``, ``CUBE`` or ``GROUPING SETS`` (each part's sets crossed with the
+        others', a plain key being in every set)."""
+        if group is None:
+            return [], None
+        keys: list[e.Expression] = []
+
+        def position(g: exp.Expression) -> int:
+            key = self._group_key(g, items)
+            for i, k in enumerate(keys):
+                if k.sql() == key.sql():
+                    return i
+            keys.append(key)
+            return len(keys) - 1
+
+        def members(g: exp.Expression) -> list[int]:
+            inner = g.this if isinstance(g, exp.Paren) else g
+            if isinstance(inner, exp.Tuple):
+                return [position(x) for x in inner.expressions]
+            return [position(inner)]
+
+        parts: list[list[list[int]]] = []
+        for g in group.expressions:
+            if isinstance(g, (exp.Rollup, exp.Cube)):
+                at = [members(x)[0] for x in g.expressions]
+                chosen = rollup_sets(len(at)) if isinstance(g, exp.Rollup) \
+                    else cube_sets(len(at))
+                parts.append([[at[i] for i in s] for s in chosen])
+            elif isinstance(g, exp.GroupingSets):
+                parts.append([members(x) for x in g.expressions])
+            else:
+                parts.append([[position(g)]])
+        grouped = any(isinstance(g, (exp.Rollup, exp.Cube, exp.GroupingSets))
+                      for g in group.expressions)
+        # GROUP BY a, b WITH ROLLUP | WITH CUBE | GROUPING SETS (...): over those keys.
+        for name, sets in (("rollup", rollup_sets), ("cube", cube_sets)):
+            if group.args.get(name):
+                parts, grouped = [sets(len(keys))], True
+        for g in group.args.get("grouping_sets") or []:
+            parts, grouped = [[members(x) for x in g.expressions]], True
+        return keys, combined_sets(parts) if grouped else None
 
     def _group_key(self, node: exp.Expression, items: list[e.Expression]) -> e.Expression:
         # GROUP BY 1 names the first selected expression; GROUP BY an alias its expression.
@@ -356,6 +407,13 @@ class _Query:
             return df
         value = limit.expression if limit.expression is not None else limit.this
         return df.limit(int(value.this))
+
+
+def _aggregate(plan: lp.LogicalPlan, keys: list[e.Expression], sets: list[list[int]] | None,
+               items: list[e.Expression]) -> lp.LogicalPlan:
+    if sets is None:
+        return lp.Aggregate(keys, items, plan)
+    return grouping_sets_aggregate(plan, keys, sets, items)
 
 
 def _conjuncts(x: e.Expression) -> list[e.Expression]:
@@ -466,7 +524,7 @@ def _over_aggregate(x: e.Expression, items: list[e.Expression],
     selected = {_unaliased(item).explain(): i for i, item in enumerate(items)}
 
     def rule(node: e.Expression) -> e.Expression:
-        if not isinstance(node, AggregateFunction):
+        if not isinstance(node, (AggregateFunction, e.Grouping)):
             return node
         index = selected.get(node.explain())
         if index is None:

@@ -156,6 +156,10 @@ def _named(x: e.Expression) -> e.Expression:
 
 def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
     attrs = node.child.output()
+    if any(isinstance(n, e.Grouping) for x in node.aggregates for n in x.walk()):
+        from sparkbook.sql.catalyst.grouping import unsupported_grouping
+
+        raise unsupported_grouping()
     keys = [type_tree(resolve(k, attrs)) for k in node.keys]
     out: list[e.Expression] = []
     for item in node.aggregates:

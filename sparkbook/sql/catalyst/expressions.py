@@ -433,6 +433,12 @@ class Generator(ScalarFunction):
         return self.name.startswith("pos")
 
 
+class Grouping(ScalarFunction):
+    """``grouping(k)`` (1 where the row aggregates over all values of key ``k``) and
+    ``grouping_id(k...)`` (those bits of every key, the first key highest): what the
+    analyzer reads from ``spark_grouping_id`` under ``GROUPING SETS``/``ROLLUP``/``CUBE``."""
+
+
 class PythonUDF(ScalarFunction):
     """A Python function called on each row's arguments, batch by batch on the executors,
     returning ``return_type`` (``functions.udf``)."""

@@ -290,6 +290,35 @@ class ReplicateRows(UnaryNode):
         return f"Generate replicaterows({shown}), [{', '.join(a.explain() for a in self.columns)}]"
 
 
+class Expand(UnaryNode):
+    """Each child row once per projection (``GROUPING SETS``, ``ROLLUP``, ``CUBE``, as
+    Spark's analyzer plans them below the aggregate): a projection keeps the keys of its
+    grouping set, has NULL for the others, and ends with its ``spark_grouping_id``."""
+
+    def __init__(self, projections: list[list[e.Expression]],
+                 columns: list[e.AttributeReference], child: LogicalPlan) -> None:
+        self.projections, self.columns = projections, columns
+        self.children = (child,)
+
+    def output(self) -> list[e.AttributeReference]:
+        return self.columns
+
+    def with_children(self, children: list[LogicalPlan]) -> LogicalPlan:
+        return Expand(self.projections, self.columns, children[0])
+
+    def node_line(self) -> str:
+        return expand_arguments(self.projections, self.columns)
+
+
+def expand_arguments(projections: list[list[e.Expression]],
+                     columns: list[e.AttributeReference]) -> str:
+    """``Expand [[a#1, k#2, 0], [a#1, null, 1]], [a#1, k#5, spark_grouping_id#4L]``."""
+    def shown(x: e.Expression) -> str:
+        return "null" if isinstance(x, e.Literal) and x.value is None else x.explain()
+    rows = ", ".join("[" + ", ".join(shown(x) for x in row) + "]" for row in projections)
+    return f"Expand [{rows}], [{', '.join(a.explain() for a in columns)}]"
+
+
 class Generate(UnaryNode):
     """``explode(arr)`` in a select: each child row once per element of its array (or
     entry of its map), with the ``generated`` columns (``col``; ``pos``; ``key``,

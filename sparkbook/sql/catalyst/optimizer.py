@@ -486,9 +486,32 @@ def _prune(plan: lp.LogicalPlan, required: set[int]) -> lp.LogicalPlan:
         if plan.project is not None:
             need |= set().union(*(references(p) for p in plan.project))
         return plan.with_children([prune_columns(c, need, True) for c in plan.children])
+    if isinstance(plan, lp.Expand):
+        return _prune_expand(plan, required)
     # Anything else (a union by position, a generator) needs all of its children's columns.
     return plan.with_children([prune_columns(c, {a.expr_id for a in c.output()}, False)
                                for c in plan.children])
+
+
+def _prune_expand(plan: lp.Expand, required: set[int]) -> lp.LogicalPlan:
+    """An Expand keeps the columns required above; the projection below it that names its
+    keys is folded into its projections, as Spark's optimized plan shows it."""
+    keep = [i for i, a in enumerate(plan.columns) if a.expr_id in required]
+    rows = [[row[i] for i in keep] for row in plan.projections]
+    need = set().union(*(references(x) for row in rows for x in row))
+    child = prune_columns(plan.child, need, True)
+    if isinstance(child, lp.Project):
+        aliases = {p.expr_id: p.child for p in child.project_list
+                   if isinstance(p, e.Alias) and isinstance(p.child, e.AttributeReference)}
+        rows = [[substitute(x, aliases) for x in row] for row in rows]
+        items: dict[int, e.Expression] = {}
+        for p in child.project_list:
+            item = aliases.get(p.expr_id, p)
+            items.setdefault(item.expr_id, item)
+        below = list(items.values())
+        child = child.child if lp.same_columns(below, child.child.output()) else \
+            lp.Project(below, child.child, True)
+    return lp.Expand(rows, [plan.columns[i] for i in keep], child)
 
 
 def collapse_projects(plan: lp.LogicalPlan) -> lp.LogicalPlan:

@@ -180,6 +180,9 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         return e.IsNull(convert(node.this, text))
     if kind is exp.Neg:
         return e.UnaryMinus(convert(node.this, text), from_text=True)
+    if kind in (exp.Grouping, exp.GroupingId):
+        name = "grouping" if kind is exp.Grouping else "grouping_id"
+        return e.Grouping(name, [convert(a, text) for a in node.expressions])
     if kind is exp.Subquery:
         return e.UnresolvedSubquery("scalar", node.this)
     if kind is exp.Exists:

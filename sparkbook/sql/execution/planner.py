@@ -79,6 +79,10 @@ def plan_more(plan: lp.LogicalPlan, top: bool) -> SparkPlan | None:
         from sparkbook.sql.execution.window import plan_window
 
         return plan_window(plan, conf, n)
+    if isinstance(plan, lp.Expand):
+        from sparkbook.sql.execution.expand import ExpandExec
+
+        return ExpandExec(plan.projections, plan.columns, plan_physical(plan.child, False))
     if isinstance(plan, lp.Generate):
         from sparkbook.sql.execution.generate import GenerateExec
 
