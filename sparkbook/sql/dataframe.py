@@ -59,6 +59,15 @@ def _union_types(a: DataFrame, b: DataFrame) -> list:
             for x, y in zip(a.schema.fields, b.schema.fields)]
 
 
+def _check_widths(operator: str, a: DataFrame, b: DataFrame) -> None:
+    if len(a.columns) != len(b.columns):
+        raise AnalysisException(
+            f"[NUM_COLUMNS_MISMATCH] {operator} can only be performed on inputs with the same "
+            f"number of columns, but the first input has {len(a.columns)} columns and the "
+            f"second input has {len(b.columns)} columns. SQLSTATE: 42826",
+            "NUM_COLUMNS_MISMATCH", {"operator": operator}, "42826")
+
+
 def _executed(spark_plan: physical.SparkPlan, sc) -> RDD:
     """The plan's RDD, its scalar subqueries run first."""
     from sparkbook.sql.execution.subquery import execute_subqueries
@@ -267,12 +276,7 @@ class DataFrame:
 
     def union(self, other: DataFrame) -> DataFrame:
         """The rows of both, matched by position (``UNION ALL``)."""
-        if len(self.columns) != len(other.columns):
-            raise AnalysisException(
-                f"[NUM_COLUMNS_MISMATCH] UNION can only be performed on inputs with the same "
-                f"number of columns, but the first input has {len(self.columns)} columns and "
-                f"the second input has {len(other.columns)} columns. SQLSTATE: 42826",
-                "NUM_COLUMNS_MISMATCH", {}, "42826")
+        _check_widths("UNION", self, other)
         types = _union_types(self, other)
         return self._with(lp.Union([_as_types(self, types)._plan,
                                     _as_types(other, types)._plan]))
@@ -334,6 +338,32 @@ class DataFrame:
         attrs = left._plan.output()
         return self._with(lp.ReplicateRows(attrs[-1], attrs[:len(self.columns)], left._plan))
 
+    def intersectAll(self, other: DataFrame) -> DataFrame:
+        """The rows in both, each as many times as the fewer of its copies on either side
+        (INTERSECT ALL), as Spark's RewriteIntersectAll plans it: each side's rows tagged,
+        one aggregation counting both tags per row, the rows of both replicated."""
+        from sparkbook.sql import functions as F
+
+        _check_widths("INTERSECT ALL", self, other)
+        names = self.columns
+        flag = F.lit(True)
+        none = F.lit(None).cast("boolean")
+        mine = self.select(flag.alias("vcol1"), none.alias("vcol2"), *[self[n] for n in names])
+        theirs = other.select(none.alias("vcol1"), flag.alias("vcol2"),
+                              *[other[i].alias(n) for i, n in enumerate(names)])
+        both = mine.union(theirs)
+        attrs = both._plan.output()
+        keys = attrs[2:]
+        counts = [e.Alias(AggregateFunction("count", [a]), f"{a.name}_count")
+                  for a in attrs[:2]]
+        counted = both._with(lp.Aggregate(keys, counts + keys, both._plan))
+        left, right = F.col("vcol1_count"), F.col("vcol2_count")
+        fewer = F.when(left > right, right).otherwise(left).alias("min_count")
+        kept = counted.filter((left >= 1) & (right >= 1)).select(*names, fewer)
+        out = kept._plan.output()
+        return self._with(lp.Project(out[:len(names)], lp.ReplicateRows(
+            out[-1], out[:len(names)], kept._plan)))
+
     def _set_operation(self, other: DataFrame, keep) -> DataFrame:
         # As one aggregation: each row tagged with its side, grouped by every column
         # (grouping makes NULLs equal), kept by how many rows each side had.
@@ -367,11 +397,19 @@ class DataFrame:
 
     def describe(self, *cols: str | list[str]) -> DataFrame:
         """count, mean, stddev, min and max of the numeric and string columns, as text."""
-        from sparkbook.sql.na import describe
+        from sparkbook.sql.summary import DESCRIBE, summary
 
         if len(cols) == 1 and isinstance(cols[0], list):
             cols = tuple(cols[0])
-        return describe(self, list(cols))
+        return summary(self, DESCRIBE, list(cols))
+
+    def summary(self, *statistics: str) -> DataFrame:
+        """The ``statistics`` (count, mean, stddev, min, 25%, 50%, 75%, max by default;
+        also ``count_distinct``, ``approx_count_distinct`` and any percentile ``p%``) of the
+        numeric and string columns, as text."""
+        from sparkbook.sql.summary import summary
+
+        return summary(self, list(statistics))
 
     def persist(self, storageLevel: Any = None) -> DataFrame:
         """Keep the batches this DataFrame computes in the executors' block managers: the

@@ -185,7 +185,7 @@ class _Query:
             both = left.union(right)
             return both.distinct() if distinct else both
         if isinstance(node, exp.Intersect):
-            return left.intersect(right)
+            return left.intersect(right) if distinct else left.intersectAll(right)
         return left.subtract(right) if distinct else left.exceptAll(right)
 
     def relation(self, node: exp.Expression) -> DataFrame:

@@ -130,6 +130,9 @@ class Literal(LeafExpression):
         self.dtype = dtype
         self.nullable = value is None
 
+    def explain(self) -> str:
+        return "null" if self.value is None else self.sql()  # plans print null lower-case
+
     def render(self, r: Callable) -> str:
         v = self.value
         if v is None:

@@ -313,9 +313,7 @@ class Expand(UnaryNode):
 def expand_arguments(projections: list[list[e.Expression]],
                      columns: list[e.AttributeReference]) -> str:
     """``Expand [[a#1, k#2, 0], [a#1, null, 1]], [a#1, k#5, spark_grouping_id#4L]``."""
-    def shown(x: e.Expression) -> str:
-        return "null" if isinstance(x, e.Literal) and x.value is None else x.explain()
-    rows = ", ".join("[" + ", ".join(shown(x) for x in row) + "]" for row in projections)
+    rows = ", ".join("[" + ", ".join(x.explain() for x in row) + "]" for row in projections)
     return f"Expand [{rows}], [{', '.join(a.explain() for a in columns)}]"
 
 
