@@ -122,3 +122,65 @@ def test_in_with_two_columns_is_an_analysis_error(spark, views, errors):
 def test_in_a_string_against_numbers_casts_as_spark_does(spark, views, errors):
     with pytest.raises(errors.NumberFormatException, match="CAST_INVALID_INPUT"):
         spark.sql("SELECT a FROM t1 WHERE s IN (SELECT b FROM t2) ORDER BY a").collect()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a, (SELECT max(c) FROM t2 WHERE t2.b = t1.a) AS m FROM t1 ORDER BY a",
+     [(None, None), (1, None), (2, "p"), (3, "r"), (4, None)]),
+    ("SELECT a FROM t1 WHERE s > (SELECT min(c) FROM t2 WHERE t2.b = t1.a) ORDER BY a",
+     [(2,)]),
+    # No matching row is an aggregate over no rows: count 0, not NULL.
+    ("SELECT a, (SELECT count(*) FROM t2 WHERE t2.b = t1.a) AS n FROM t1 ORDER BY a",
+     [(None, 0), (1, 0), (2, 1), (3, 2), (4, 0)]),
+    ("SELECT a, (SELECT count(*) + 1 FROM t2 WHERE t2.b = t1.a) AS n FROM t1 ORDER BY a",
+     [(None, 1), (1, 1), (2, 2), (3, 3), (4, 1)]),
+    ("SELECT a, (SELECT count(c) * 2 + 1 FROM t2 WHERE t2.b = t1.a) AS n, "
+     "(SELECT sum(b) FROM t2 WHERE t2.b = t1.a) AS m FROM t1 ORDER BY a",
+     [(None, 1, None), (1, 1, None), (2, 3, 2), (3, 5, 6), (4, 1, None)]),
+    ("SELECT a FROM t1 WHERE (SELECT count(*) FROM t2 WHERE t2.b = t1.a) = 0 ORDER BY a",
+     [(None,), (1,), (4,)]),
+])
+def test_correlated_scalar_subqueries(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+def test_a_correlated_scalar_subquery_is_named_for_its_outer_columns(spark, views):
+    df = spark.sql("SELECT a, (SELECT max(c) FROM t2 WHERE t2.b = t1.a) FROM t1 ORDER BY a")
+    assert df.schema.simpleString() == "struct<a:int,scalarsubquery(a):string>"
+    count = spark.sql("SELECT (SELECT count(*) FROM t2 WHERE t2.b = t1.a) AS n FROM t1")
+    assert count.schema.fields[0].nullable
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a, EXISTS (SELECT 1 FROM t2 WHERE b > 4) AS e FROM t1 ORDER BY a",
+     [(None, True), (1, True), (2, True), (3, True), (4, True)]),
+    ("SELECT a FROM t1 WHERE a = 1 OR EXISTS (SELECT 1 FROM t2 WHERE b > 40) ORDER BY a",
+     [(1,)]),
+    ("SELECT a FROM t1 WHERE a IN (SELECT b FROM t2) OR s = 'w' ORDER BY a",
+     [(2,), (3,), (4,)]),
+    ("SELECT a, a IN (SELECT b FROM t2) AS i FROM t1 ORDER BY a",
+     [(None, False), (1, False), (2, True), (3, True), (4, False)]),
+])
+def test_exists_and_in_as_values(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT a, EXISTS (SELECT 1 FROM t2 WHERE t2.b = t1.a) AS e FROM t1 ORDER BY a",
+     [(None, False), (1, False), (2, True), (3, True), (4, False)]),
+    ("SELECT a FROM t1 WHERE s = 'w' OR EXISTS (SELECT 1 FROM t2 WHERE t2.b = t1.a) "
+     "ORDER BY a", [(2,), (3,), (4,)]),
+    # Under NOT, IN is null-aware: t2 holds a NULL, so no value is known to be absent.
+    ("SELECT a FROM t1 WHERE NOT (a IN (SELECT b FROM t2) OR s = 'w') ORDER BY a", []),
+    ("SELECT a FROM t1 WHERE NOT (a IN (SELECT b FROM t2 WHERE b IS NOT NULL) OR s = 'w') "
+     "ORDER BY a", [(1,)]),
+])
+def test_correlated_exists_and_null_aware_in_as_values(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected
+
+
+def test_exists_and_in_values_are_named_and_typed_as_spark_does(spark, views):
+    df = spark.sql("SELECT EXISTS (SELECT 1 FROM t2 WHERE t2.b = t1.a) AS e, "
+                   "a IN (SELECT b FROM t2) FROM t1")
+    assert df.columns == ["e", "(a IN (listquery()))"]
+    assert [f.nullable for f in df.schema.fields] == [False, True]

@@ -14,7 +14,7 @@ from sparkbook.errors import AnalysisException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
-from sparkbook.sql.catalyst.analyzer import resolve
+from sparkbook.sql.catalyst.analyzer import expand_star, resolve
 from sparkbook.sql.catalyst.grouping import (
     combined_sets,
     cube_sets,
@@ -24,7 +24,7 @@ from sparkbook.sql.catalyst.grouping import (
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
-from sparkbook.sql.types import IntegerType, parse_error
+from sparkbook.sql.types import BooleanType, IntegerType, parse_error
 
 if TYPE_CHECKING:
     from sparkbook.sql.dataframe import DataFrame
@@ -58,20 +58,36 @@ class _Query:
         self.outer = outer
         self.correlated: list[e.Expression] = []
         self.carried: list[e.AttributeReference] = []  # the columns added for them
+        self.aggregated = False  # whether the correlated query aggregates (by them)
+        # Correlated scalar subqueries met in an expression: the left outer joins (the
+        # aggregated subquery, the condition) the query's rows need before they read them.
+        self.joins: list[tuple[lp.LogicalPlan, e.Expression]] = []
 
-    def expr(self, node: exp.Expression) -> e.Expression:
-        """The expression of ``node``, each scalar subquery in it planned."""
+    def expr(self, node: exp.Expression, df: DataFrame | None = None) -> e.Expression:
+        """The expression of ``node``, each scalar subquery in it planned (one that names
+        the columns of ``df``, the rows it is read over, joined to them by ``joined``)."""
         def plan(x: e.Expression) -> e.Expression:
-            if not isinstance(x, e.UnresolvedSubquery):
-                return x
-            if x.kind != "scalar":
-                raise _unsupported_subquery(x)
-            return e.ScalarSubquery(self._scalar_plan(x.query))
+            return self._subquery_value(x, df) if isinstance(x, e.UnresolvedSubquery) else x
         return convert(node, self.text).transform_up(plan)
 
-    def _scalar_plan(self, node: exp.Expression) -> lp.LogicalPlan:
-        plan = self.query(node)._plan
-        width = len(plan.output())
+    def _subquery_value(self, node: e.UnresolvedSubquery, df: DataFrame | None,
+                        null_aware: bool = False) -> e.Expression:
+        """A subquery as a value. A scalar one uncorrelated is a ``ScalarSubquery``;
+        correlated, as Spark's RewriteCorrelatedScalarSubquery plans it, the column of its
+        aggregate grouped by the inner columns the correlation names, left outer joined to
+        the rows. An uncorrelated EXISTS is whether the subquery has a row; any other
+        EXISTS or IN (under OR, in a select list) is ``existence``."""
+        if (node.kind == "in") and df is None:
+            raise _unsupported_subquery(node)
+        outer = df._plan.output() if df is not None else None
+        scope = _Query(self.session, self.text, self.ctes, outer)
+        sub = scope.query(node.query)
+        if node.kind == "exists" and not scope.correlated:
+            return e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
+        if node.kind != "scalar":
+            return self._existence(node, scope, sub, outer or [], null_aware)
+        plan = sub._plan
+        width = len(plan.output()) - len(scope.carried)
         if width != 1:
             raise AnalysisException(
                 f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
@@ -79,7 +95,79 @@ class _Query:
                 f"got {width}. SQLSTATE: 42823",
                 "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
                 {"number": str(width)}, "42823")
-        return plan
+        if not scope.correlated:
+            return e.ScalarSubquery(plan)
+        if not scope.aggregated:
+            raise AnalysisException(
+                "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.MUST_AGGREGATE_CORRELATED_SCALAR_"
+                "SUBQUERY] Unsupported subquery expression: Correlated scalar subqueries must "
+                "be aggregated to return at most one row. SQLSTATE: 0A000",
+                "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.MUST_AGGREGATE_CORRELATED_SCALAR_"
+                "SUBQUERY", {}, "0A000")
+        right = _fresh_ids(plan, outer or [])
+        ids = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
+        self.joins.append((right, functools.reduce(
+            e.And, [substitute_ids(c, ids) for c in scope.correlated])))
+        value: e.Expression = right.output()[0].as_nullable()
+        empty = _over_no_rows(plan.aggregates[0])
+        if empty is not None:
+            # Where no row matches, the aggregate's value over no rows (count is 0, not
+            # NULL): Spark's fix of the "count bug". A matched row's key is never NULL.
+            key = ids[scope.carried[0].expr_id].as_nullable()
+            value = e.CaseWhen([(e.IsNull(key), e.Literal(empty, value.dtype))], value)
+        outer_ids = {o.expr_id for o in outer or []}
+        names = sorted({a.name for c in scope.correlated for a in c.walk()
+                        if isinstance(a, e.AttributeReference) and a.expr_id in outer_ids})
+        return e.Alias(value, f"scalarsubquery({', '.join(names)})")
+
+    def _existence(self, node: e.UnresolvedSubquery, scope: _Query, sub: DataFrame,
+                   outer: list[e.AttributeReference], null_aware: bool) -> e.Expression:
+        """Whether a row of the subquery matches (Spark's ExistenceJoin): a left outer join
+        with the subquery's distinct keys (the IN value, the inner columns an equality
+        correlation names) and a flag, which is at most one matching row. In WHERE an
+        uncorrelated IN is null-aware (NULL where the value or a subquery row is NULL and
+        nothing matched), as NOT of it needs."""
+        if scope.aggregated or any(not (isinstance(c, e.BinaryComparison) and c.symbol == "=")
+                                   for c in scope.correlated):
+            raise _unsupported_subquery(node)
+        output = sub._plan.output()
+        width = len(output) - len(scope.carried)
+        keys = list(scope.carried)
+        if node.kind == "in":
+            value = resolve(node.children[0], outer)
+            if width != 1:
+                raise _in_length_mismatch(value, output[:width])
+            keys.insert(0, output[0])
+        flag = e.Alias(e.Literal(True, BooleanType()), "exists")
+        flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
+        right = _fresh_ids(flagged._plan, outer)
+        ids = {a.expr_id: b for a, b in zip(flagged._plan.output(), right.output())}
+        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        if node.kind == "in":
+            conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
+        self.joins.append((right, functools.reduce(e.And, conditions)))
+        flag_column = right.output()[-1].as_nullable()
+        false = e.Literal(False, BooleanType())
+        if node.kind == "exists":
+            return e.Alias(e.ScalarFunction("coalesce", [flag_column, false]), "exists()")
+        branches = [(e.IsNull(flag_column), false)]
+        if null_aware and not scope.correlated:
+            column = sub._plan.output()[0]
+            nulls = sub._with(lp.Filter(e.IsNull(column), sub._plan))
+            unknown = e.Or(e.And(e.IsNull(value), e.IsNotNull(
+                e.ScalarSubquery(_first_row(sub)._plan))),
+                e.IsNotNull(e.ScalarSubquery(_first_row(nulls)._plan)))
+            branches.insert(0, (e.And(e.IsNull(flag_column), unknown),
+                                e.Literal(None, BooleanType())))
+        return e.Alias(e.CaseWhen(branches, flag_column),
+                       f"({node.children[0].sql()} IN (listquery()))")
+
+    def joined(self, df: DataFrame) -> DataFrame:
+        """``df`` left outer joined with the correlated scalar subqueries it reads."""
+        for right, condition in self.joins:
+            df = df._with(lp.Join(df._plan, right, "LeftOuter", condition))
+        self.joins = []
+        return df
 
     def where(self, df: DataFrame, node: exp.Expression) -> DataFrame:
         """WHERE: the conjuncts without subqueries as a filter; each ``[NOT] EXISTS`` and
@@ -94,16 +182,16 @@ class _Query:
             else:
                 plain.append(c)
         if plain:
-            scalars = _Query(self.session, self.text, self.ctes, self.outer)
             condition = functools.reduce(e.And, plain).transform_up(
-                lambda x: e.ScalarSubquery(scalars._scalar_plan(x.query))
-                if isinstance(x, e.UnresolvedSubquery) and x.kind == "scalar" else
-                _raise(_unsupported_subquery(x)) if isinstance(x, e.UnresolvedSubquery)
-                else x)
+                lambda x: self._subquery_value(x, df, null_aware=True)
+                if isinstance(x, e.UnresolvedSubquery) else x)
             if self.outer is not None:
                 condition = self._pull_correlated(condition, df)
             if condition is not None:
-                df = df.filter(Column(condition))
+                width = len(df.columns)
+                df = self.joined(df).filter(Column(condition))
+                if len(df.columns) != width:  # the joined subqueries' columns dropped
+                    df = df.select(*[df[i] for i in range(width)])
         for subquery, negated in predicates:
             df = self._predicate_subquery(df, subquery, negated)
         return df
@@ -127,12 +215,12 @@ class _Query:
         scope = _Query(self.session, self.text, self.ctes, outer)
         sub = scope.query(node.query)
         width = len(sub._plan.output()) - len(scope.carried)
+        if scope.aggregated:
+            raise _unsupported_correlation()
         if node.kind == "exists" and not scope.correlated:
             # Uncorrelated EXISTS: whether the subquery has a row, as a scalar subquery of
             # its first row (Spark 4 plans it so).
-            one = sub._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
-                                       sub._plan)).limit(1)
-            found = e.IsNotNull(e.ScalarSubquery(one._plan))
+            found = e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
             return df.filter(Column(e.Not(found) if negated else found))
         right = _fresh_ids(sub._plan, outer)
         ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
@@ -249,13 +337,21 @@ class _Query:
         where = node.args.get("where")
         if where is not None:
             df = self.where(df, where.this)
-        items = [self.expr(_named_windows(x, node)) for x in node.expressions]
+        items = [self.expr(_named_windows(x, node), df) for x in node.expressions]
+        if self.joins:  # * is the query's own columns, not the joined subqueries'
+            items = [y for x in items for y in (
+                expand_star(x, df._plan.output()) if isinstance(x, e.UnresolvedStar) else [x])]
+            df = self.joined(df)
         group = node.args.get("group")
         having = node.args.get("having")
         aggregated = (group is not None or having is not None
                       or any(_has_aggregate(x) for x in items))
         if self.correlated and aggregated:
-            raise _unsupported_correlation()
+            if group is not None or having is not None:
+                raise _unsupported_correlation()
+            # A correlated aggregate: grouped by the inner columns the correlation names.
+            self.carried, self.aggregated = self.extra_columns(), True
+            return df._with(lp.Aggregate(self.carried, items + self.carried, df._plan))
         if not aggregated:
             before = df
             if not _all_columns(items):  # Spark's optimizer drops a Project of every column
@@ -422,6 +518,25 @@ def _conjuncts(x: e.Expression) -> list[e.Expression]:
     return [x]
 
 
+def _over_no_rows(item: e.Expression):
+    """The value of an aggregate's result over no rows (count 0, the others NULL), or None
+    when it is NULL."""
+    from sparkbook.sql.catalyst.optimizer import simplify_expression, transform_up
+
+    def empty(x: e.Expression) -> e.Expression:
+        if isinstance(x, AggregateFunction):
+            return e.Literal(0 if x.name == "count" else None, x.dtype)
+        return x
+    value = simplify_expression(transform_up(_unaliased(item), empty))
+    return value.value if isinstance(value, e.Literal) else None
+
+
+def _first_row(df: DataFrame) -> DataFrame:
+    """``SELECT 1 AS col FROM (df) LIMIT 1``: what an uncorrelated EXISTS reads."""
+    return df._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
+                               df._plan)).limit(1)
+
+
 def _raise(err: Exception) -> e.Expression:
     raise err
 
@@ -441,21 +556,22 @@ def substitute_ids(x: e.Expression, by_id: dict[int, e.Expression]) -> e.Express
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:
-    """An EXISTS or IN subquery anywhere but a conjunct of WHERE (Spark plans those with an
-    existence join, which sparkbook does not have yet)."""
+    """An EXISTS or IN subquery outside a query's WHERE or select list, or one that is no
+    conjunct of WHERE and is correlated other than by equalities."""
     return AnalysisException(
         f"[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_IN_EXISTS_SUBQUERY] "
-        f"Unsupported subquery expression: IN/EXISTS predicate subqueries can only be used "
-        f"in Filter, Join, Aggregate, Window. sparkbook runs them only as conjuncts of "
-        f"WHERE: {x.sql()}. SQLSTATE: 0A000",
+        f"Unsupported subquery expression: sparkbook runs an IN/EXISTS predicate subquery "
+        f"in WHERE or a select list, correlated only by equalities where it is no conjunct "
+        f"of WHERE: {x.sql()}. SQLSTATE: 0A000",
         "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_IN_EXISTS_SUBQUERY", {}, "0A000")
 
 
 def _unsupported_correlation() -> AnalysisException:
     return AnalysisException(
         "[UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_REFERENCE] Unsupported "
-        "subquery expression: sparkbook runs a correlated subquery only as an EXISTS or IN "
-        "predicate without aggregation. SQLSTATE: 0A000",
+        "subquery expression: sparkbook runs a correlated subquery as an EXISTS or IN "
+        "predicate without aggregation, or as a scalar subquery aggregating without GROUP BY "
+        "or HAVING. SQLSTATE: 0A000",
         "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.CORRELATED_REFERENCE", {}, "0A000")
 
 

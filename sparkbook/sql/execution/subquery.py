@@ -44,7 +44,8 @@ def execute_subqueries(plan: SparkPlan, sc: SparkContext) -> None:
     from sparkbook.sql.execution.physical import plan_query, run
 
     for sub in scalar_subqueries(plan):
-        batches = [b for b in run(plan_query(sub.plan), sc) if b.num_rows]
+        # top=False: a LIMIT in the subquery is cut in its tasks, not by a collect.
+        batches = [b for b in run(plan_query(sub.plan, top=False), sc) if b.num_rows]
         rows = sum(b.num_rows for b in batches)
         if rows > 1:
             raise too_many_rows()
