@@ -1,7 +1,9 @@
 """``spark.sql(text)``: a query in Spark's dialect, parsed by sqlglot and built with the same
 DataFrame calls (so the same logical plan) that the DataFrame API would make: FROM is
 ``spark.table``, JOIN is ``join``, WHERE ``filter``, GROUP BY ``groupBy().agg``, ORDER BY
-``orderBy``, LIMIT ``limit``, UNION ``union``."""
+``orderBy``, LIMIT ``limit``, UNION ``union``; ROLLUP/CUBE/GROUPING SETS an ``Expand`` below
+the aggregate (``catalyst.grouping``); subqueries as Spark's rewrites plan them (scalar ones
+run first as their own job, IN/EXISTS semi and anti joins, correlated ones joins)."""
 
 from __future__ import annotations
 
