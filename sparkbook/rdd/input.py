@@ -15,6 +15,7 @@ counts and contents match PySpark's for the same file order.
 from __future__ import annotations
 
 import glob
+import io
 import itertools
 import math
 import os
@@ -103,16 +104,71 @@ def compute_splits(files: list[str], min_partitions: int) -> list[FileSplit]:
     return splits
 
 
+class SplitStream(io.RawIOBase):
+    """A read-only file object over the lines that start inside a split (LineRecordReader's
+    rule: a split that does not start the file skips its first, partial line; a split reads
+    on past its end to finish the line that straddles it), so a task reads its split a
+    block at a time instead of holding it whole. With ``skip_first_line`` the split's first
+    line is skipped even at the file's start (a CSV header)."""
+
+    def __init__(self, split: FileSplit, skip_first_line: bool = False) -> None:
+        super().__init__()
+        self._file = open(split.path, "rb")
+        self._file.seek(split.start)
+        self.bytes_read = 0  # of the lines served
+        self._end = split.start + split.length
+        if split.start != 0 or skip_first_line:
+            self._skip_line()
+        # Past the end already (the skipped line straddled it): the split owns no line.
+        self._done = self._file.tell() > self._end
+
+    def _skip_line(self) -> None:
+        while chunk := self._file.read(8192):
+            end = _end_of_first_line(chunk)
+            if end < len(chunk) or chunk.endswith(b"\n"):
+                self._file.seek(end - len(chunk), os.SEEK_CUR)
+                return
+            if chunk.endswith(b"\r"):
+                if self._file.read(1) not in (b"\n", b""):
+                    self._file.seek(-1, os.SEEK_CUR)
+                return
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._done or size == 0:
+            return b""
+        before = self._end - self._file.tell()
+        if before > 0:
+            data = self._file.read(before if size is None or size < 0 else min(size, before))
+        else:
+            # At or past the split's end: on through the next line terminator, then no more.
+            self._done = True
+            data = _read_through_terminator(self._file)
+        self.bytes_read += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        parts = []
+        while part := self.read():
+            parts.append(part)
+        return b"".join(parts)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def read_split_bytes(split: FileSplit) -> bytes:
-    """The bytes of every line that starts inside the split (LineRecordReader's rule:
-    a split that does not start the file skips its first, partial line; a split reads
-    on past its end to finish the line that straddles it)."""
-    with open(split.path, "rb") as f:
-        f.seek(split.start)
-        data = f.read(split.length) + _read_through_terminator(f)
-    if split.start != 0:
-        data = data[_end_of_first_line(data):]
-    return data
+    """The bytes of every line that starts inside the split (see ``SplitStream``)."""
+    with SplitStream(split) as stream:
+        return stream.readall()
 
 
 def _end_of_first_line(data: bytes) -> int:
@@ -143,14 +199,17 @@ def _read_through_terminator(f: BinaryIO) -> bytes:
 PIECE = 1 << 20
 
 
-def iter_lines(data: bytes, use_unicode: bool = True) -> Iterator:
-    """The lines of ``data``, decoded a megabyte at a time to keep a task's memory flat."""
-    start, size = 0, len(data)
-    while start < size:
-        cut = data.find(b"\n", start + PIECE)
-        end = size if cut < 0 else cut + 1
-        yield from split_lines(data[start:end], use_unicode)
-        start = end
+def iter_lines(stream: BinaryIO, use_unicode: bool = True) -> Iterator:
+    """The lines of a stream, read and decoded a megabyte at a time to keep a task's memory
+    flat."""
+    rest = b""
+    while piece := stream.read(PIECE):
+        piece = rest + piece
+        # Cut after the last terminator, keeping a final \r back: a \n may follow it.
+        cut = max(piece.rfind(b"\n"), piece.rfind(b"\r", 0, len(piece) - 1)) + 1
+        rest = piece[cut:]
+        yield from split_lines(piece[:cut], use_unicode)
+    yield from split_lines(rest, use_unicode)
 
 
 def split_lines(data: bytes, use_unicode: bool = True) -> list:
@@ -180,12 +239,18 @@ class HadoopRDD(RDD):
         return [FilePartition(i, s) for i, s in enumerate(splits)]
 
     def compute(self, split: FilePartition, context) -> Iterator:
-        data = read_split_bytes(split.split)
-        context.metrics.input_bytes += len(data)
-        return iter_lines(data, self.use_unicode)
+        return _counted_lines(SplitStream(split.split), context, self.use_unicode)
 
     def __repr__(self) -> str:
         return f"{self.path} {super().__repr__()}"
+
+
+def _counted_lines(stream: SplitStream, context, use_unicode: bool) -> Iterator:
+    with stream:
+        try:
+            yield from iter_lines(stream, use_unicode)
+        finally:
+            context.metrics.input_bytes += stream.bytes_read
 
 
 # --- pickle files ------------------------------------------------------------------

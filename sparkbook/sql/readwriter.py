@@ -12,7 +12,7 @@ from sparkbook.errors import PySparkTypeError
 from sparkbook.sql import types as T
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
-from sparkbook.sql.execution import files
+from sparkbook.sql.execution import csvsource, files
 
 if TYPE_CHECKING:
     from sparkbook.sql.dataframe import DataFrame
@@ -141,13 +141,13 @@ def _infer(sc, fmt: str, found: list, partitions: list, spec: files.ReadSpec) ->
         return T.StructType([T.StructField(f.name, files.spark_type_of(f.type))
                              for f in arrow])
     if fmt == "csv":
-        names = files.csv_header(found, spec.options)
+        names = csvsource.csv_header(found, spec.options)
         spec.data_schema = T.StructType([T.StructField(n, T.StringType()) for n in names])
-        if not files.truthy(spec.options.get("inferSchema")):
+        if not csvsource.truthy(spec.options.get("inferSchema")):
             return spec.data_schema
         merged: list[str | None] = [None] * len(names)
-        for result in _per_partition(sc, partitions, files.infer_csv_split, spec):
-            merged = [files.merge_type_names(a, b) for a, b in zip(merged, result)]
+        for result in _per_partition(sc, partitions, csvsource.infer_csv_split, spec):
+            merged = [csvsource.merge_type_names(a, b) for a, b in zip(merged, result)]
         return T.StructType([T.StructField(n, _CSV_TYPES[t]) for n, t in zip(names, merged)])
     inferred: T.DataType = T.NullType()
     for result in _per_partition(sc, partitions, files.infer_json_split, spec):

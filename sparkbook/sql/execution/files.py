@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import glob
 import io
-import itertools
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from sparkbook.rdd.input import FileSplit, local_path, read_split_bytes
 from sparkbook.sql import types as T
+from sparkbook.sql.execution import csvsource
 from sparkbook.sql.execution.arrow import arrow_schema, to_arrow_type
 
 MAX_PARTITION_BYTES = 128 * 1024 * 1024  # spark.sql.files.maxPartitionBytes
@@ -69,6 +70,8 @@ class FileRelation:
         pruning), for one query's scan."""
         spec = ReadSpec(self.spec.format, self.spec.options, self.spec.data_schema,
                         self.spec.partition_schema, columns, arrow_filter)
+        if spec.format == "csv":
+            csvsource.check_corrupt_record_column(spec, columns)
         return spec, plan_splits(files, self.parallelism, self.spec.format != "parquet")
 
 
@@ -141,176 +144,12 @@ def plan_splits(files: list[SourceFile], parallelism: int, splittable: bool
     return partitions
 
 
-# --- CSV ---------------------------------------------------------------------------
-
-
-def _csv_parse_options(options: dict[str, str]):
-    import pyarrow.csv as pcsv
-
-    sep = options.get("sep", options.get("delimiter", ","))
-    quote = options.get("quote", '"')
-    escape = options.get("escape", "\\")
-    return pcsv.ParseOptions(delimiter=sep, quote_char=quote or False,
-                             escape_char=escape or False, double_quote=True,
-                             newlines_in_values=False)
-
-
-def truthy(value: Any) -> bool:
-    return str(value).lower() == "true"
-
-
-def _csv_split_text(split: FileSplit, options: dict[str, str]) -> memoryview:
-    data = memoryview(read_split_bytes(split))  # slices of it share its bytes, no copy
-    if split.start == 0 and truthy(options.get("header")):
-        # Only the split that starts a file holds its header line.
-        end = data.obj.find(b"\n")
-        data = data[:0] if end < 0 else data[end + 1:]
-    return data
-
-
 _NON_SPACE = re.compile(rb"\S")
 
 
 def _blank(data: bytes | memoryview) -> bool:
     """Only whitespace (``not data.strip()``, without copying the split)."""
     return _NON_SPACE.search(data) is None
-
-
-# Booleans in any case, as _cast_strings reads them (pyarrow's own list has "1", "0").
-_TRUE, _FALSE = (["".join(p) for p in itertools.product(*zip(w, w.upper()))]
-                 for w in ("true", "false"))
-
-# The types pyarrow's CSV reader parses to the very values _cast_strings makes of the text
-# (whitespace around a number trimmed, booleans in any case), or rejects; dates,
-# timestamps and decimals keep the string path, whose rules are Spark's patterns.
-_READ_TYPED = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType,
-               T.DoubleType, T.BooleanType)
-
-
-def _csv_strings(data: memoryview, n: int, options: dict[str, str],
-                 include: list[int] | None = None,
-                 types: dict[str, pa.DataType] | None = None) -> pa.Table:
-    """The split's rows, every column (or those ``include`` names) a string (NULL where the
-    text is ``nullValue``), or of the type ``types`` gives it by name."""
-    import pyarrow.csv as pcsv
-
-    names = [str(i) for i in range(n)]
-    kept = names if include is None else [names[i] for i in include]
-    types = {c: (types or {}).get(c, pa.string()) for c in kept}
-    if _blank(data):
-        return pa.table({c: pa.array([], types[c]) for c in kept})
-    read = pcsv.ReadOptions(column_names=names, autogenerate_column_names=False,
-                            use_threads=False)  # a task has one core
-    convert = pcsv.ConvertOptions(
-        include_columns=kept, column_types=types,
-        # An empty field is NULL whatever nullValue says, as Spark reads it.
-        null_values=sorted({options.get("nullValue", ""), ""}), strings_can_be_null=True,
-        quoted_strings_can_be_null=False, true_values=_TRUE, false_values=_FALSE)
-    return pcsv.read_csv(pa.BufferReader(pa.py_buffer(data)), read_options=read,
-                         parse_options=_csv_parse_options(options), convert_options=convert)
-
-
-def csv_header(files: list[SourceFile], options: dict[str, str]) -> list[str]:
-    """The column names: the first line of the first file, or ``_c0``, ``_c1``, ..."""
-    import pyarrow.csv as pcsv
-
-    first = next((f for f in files if f.size > 0), None)
-    if first is None:
-        return []
-    with open(first.path, "rb") as fh:
-        line = fh.readline()
-    row = pcsv.read_csv(io.BytesIO(line), read_options=pcsv.ReadOptions(
-        autogenerate_column_names=True), parse_options=_csv_parse_options(options))
-    values = [row.column(i)[0].as_py() if row.num_rows else c
-              for i, c in enumerate(row.column_names)]
-    if truthy(options.get("header")):
-        return [str(v) if v is not None else f"_c{i}" for i, v in enumerate(values)]
-    return [f"_c{i}" for i in range(len(values))]
-
-
-# Spark's CSV type inference, per column: the first of these every value parses as.
-_CSV_ORDER = ["int", "bigint", "double", "boolean", "date", "timestamp"]
-_WIDER = {frozenset({"int", "bigint"}): "bigint", frozenset({"int", "double"}): "double",
-          frozenset({"bigint", "double"}): "double",
-          frozenset({"date", "timestamp"}): "timestamp"}
-
-
-def merge_type_names(a: str | None, b: str | None) -> str | None:
-    """Two inferred types as one (None: no values yet)."""
-    if a is None or a == b:
-        return b
-    if b is None:
-        return a
-    return _WIDER.get(frozenset({a, b}), "string")
-
-
-def _csv_column_type(values: pa.Array) -> str | None:
-    values = values.drop_null()
-    if len(values) == 0:
-        return None
-    for name in _CSV_ORDER:
-        if _parses_as(values, name):
-            return name
-    return "string"
-
-
-def _parses_as(values: pa.Array, name: str) -> bool:
-    if name == "boolean":
-        lowered = pc.utf8_lower(values)
-        return bool(pc.all(pc.is_in(lowered, pa.array(["true", "false"]))).as_py())
-    if name == "date":
-        matched = pc.match_substring_regex(values, r"^\d{4}-\d{1,2}-\d{1,2}$")
-        if not pc.all(matched).as_py():
-            return False
-    if name in ("int", "bigint", "double") and not pc.all(
-            pc.match_substring_regex(values, r"^\s*[-+]?(\d|\.\d|NaN|Infinity)")).as_py():
-        return False  # "1e5" and " 2" parse, "x" and "" do not
-    target = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
-              "date": pa.date32(), "timestamp": pa.timestamp("us")}[name]
-    try:
-        pc.cast(values, target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
-def infer_csv_split(spec: ReadSpec, pieces: list) -> list[list[str | None]]:
-    """On an executor: the type each column's values in this partition parse as."""
-    out = []
-    n = len(spec.data_schema.fields)
-    for _file, split in pieces:
-        table = _csv_strings(_csv_split_text(split, spec.options), n, spec.options)
-        out.append([_csv_column_type(table.column(i).combine_chunks()) for i in range(n)])
-    return out
-
-
-def _cast_strings(values: pa.Array, dt: T.DataType) -> pa.Array:
-    if isinstance(dt, T.StringType):
-        return values
-    if isinstance(dt, T.BooleanType):
-        lowered = pc.utf8_lower(values)
-        return pc.if_else(pc.equal(lowered, "true"), True,
-                          pc.if_else(pc.equal(lowered, "false"), False, None))
-    return pc.cast(pc.utf8_trim_whitespace(values), to_arrow_type(dt))
-
-
-def _read_csv(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
-    fields = spec.data_schema.fields
-    data = _csv_split_text(split, spec.options)
-    typed = {str(i): to_arrow_type(fields[i].dataType) for i in wanted
-             if isinstance(fields[i].dataType, _READ_TYPED)}
-    table = None
-    if typed:
-        try:
-            table = _csv_strings(data, len(fields), spec.options, wanted, typed)
-        except pa.ArrowInvalid:
-            pass  # a value pyarrow does not take: the string path reads it as Spark does
-    if table is None:
-        typed = {}
-        table = _csv_strings(data, len(fields), spec.options, wanted)
-    return pa.table({str(i): table.column(str(i)) if str(i) in typed else
-                     _cast_strings(table.column(str(i)).combine_chunks(), fields[i].dataType)
-                     for i in wanted})
 
 
 # --- JSON lines, text, parquet -----------------------------------------------------
@@ -427,13 +266,14 @@ def _read_parquet(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Tab
         to_arrow_type(fields[i].dataType)) for i in wanted})
 
 
-_READERS = {"csv": _read_csv, "json": _read_json, "text": _read_text,
+_READERS = {"csv": csvsource.read_csv, "json": _read_json, "text": _read_text,
             "parquet": _read_parquet}
 
 
-def read_partition(spec: ReadSpec, pieces: list) -> list[pa.RecordBatch]:
+def read_partition(spec: ReadSpec, pieces: list) -> Iterator[pa.RecordBatch]:
     """On an executor: the record batches of one partition's splits, with the columns the
-    query reads (``spec.columns``), partition columns made from the folder names."""
+    query reads (``spec.columns``), partition columns made from the folder names; a CSV
+    split a block at a time."""
     every = spec.data_schema.fields + spec.partition_schema.fields
     columns = list(range(len(every))) if spec.columns is None else spec.columns
     offset = len(spec.data_schema.fields)
@@ -441,18 +281,18 @@ def read_partition(spec: ReadSpec, pieces: list) -> list[pa.RecordBatch]:
     # A scan that needs no data column (count()) still reads one, for the rows.
     wanted = data or [0][:offset]
     schema = arrow_schema(T.StructType([every[i] for i in columns]))
-    batches: list[pa.RecordBatch] = []
     for file, split in pieces:
-        table = _READERS[spec.format](spec, split, wanted)
+        read = _READERS[spec.format](spec, split, wanted)
         values = dict(file.partition)
-        for i in columns[len(data):]:
-            f = every[i]
-            raw = pa.array([values.get(f.name)] * table.num_rows, pa.string())
-            table = table.append_column(str(i), _cast_strings(raw, f.dataType))
-        table = table.select([str(i) for i in columns])
-        batches += table.rename_columns([str(i) for i in range(len(columns))]).cast(
-            schema).to_batches()
-    return batches
+        for table in [read] if isinstance(read, pa.Table) else read:
+            for i in columns[len(data):]:
+                f = every[i]
+                raw = pa.array([values.get(f.name)] * table.num_rows, pa.string())
+                table = table.append_column(str(i), csvsource.cast_strings(raw, f.dataType))
+            table = table.select([str(i) for i in columns])
+            if columns:  # (a cast to no columns would lose the count of rows)
+                table = table.rename_columns([str(i) for i in range(len(columns))]).cast(schema)
+            yield from table.to_batches()
 
 
 def infer_partition_schema(files: list[SourceFile]) -> T.StructType:
@@ -463,7 +303,7 @@ def infer_partition_schema(files: list[SourceFile]) -> T.StructType:
     fields = []
     for key in keys:
         values = pa.array([dict(f.partition).get(key) for f in files], pa.string())
-        name = _csv_column_type(values)
+        name = csvsource.column_type(values)
         dt = {"int": T.IntegerType(), "bigint": T.LongType(), "double": T.DoubleType()}.get(
             name or "string", T.StringType())
         fields.append(T.StructField(key, dt))
@@ -565,13 +405,15 @@ def prune_partitions(files: list[SourceFile], attrs: list, condition) -> list[So
 
     if not files:
         return files
-    columns = [_cast_strings(pa.array([dict(f.partition).get(a.name) for f in files],
+    columns = [csvsource.cast_strings(pa.array([dict(f.partition).get(a.name) for f in files],
                                       pa.string()), a.dtype) for a in attrs]
     batch = pa.RecordBatch.from_arrays(columns, names=[str(i) for i in range(len(attrs))])
     keep = pc.fill_null(BatchEvaluator(attrs).column(condition, batch), False)
     return [f for f, k in zip(files, keep.to_pylist()) if k]
 
 
-def read_partitions(spec: ReadSpec, partitions: list) -> list[pa.RecordBatch]:
-    """On an executor: the batches of one RDD partition's file partitions."""
-    return [b for pieces in partitions for b in read_partition(spec, pieces)]
+def read_partitions(spec: ReadSpec, partitions: Iterable) -> Iterator[pa.RecordBatch]:
+    """On an executor: the batches of one RDD partition's file partitions, as they are
+    read."""
+    for pieces in partitions:
+        yield from read_partition(spec, pieces)

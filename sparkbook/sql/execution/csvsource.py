@@ -1,0 +1,428 @@
+"""Spark's CSV data source on an executor: a split read a block at a time with pyarrow's
+streaming CSV reader (a task holds a few blocks, never its whole split), its values parsed
+into the schema's types, malformed rows handled as the ``mode`` option says (PERMISSIVE,
+DROPMALFORMED, FAILFAST, with ``columnNameOfCorruptRecord``), and, for ``inferSchema``,
+the types a split's values parse as.
+
+As Spark's parser does (``spark.sql.csv.parser.columnPruning.enabled``), only the columns a
+query reads are parsed: a bad value in another column is no malformed row, and a row with
+too few or too many values is malformed only when every column is read (otherwise it is
+padded with NULLs or cut)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines
+from sparkbook.sql import types as T
+from sparkbook.sql.execution.arrow import to_arrow_type
+
+if TYPE_CHECKING:
+    from sparkbook.sql.execution.files import ReadSpec, SourceFile
+
+BLOCK_SIZE = 1024 * 1024  # the text pyarrow parses at a time (it reads ~16 blocks ahead)
+CORRUPT_RECORD = "_corrupt_record"  # spark.sql.columnNameOfCorruptRecord
+
+
+def truthy(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def parse_options(options: dict[str, str], invalid_row_handler=None):
+    """pyarrow's ParseOptions for the reader's ``sep``, ``quote`` and ``escape``."""
+    import pyarrow.csv as pcsv
+
+    sep = options.get("sep", options.get("delimiter", ","))
+    quote = options.get("quote", '"')
+    escape = options.get("escape", "\\")
+    return pcsv.ParseOptions(delimiter=sep, quote_char=quote or False,
+                             escape_char=escape or False, double_quote=True,
+                             newlines_in_values=False, invalid_row_handler=invalid_row_handler)
+
+
+# Booleans in any case, as cast_strings reads them (pyarrow's own list has "1", "0").
+_TRUE, _FALSE = (["".join(p) for p in itertools.product(*zip(w, w.upper()))]
+                 for w in ("true", "false"))
+
+# The types pyarrow's CSV reader parses to the very values cast_strings makes of the text
+# (whitespace around a number trimmed, booleans in any case), or rejects; dates,
+# timestamps and decimals keep the string path, whose rules are Spark's patterns.
+_READ_TYPED = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType,
+               T.DoubleType, T.BooleanType)
+
+
+def _convert_options(options: dict[str, str], include: list[str],
+                     types: dict[str, pa.DataType]):
+    import pyarrow.csv as pcsv
+
+    return pcsv.ConvertOptions(
+        include_columns=include, column_types={**dict.fromkeys(include, pa.string()), **types},
+        # An empty field is NULL whatever nullValue says, as Spark reads it.
+        null_values=sorted({options.get("nullValue", ""), ""}), strings_can_be_null=True,
+        quoted_strings_can_be_null=False, true_values=_TRUE, false_values=_FALSE)
+
+
+def cast_strings(values: pa.Array, dt: T.DataType) -> pa.Array:
+    """Text as a Spark type (raises pyarrow's ArrowInvalid for text that does not parse;
+    booleans other than true and false are NULL)."""
+    if isinstance(dt, T.StringType):
+        return values
+    if isinstance(dt, T.BooleanType):
+        lowered = pc.utf8_lower(values)
+        return pc.if_else(pc.equal(lowered, "true"), True,
+                          pc.if_else(pc.equal(lowered, "false"), False, None))
+    return pc.cast(pc.utf8_trim_whitespace(values), to_arrow_type(dt))
+
+
+def cast_or_null(values: pa.Array, dt: T.DataType) -> tuple[pa.Array, pa.Array | None]:
+    """Text as a Spark type, NULL where it does not parse; and the mask of those values
+    (None when every value parsed)."""
+    parts = _cast_parts(values, dt)
+    cast = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    bad = pc.and_(cast.is_null(), values.is_valid())
+    return cast, bad if pc.any(bad).as_py() else None
+
+
+def _cast_parts(values: pa.Array, dt: T.DataType) -> list[pa.Array]:
+    # Halving around a value that does not parse finds it in log(n) vectorised casts.
+    try:
+        return [cast_strings(values, dt)]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(values) == 1:
+            return [pa.nulls(1, to_arrow_type(dt))]
+    half = len(values) // 2
+    return _cast_parts(values.slice(0, half), dt) + _cast_parts(values.slice(half), dt)
+
+
+# --- parse modes and the corrupt record column ---------------------------------------
+
+
+def parse_mode(options: dict[str, str]) -> str:
+    """PERMISSIVE (also for a mode Spark does not know), DROPMALFORMED or FAILFAST."""
+    mode = options.get("mode", "PERMISSIVE").upper()
+    return mode if mode in ("DROPMALFORMED", "FAILFAST") else "PERMISSIVE"
+
+
+def corrupt_record_column(spec: ReadSpec) -> int | None:
+    """The schema's position of the column that holds a malformed row's text, if any."""
+    name = spec.options.get("columnNameOfCorruptRecord", CORRUPT_RECORD)
+    return next((i for i, f in enumerate(spec.data_schema.fields) if f.name == name), None)
+
+
+def check_corrupt_record_column(spec: ReadSpec, columns: list[int]) -> None:
+    """Spark's checks when a query is planned: the corrupt record column is a string, and
+    a query reads more than it alone."""
+    from sparkbook.errors import AnalysisException, sql_error
+
+    i = corrupt_record_column(spec)
+    if i is None:
+        return
+    field = spec.data_schema.fields[i]
+    if not isinstance(field.dataType, T.StringType):
+        raise sql_error("INVALID_CORRUPT_RECORD_TYPE", "42804",
+                        f"The column `{field.name}` for corrupt records must have the "
+                        f'nullable STRING type, but got "{field.dataType.simpleString().upper()}".',
+                        columnName=f"`{field.name}`", actualType=field.dataType.simpleString())
+    if columns == [i]:
+        raise AnalysisException(
+            "[UNSUPPORTED_FEATURE.QUERY_ONLY_CORRUPT_RECORD_COLUMN] The feature is not "
+            "supported: Queries from raw JSON/CSV/XML files are disallowed when the\n"
+            "referenced columns only include the internal corrupt record column\n"
+            "(named `_corrupt_record` by default). For example:\n"
+            "`spark.read.schema(schema).json(file).filter($\"_corrupt_record\".isNotNull)"
+            ".count()`\nand `spark.read.schema(schema).json(file).select(\"_corrupt_record\")"
+            ".show()`.\nInstead, you can cache or save the parsed results and then send the "
+            "same query.\nFor example, `val df = spark.read.schema(schema).json(file).cache()` "
+            "and then\n`df.filter($\"_corrupt_record\".isNotNull).count()`. SQLSTATE: 0A000",
+            "UNSUPPORTED_FEATURE.QUERY_ONLY_CORRUPT_RECORD_COLUMN", {}, "0A000")
+
+
+def malformed_record_error(path: str, record: list) -> Exception:
+    """FAILFAST's error: the file that could not be read, for the malformed row in it."""
+    from sparkbook.errors import SparkRuntimeException
+
+    shown = ",".join("null" if v is None else str(v) for v in record)
+    return SparkRuntimeException(
+        f"[FAILED_READ_FILE.NO_HINT] Encountered error while reading file file://{path}.  "
+        f"SQLSTATE: KD001\nCaused by: [MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] "
+        f"Malformed records are detected in record parsing: [{shown}].\nParse Mode: "
+        f"FAILFAST. To process malformed records as null result, try setting the option "
+        f"'mode' as 'PERMISSIVE'.  SQLSTATE: 22023", "FAILED_READ_FILE.NO_HINT",
+        {"path": f"file://{path}"}, "KD001")
+
+
+# --- reading a split -------------------------------------------------------------------
+
+
+class CsvSplitReader:
+    """The rows of one split as tables (columns named by schema position), a block at a
+    time. Numbers and booleans are parsed by pyarrow as it reads; at the first value it
+    does not take, the rest of the split is read again as text and cast as Spark parses
+    it, value by value NULL where it does not parse, so the values are the same either
+    way. Rows with another number of values than the file's columns are set aside by
+    pyarrow and put back in their place."""
+
+    def __init__(self, spec: ReadSpec, split: FileSplit, wanted: list[int],
+                 values_read: bool) -> None:
+        self.spec, self.split, self.wanted = spec, split, wanted
+        fields = spec.data_schema.fields
+        self.types = {i: fields[i].dataType for i in wanted}
+        self.corrupt = corrupt_record_column(spec)
+        file_fields = [i for i in range(len(fields)) if i != self.corrupt]
+        self.width = len(file_fields)
+        self.position = {f: p for p, f in enumerate(file_fields)}  # a field's file column
+        self.parsed = [i for i in wanted if i != self.corrupt]
+        # A count() parses nothing: no row is malformed.
+        self.mode = parse_mode(spec.options) if values_read else "PERMISSIVE"
+        self.check_width = values_read and len(self.parsed) == self.width
+        # The text of a malformed row: its corrupt record value, or in FAILFAST's error.
+        self.keep_text = self.corrupt in wanted and self.mode != "DROPMALFORMED"
+
+    def tables(self) -> Iterator[pa.Table]:
+        typed = {str(self.position[i]): to_arrow_type(self.types[i]) for i in self.parsed
+                 if isinstance(self.types[i], _READ_TYPED)}
+        done = 1  # the number of the first row not given out yet
+        while True:
+            try:
+                for table, last in self._read(typed, done):
+                    yield table
+                    done = last
+                return
+            except pa.ArrowInvalid:
+                if not typed:
+                    raise
+                typed = {}  # a value pyarrow does not take: the rest as text, cast
+
+    def _stream(self) -> SplitStream:
+        # Only the split that starts a file holds its header line.
+        header = self.split.start == 0 and truthy(self.spec.options.get("header"))
+        return SplitStream(self.split, skip_first_line=header)
+
+    def _read(self, typed: dict[str, pa.DataType], first: int) -> Iterator:
+        import pyarrow.csv as pcsv
+
+        invalid: list[tuple[int, str]] = []  # (row number, text) of rows of another width
+
+        def set_aside(row) -> str:
+            invalid.append((row.number, row.text))
+            return "skip"
+
+        include = [str(self.position[i]) for i in self.parsed] or ["0"]
+        read = pcsv.ReadOptions(column_names=[str(i) for i in range(max(self.width, 1))],
+                                use_threads=False, block_size=BLOCK_SIZE)  # one core a task
+        with self._stream() as stream, self._texts() as texts:
+            try:
+                reader = pcsv.open_csv(stream, read_options=read,
+                                       parse_options=parse_options(self.spec.options,
+                                                                   set_aside),
+                                       convert_options=_convert_options(
+                                           self.spec.options, include, typed))
+            except pa.ArrowInvalid as exc:
+                if "Empty CSV file" in str(exc):
+                    return
+                raise
+            number = 1
+            for batch in reader:
+                pieces, taken = [], 0
+                while taken < batch.num_rows:
+                    if invalid and invalid[0][0] <= number:
+                        pieces.append(invalid.pop(0))
+                        number += 1
+                        continue
+                    run = batch.num_rows - taken
+                    if invalid:
+                        run = min(run, invalid[0][0] - number)
+                    pieces.append((number, batch.slice(taken, run)))
+                    taken, number = taken + run, number + run
+                yield self._table(pieces, first, texts), number
+            if invalid:
+                yield self._table(invalid, first, texts), number + len(invalid)
+
+    def _texts(self):
+        """The split's lines but empty ones (a row a line), when malformed rows keep their
+        text."""
+        import contextlib
+
+        if not self.keep_text:
+            return contextlib.nullcontext(None)
+        stream = self._stream()
+        lines = (line for line in iter_lines(stream) if line)
+        return contextlib.closing(_Lines(lines, stream))
+
+    def _table(self, pieces: list, first: int, texts) -> pa.Table:
+        tables = []
+        for number, piece in pieces:
+            size = piece.num_rows if isinstance(piece, pa.RecordBatch) else 1
+            lines = texts.take(size) if texts is not None else None
+            if number + size <= first:
+                continue  # given out before the split was read again as text
+            if number < first:
+                piece, lines = piece.slice(first - number), lines and lines[first - number:]
+            if isinstance(piece, str):
+                if not piece.strip():
+                    continue  # a blank line is no row
+                table = self._values(self._tokens(piece), self.check_width, lines)
+            else:
+                table = self._values(piece, False, lines)
+            if table.num_rows:
+                tables.append(table)
+        if not tables:
+            return pa.table({str(i): pa.array([], to_arrow_type(self.types[i]))
+                             for i in self.wanted})
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+    def _tokens(self, text: str) -> pa.RecordBatch:
+        """A row of another width as the file's columns (padded with NULLs, or cut)."""
+        import pyarrow.csv as pcsv
+
+        options = self.spec.options
+        # Every token text: a row has at most one more than it has separators.
+        most = text.count(options.get("sep", options.get("delimiter", ","))) + 1
+        as_text = {f"f{i}": pa.string() for i in range(most)}
+        row = pcsv.read_csv(pa.BufferReader(text.encode() + b"\n"),
+                            read_options=pcsv.ReadOptions(autogenerate_column_names=True),
+                            parse_options=parse_options(options),
+                            convert_options=_convert_options(options, [], as_text))
+        values = [row.column(i)[0].as_py() for i in range(row.num_columns)]
+        values = (values + [None] * self.width)[:self.width]
+        return pa.RecordBatch.from_pydict(
+            {str(p): pa.array([v], pa.string()) for p, v in enumerate(values)})
+
+    def _values(self, piece: pa.RecordBatch, malformed: bool, lines: list | None
+                ) -> pa.Table:
+        """The wanted columns of rows as read, cast to their types, the malformed rows
+        handled as the mode says."""
+        columns: dict[str, pa.Array] = {}
+        n = piece.num_rows
+        bad = pa.array([True] * n) if malformed else None
+        for i in self.parsed:
+            values = piece.column(str(self.position[i]))
+            if pa.types.is_string(values.type) and not isinstance(self.types[i], T.StringType):
+                values, wrong = cast_or_null(values, self.types[i])
+                if wrong is not None:
+                    bad = wrong if bad is None else pc.or_(bad, wrong)
+            columns[str(i)] = values
+        if bad is not None:
+            if self.mode == "FAILFAST":
+                row = bad.index(True).as_py()
+                raise malformed_record_error(self.split.path, [
+                    (lines[row] if lines else None) if i == self.corrupt else
+                    columns[str(i)][row].as_py() for i in self.wanted])
+            if self.mode == "DROPMALFORMED":
+                keep = pc.invert(bad)
+                columns = {k: v.filter(keep) for k, v in columns.items()}
+                n = pc.sum(keep).as_py() or 0
+        if self.corrupt in self.wanted:
+            text = pa.nulls(n, pa.string())
+            if bad is not None and self.mode == "PERMISSIVE":
+                text = pc.if_else(bad, pa.array(lines, pa.string()), text)
+            columns[str(self.corrupt)] = text
+        return pa.table({str(i): columns[str(i)] for i in self.wanted})
+
+
+class _Lines:
+    """A stream's lines handed out a run at a time."""
+
+    def __init__(self, lines: Iterator[str], stream: SplitStream) -> None:
+        self._lines, self._stream = lines, stream
+
+    def take(self, n: int) -> list[str]:
+        return list(itertools.islice(self._lines, n))
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def read_csv(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> Iterator[pa.Table]:
+    """The tables of a CSV split, columns named by their schema positions ``wanted``."""
+    values_read = spec.columns is None or any(
+        i < len(spec.data_schema.fields) for i in spec.columns)
+    return CsvSplitReader(spec, split, wanted, values_read).tables()
+
+
+# --- the header and type inference -----------------------------------------------------
+
+
+def csv_header(files: list[SourceFile], options: dict[str, str]) -> list[str]:
+    """The column names: the first line of the first file, or ``_c0``, ``_c1``, ..."""
+    import io
+
+    import pyarrow.csv as pcsv
+
+    first = next((f for f in files if f.size > 0), None)
+    if first is None:
+        return []
+    with open(first.path, "rb") as fh:
+        line = fh.readline()
+    row = pcsv.read_csv(io.BytesIO(line), read_options=pcsv.ReadOptions(
+        autogenerate_column_names=True), parse_options=parse_options(options))
+    values = [row.column(i)[0].as_py() if row.num_rows else c
+              for i, c in enumerate(row.column_names)]
+    if truthy(options.get("header")):
+        return [str(v) if v is not None else f"_c{i}" for i, v in enumerate(values)]
+    return [f"_c{i}" for i in range(len(values))]
+
+
+# Spark's CSV type inference, per column: the first of these every value parses as.
+_CSV_ORDER = ["int", "bigint", "double", "boolean", "date", "timestamp"]
+_WIDER = {frozenset({"int", "bigint"}): "bigint", frozenset({"int", "double"}): "double",
+          frozenset({"bigint", "double"}): "double",
+          frozenset({"date", "timestamp"}): "timestamp"}
+
+
+def merge_type_names(a: str | None, b: str | None) -> str | None:
+    """Two inferred types as one (None: no values yet)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    return _WIDER.get(frozenset({a, b}), "string")
+
+
+def column_type(values: pa.Array) -> str | None:
+    """The type Spark infers for a column of text (None: no values)."""
+    values = values.drop_null()
+    if len(values) == 0:
+        return None
+    for name in _CSV_ORDER:
+        if _parses_as(values, name):
+            return name
+    return "string"
+
+
+def _parses_as(values: pa.Array, name: str) -> bool:
+    if name == "boolean":
+        lowered = pc.utf8_lower(values)
+        return bool(pc.all(pc.is_in(lowered, pa.array(["true", "false"]))).as_py())
+    if name == "date":
+        matched = pc.match_substring_regex(values, r"^\d{4}-\d{1,2}-\d{1,2}$")
+        if not pc.all(matched).as_py():
+            return False
+    if name in ("int", "bigint", "double") and not pc.all(
+            pc.match_substring_regex(values, r"^\s*[-+]?(\d|\.\d|NaN|Infinity)")).as_py():
+        return False  # "1e5" and " 2" parse, "x" and "" do not
+    target = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
+              "date": pa.date32(), "timestamp": pa.timestamp("us")}[name]
+    try:
+        pc.cast(values, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def infer_csv_split(spec: ReadSpec, pieces: list) -> list[list[str | None]]:
+    """On an executor: the type each column's values in this partition parse as."""
+    everything = list(range(len(spec.data_schema.fields)))
+    out = []
+    for _file, split in pieces:
+        merged: list[str | None] = [None] * len(everything)
+        for table in CsvSplitReader(spec, split, everything, False).tables():
+            merged = [merge_type_names(a, column_type(table.column(i).combine_chunks()))
+                      for a, i in zip(merged, everything)]
+        out.append(merged)
+    return out
