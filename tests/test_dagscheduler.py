@@ -624,3 +624,90 @@ def test_a_finished_map_stage_that_loses_outputs_while_its_sibling_runs_runs_aga
     core.finish_all()
     assert core.succeeded(job), core.ended
     assert (first, 1) in core.stages()  # the first map stage's second attempt
+
+
+# --- map-stage jobs (Spark's submitMapStage, which adaptive execution uses) --------------
+
+
+def submit_map_stage(core: Core, dep) -> int:
+    job_id = next(core._job_ids)
+    core.handle(ev.MapStageSubmitted(job_id, dep, {}, "test:1"))
+    return job_id
+
+
+def statistics(core: Core, job_id: int):
+    (result,) = [i for i in core.out if isinstance(i, ev.MapStageResult) and i.job_id == job_id]
+    return result.statistics
+
+
+def test_a_map_stage_job_runs_only_the_map_stage_and_ends_with_its_bytes_per_partition():
+    driver, core = DriverStandIn(), Core()
+    counts = pairs_rdd(driver).map(lambda kv: kv).reduceByKey(add, 3)
+    job = submit_map_stage(core, counts.deps[0])
+    (start,) = [e for e in core.out if isinstance(e, JobStart)]
+    assert [(s.stage_id, s.is_shuffle_map) for s in start.stage_infos] == [(0, True)]
+    assert {launch.kind for launch in core.launches()} == {"shuffle_map"}
+    for i, launch in enumerate(sorted(core.launches(), key=lambda lt: lt.partition)):
+        core.finish(launch, sizes=[i, 10, 0], records=[1, 1, 0])
+    while core.running:  # the other two map tasks
+        core.finish(core.launches()[0], sizes=[1, 2, 3], records=[1, 1, 1])
+    assert core.succeeded(job) and job not in core.results
+    stats = statistics(core, job)
+    assert stats.shuffle_id == 0
+    assert stats.bytes_by_partition_id == [0 + 1 + 1 + 1, 10 + 10 + 2 + 2, 3 + 3]
+    assert stats.records_by_partition_id == [4, 4, 2]
+    assert [e.succeeded for e in core.out if isinstance(e, JobEnd)] == [True]
+    # A job reading the shuffle then skips the map stage it ran.
+    reader = core.submit(counts)
+    assert {launch.kind for launch in core.launches()} == {"result"}
+    core.finish_all()
+    assert core.succeeded(reader)
+    assert [e for e in core.out if isinstance(e, JobStart)][1].skipped_stage_ids == [0]
+
+
+def test_a_map_stage_job_runs_the_missing_stages_before_its_own():
+    driver, core = DriverStandIn(), Core()
+    second = pairs_rdd(driver).reduceByKey(add, 2).map(lambda kv: kv).partitionBy(2)
+    job = submit_map_stage(core, second.deps[0])
+    core.finish_all()
+    assert core.succeeded(job)
+    assert core.stages() == [(0, 0), (1, 0)]
+    assert len(statistics(core, job).bytes_by_partition_id) == 2
+
+
+def test_a_map_stage_job_on_outputs_that_exist_ends_at_once_skipping_its_stage():
+    driver, core = DriverStandIn(), Core()
+    counts = pairs_rdd(driver).reduceByKey(add, 4)
+    core.submit(counts)
+    core.finish_all()
+    launched = len(core.out)
+    job = submit_map_stage(core, counts.deps[0])
+    assert core.succeeded(job) and not core.running
+    assert not any(isinstance(i, ev.LaunchTask) for i in core.out[launched:])
+    start = [e for e in core.out if isinstance(e, JobStart)][-1]
+    assert start.skipped_stage_ids == [0]
+    assert statistics(core, job).bytes_by_partition_id == [4, 4, 4, 4]
+
+
+def test_two_map_stage_jobs_run_at_once_and_a_failed_one_fails_alone():
+    driver, core = DriverStandIn(), Core(executors=tuple("01234567"))
+    left = driver.parallelize([(1, 1), (2, 2)], 2).reduceByKey(add, 2)
+    right = driver.parallelize([(1, 1)], 2).partitionBy(2)
+    ok, bad = submit_map_stage(core, left.deps[0]), submit_map_stage(core, right.deps[0])
+    assert {lt.stage_id for lt in core.launches()} == {0, 1}  # both stages in flight
+    for _ in range(4):
+        (launch,) = [lt for lt in core.launches() if lt.stage_id == 1 and lt.partition == 0]
+        core.finish(launch, m.ExceptionFailure("ValueError", "bad", "tb"))
+    assert isinstance(core.ended[bad], PythonException) and ok not in core.ended
+    core.finish_all()
+    assert core.succeeded(ok)
+
+
+def test_a_cancelled_map_stage_job_kills_its_tasks():
+    driver, core = DriverStandIn(), Core()
+    job = submit_map_stage(core, pairs_rdd(driver).reduceByKey(add, 2).deps[0])
+    running = set(core.running)
+    core.handle(ev.CancelJob(job, "by the test"))
+    assert {i.task_id for i in core.out if isinstance(i, ev.KillTask)} == running
+    assert "cancelled by the test" in str(core.ended[job])
+    assert not core.dag.jobs and not core.dag.running

@@ -167,3 +167,27 @@ def test_the_status_store_keeps_only_the_retained_finished_jobs_stages_and_dead_
         store.on_executor_removed(ExecutorRemoved(str(i), 1.0, "killed"))
     store.on_executor_added(ExecutorAdded("live", 0.0, ExecutorInfo("live", "tcp://y")))
     assert "live" in store.executors and len(store.executors) <= 4
+
+
+def test_a_map_stage_job_shows_as_a_job_of_its_one_stage(sc, recorded):
+    shuffled = sc.parallelize(WORDS, 4).map(lambda w: (w, 1)).partitionBy(3)
+    future = sc.submitMapStage(shuffled.deps[0])
+    stats = future.get()
+    assert len(stats.bytes_by_partition_id) == 3 and sum(stats.records_by_partition_id) == 1000
+    settle(sc)
+    (job,) = recorded.jobs
+    assert job.job_id == future.jobIds[0]
+    assert [(s.is_shuffle_map, s.num_tasks) for s in job.stage_infos] == [(True, 4)]
+    written = stage_metric(recorded, job.stage_infos[0].stage_id, "shuffle_write_bytes")
+    assert written == sum(stats.bytes_by_partition_id) > 0
+    assert sc.statusTracker().getJobInfo(job.job_id).status == "SUCCEEDED"
+    assert len(shuffled.collect()) == 1000  # the next job skips the map stage
+    settle(sc)
+    assert recorded.jobs[1].skipped_stage_ids == [job.stage_infos[0].stage_id]
+
+
+def test_submit_map_stage_takes_a_shuffle_dependency_only(sc):
+    rdd = sc.parallelize(range(4), 2).map(str)
+    with pytest.raises(TypeError, match="submitMapStage takes a ShuffleDependency, not "
+                                        "NarrowDependency"):
+        sc.submitMapStage(rdd.deps[0])

@@ -141,7 +141,7 @@ def test_the_map_side_moves_few_big_arrow_ipc_blocks(spark):
 
     attrs = [e.AttributeReference("k", StringType()), e.AttributeReference("v", LongType())]
     part = x.HashPartitioning([attrs[0]], 4)
-    records = list(x.split_batches(attrs, part, None, iter([batch, batch])))
+    records = list(x.split_batches(attrs, part, iter([batch, batch])))
     assert len(records) <= 3  # one block per non-empty partition, not one per row
     back = pa.concat_tables(x.from_ipc(block) for _, block in records)
     assert back.num_rows == 8

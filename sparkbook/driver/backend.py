@@ -8,9 +8,9 @@ instructions that come back (frames and sends a LaunchTask, a KillTask, ..., pos
 listener events, hands results to the job's waiter). It makes no scheduling decision.
 
 The user's side, for SparkContext and nothing else (thread-safe; each posts an event or
-a read to the scheduler thread): ``submit_job``, ``cancel_job``, ``cancel_jobs``,
-``unpersist_rdd``, ``remove_broadcast``, ``clean`` (the ContextCleaner's), ``add_file``,
-``kill_executor``, ``cluster_status``, ``cached_partition_count``, ``shuffle_ids``,
+a read to the scheduler thread): ``submit_job``, ``submit_map_stage``, ``cancel_job``,
+``cancel_jobs``, ``unpersist_rdd``, ``remove_broadcast``, ``clean`` (the ContextCleaner's),
+``add_file``, ``kill_executor``, ``cluster_status``, ``cached_partition_count``, ``shuffle_ids``,
 ``executor_infos``, plus ``start``, ``wait_for_executors`` and ``stop``.
 """
 
@@ -129,6 +129,7 @@ class SchedulerBackend:
             ev.UpdateAccumulators: lambda i: self.apply_accumulators(i.blob),
             ev.TaskResult: lambda i: self._waiters[i.job_id].task_succeeded(i.index,
                                                                             i.result),
+            ev.MapStageResult: lambda i: self._waiters[i.job_id].set_result(0, i.statistics),
             ev.JobEnded: self._job_ended,
         }
         self._thread = threading.Thread(target=self._run, name="sparkbook-scheduler",
@@ -155,6 +156,15 @@ class SchedulerBackend:
         self._waiters[waiter.job_id] = waiter
         self._post(ev.JobSubmitted(waiter.job_id, rdd, func, partitions, properties, op,
                                    callsite))
+        return waiter
+
+    def submit_map_stage(self, dependency: object, properties: dict,
+                         callsite: str) -> JobWaiter:
+        """Run a shuffle's map stage as a job (Spark's ``DAGScheduler.submitMapStage``); its
+        one result, in the waiter returned, is the shuffle's MapOutputStatistics."""
+        waiter = JobWaiter(next(self._job_ids), 1)
+        self._waiters[waiter.job_id] = waiter
+        self._post(ev.MapStageSubmitted(waiter.job_id, dependency, properties, callsite))
         return waiter
 
     def cancel_job(self, job_id: int, reason: str) -> concurrent.futures.Future:
@@ -309,7 +319,8 @@ class SchedulerBackend:
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                 log.exception("the scheduler failed on %r", command)
                 future.set_exception(exc)
-                if isinstance(command, ev.JobSubmitted) and command.job_id in self._waiters:
+                if (isinstance(command, (ev.JobSubmitted, ev.MapStageSubmitted))
+                        and command.job_id in self._waiters):
                     self._waiters.pop(command.job_id).job_failed(exc)  # the caller hears
 
     def _check_manager(self) -> None:

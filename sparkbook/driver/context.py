@@ -30,6 +30,7 @@ from sparkbook.driver.callsite import user_callsite
 from sparkbook.driver.cleaner import ContextCleaner
 from sparkbook.driver.cluster import ClusterView
 from sparkbook.driver.fileserver import FileServer, Shipment
+from sparkbook.driver.jobwaiter import SimpleFutureAction
 from sparkbook.driver.listener import (
     ApplicationEnd,
     ApplicationStart,
@@ -44,6 +45,7 @@ from sparkbook.driver.taskoutputprinter import TaskOutputPrinter
 from sparkbook.driver.tasksetmanager import Speculation
 from sparkbook.errors import PySparkRuntimeError, SparkException
 from sparkbook.rdd import RDD
+from sparkbook.rdd.dependency import ShuffleDependency
 from sparkbook.rdd.input import (
     BinaryFileRDD,
     HadoopRDD,
@@ -543,10 +545,38 @@ class SparkContext:
         results = self._run_job(rdd, lambda it: list(partitionFunc(it)), partitions, "runJob")
         return list(itertools.chain.from_iterable(results))
 
-    def _run_job(self, rdd: RDD, func: Callable, partitions: Iterable[int] | None,
-                 op: str) -> list:
+    def submitMapStage(self, dependency: ShuffleDependency) -> SimpleFutureAction:
+        """Run the map stage of a shuffle (a ShuffledRDD's ``deps[0]``), and the missing
+        stages before it, as a job of its own (Spark's internal ``submitMapStage``, which
+        adaptive query execution uses). The future's ``get()`` waits for it and returns
+        the shuffle's ``MapOutputStatistics``: bytes per reduce partition."""
+        self._check_running()
+        if not isinstance(dependency, ShuffleDependency):
+            raise TypeError(f"submitMapStage takes a ShuffleDependency, not "
+                            f"{type(dependency).__name__}")
+        props = dict(self._properties())
+        _, callsite = self._job_name(props, "")
+        waiter = self._backend.submit_map_stage(dependency, props, callsite)
+        return SimpleFutureAction(waiter, self._backend.cancel_job,
+                                  value=lambda results: results[0])
+
+    def _check_running(self) -> None:
         if self._stopped:
             raise SparkException("Cannot call methods on a stopped SparkContext.")
+
+    def _job_name(self, props: dict, op: str) -> tuple[str, str]:
+        """The job's (op, call site): a library running a job for the user (sparkbook.sql)
+        names it with Spark's property ``callSite.short``, "what at where", and the job
+        and its final stage take that name."""
+        short = props.get("callSite.short")
+        if short and " at " in short:
+            what, _, callsite = short.rpartition(" at ")
+            return what, callsite
+        return op, self._callsite()
+
+    def _run_job(self, rdd: RDD, func: Callable, partitions: Iterable[int] | None,
+                 op: str) -> list:
+        self._check_running()
         n = rdd.getNumPartitions()
         parts = list(range(n)) if partitions is None else list(partitions)
         for p in () if partitions is None else parts:
@@ -554,18 +584,10 @@ class SparkContext:
                 raise ValueError(f"Attempting to access a non-existent partition: {p}. "
                                  f"Total number of partitions: {n}")
         props = dict(self._properties())
-        callsite = self._callsite()
-        short = props.get("callSite.short")
-        if short and " at " in short:
-            # Spark's property: a library running a job for the user (sparkbook.sql) names
-            # it, "what at where", and the job and its final stage take that name.
-            op, _, callsite = short.rpartition(" at ")
+        op, callsite = self._job_name(props, op)
         waiter = self._backend.submit_job(rdd, func, parts, props, op, callsite)
-        try:
-            return waiter.collect(serializers.loads_batches)
-        except KeyboardInterrupt:
-            self._backend.cancel_job(waiter.job_id, "by the user (interrupt)")
-            raise
+        return SimpleFutureAction(waiter, self._backend.cancel_job,
+                                  serializers.loads_batches).get()
 
     def _callsite(self) -> str:
         return user_callsite()

@@ -91,6 +91,7 @@ class DAGScheduler:
         self._freed: list[str] = []  # executors whose cores StatusUpdates freed
         self._handlers: dict[type, Callable] = {
             ev.JobSubmitted: self._job_submitted,
+            ev.MapStageSubmitted: self._map_stage_submitted,
             ev.StatusUpdate: lambda e: self._status_update(e.update, e.result),
             ev.ExecutorAdded: self._executor_added,
             ev.ExecutorLost: self._executor_lost,
@@ -144,6 +145,18 @@ class DAGScheduler:
 
         return parent_stages(rdd, self.shuffle_stages, new_map_stage)
 
+    def _shuffle_map_stage(self, dep: ShuffleDependency, job_id: int) -> ShuffleMapStage:
+        """The map stage of ``dep``, made (with its missing parents) if it does not exist
+        (Spark's getOrCreateShuffleMapStage)."""
+        stage = self.shuffle_stages.get(dep.shuffle_id)
+        if stage is None:
+            parents = self._parent_stages(dep.rdd, job_id)  # numbered before it, as in Spark
+            stage = ShuffleMapStage(self._new_stage_id(), dep, parents, job_id)
+            self.stages[stage.id] = stage
+            self.shuffle_stages[dep.shuffle_id] = stage
+            self.map_outputs.register_shuffle(dep.shuffle_id, stage.num_tasks)
+        return stage
+
     def plan(self, rdd: RDD, op: str, callsite: str) -> tuple[list[Stage], set[Stage]]:
         """The stages a job of ``op`` on every partition of ``rdd`` would have (by id, the
         final one last), and those of them it would run (the rest are skipped), built as
@@ -190,23 +203,46 @@ class DAGScheduler:
         self.stages[stage.id] = stage
         job = ActiveJob(job_id, stage, e.properties, [False] * len(e.partitions))
         stage.job = job
-        self.jobs[job_id] = job
-        stages = sorted(self._ancestors(stage), key=lambda s: s.id)
-        for s in stages:
-            s.job_ids.add(job_id)
-        infos = [s.info if s.info is not None and self._is_available(s) else
-                 s.describe(max(s.latest_attempt, 0), s.num_tasks) for s in stages]
-        to_run = self._stages_to_run(stage)
-        self.emit(JobStart(job_id, self.clock(), infos, dict(e.properties), e.callsite,
-                           [s.id for s in stages if s not in to_run]))
-        if not e.partitions:
-            self._finish_job(job)
+        self._start_job(job, e.callsite)
+
+    def _map_stage_submitted(self, e: ev.MapStageSubmitted) -> None:
+        """A job whose final stage is the shuffle's map stage (Spark's
+        handleMapStageSubmitted): it ends, with the shuffle's statistics, once every map
+        output exists; at once when they all exist already."""
+        if self.cluster_lost is not None:
+            self.emit(ev.JobEnded(e.job_id, SparkException(self.cluster_lost)))
             return
         try:
-            self._submit_stage(stage)
-        except Exception as exc:  # noqa: BLE001 - the job fails, the scheduler goes on
-            log.exception("submitting job %s failed", job_id)
-            self._fail_job(job, exc)
+            stage = self._shuffle_map_stage(e.dependency, e.job_id)
+        except Exception as exc:  # e.g. a file that vanished while listing partitions
+            self.emit(ev.JobEnded(e.job_id, exc))
+            return
+        job = ActiveJob(e.job_id, stage, e.properties, [False])
+        stage.map_stage_jobs.append(job)
+        self._start_job(job, e.callsite)
+
+    def _start_job(self, job: ActiveJob, callsite: str) -> None:
+        """Post the job's start and submit its final stage (or end it: nothing to run)."""
+        stage = job.final_stage
+        self.jobs[job.job_id] = job
+        stages = sorted(self._ancestors(stage), key=lambda s: s.id)
+        for s in stages:
+            s.job_ids.add(job.job_id)
+        infos = [s.info if s.info is not None and self._is_available(s) else
+                 s.describe(max(s.latest_attempt, 0), s.num_tasks) for s in stages]
+        to_run = set() if self._is_available(stage) else self._stages_to_run(stage)
+        self.emit(JobStart(job.job_id, self.clock(), infos, dict(job.properties), callsite,
+                           [s.id for s in stages if s not in to_run]))
+        if not to_run:
+            self._finish_map_stage_jobs(stage)
+        elif not job.finished:
+            self._finish_job(job)
+        else:
+            try:
+                self._submit_stage(stage)
+            except Exception as exc:  # noqa: BLE001 - the job fails, the scheduler goes on
+                log.exception("submitting job %s failed", job.job_id)
+                self._fail_job(job, exc)
 
     def _stages_to_run(self, final: Stage) -> set[Stage]:
         """The stages submitting ``final`` runs: it and, recursively, the parents whose
@@ -303,7 +339,20 @@ class DAGScheduler:
                 self._submit_stage(stage)
                 return
             stage.failed_attempts = 0
+            self._finish_map_stage_jobs(stage)
         self._submit_waiting_stages()
+
+    def _finish_map_stage_jobs(self, stage: ShuffleMapStage) -> None:
+        """Every map output of the stage exists: its map-stage jobs end, with the sizes."""
+        if not stage.map_stage_jobs:
+            return
+        stats = self.map_outputs.statistics(stage.shuffle_id,
+                                            stage.shuffle_dep.partitioner.numPartitions)
+        for job in list(stage.map_stage_jobs):
+            job.finished[0] = True
+            job.num_finished = 1
+            self.emit(ev.MapStageResult(job.job_id, stats))
+            self._finish_job(job)
 
     def _submit_waiting_stages(self) -> None:
         for stage in sorted(self.waiting, key=lambda s: s.id):
@@ -628,7 +677,11 @@ class DAGScheduler:
 
     def _forget_job(self, job: ActiveJob) -> None:
         self.jobs.pop(job.job_id, None)
-        self.stages.pop(job.final_stage.id, None)
-        job.final_stage.job = None
+        final = job.final_stage
+        if isinstance(final, ResultStage):
+            self.stages.pop(final.id, None)
+            final.job = None
+        else:  # a map stage stays, for the jobs that read its outputs
+            final.map_stage_jobs.remove(job)
         if self.cleaning:
             self._clean_shuffles(set())

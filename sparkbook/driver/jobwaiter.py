@@ -35,6 +35,10 @@ class JobWaiter:
             self._undecoded = 0
             self._wake.put(None)
 
+    def set_result(self, index: int, value: Any) -> None:
+        """A result that needs no decoding (a map stage's statistics), before the end."""
+        self.results[index] = value
+
     def job_succeeded(self) -> None:
         self._wake.put(self._DONE)
 
@@ -42,7 +46,7 @@ class JobWaiter:
         self.error = error
         self._wake.put(self._DONE)
 
-    def collect(self, decode: Callable[[list[bytes]], Any]) -> list:
+    def collect(self, decode: Callable[[list[bytes]], Any] | None) -> list:
         """Decode results until the job ends; raises the job's error if it failed."""
         while True:
             try:
@@ -57,3 +61,34 @@ class JobWaiter:
         if self.error is not None:
             raise self.error
         return self.results
+
+
+class SimpleFutureAction:
+    """A submitted job, as Spark's SimpleFutureAction: ``get`` waits for its value (on the
+    caller's thread; an interrupt cancels the job), ``cancel`` cancels it. ``decode``
+    turns each task's result frames into its result, ``value`` the results into what
+    ``get`` returns (a map-stage job's: its one result, the MapOutputStatistics)."""
+
+    def __init__(self, waiter: JobWaiter, cancel_job: Callable[[int, str], object],
+                 decode: Callable[[list[bytes]], Any] | None = None,
+                 value: Callable[[list], Any] | None = None) -> None:
+        self._waiter = waiter
+        self._cancel_job = cancel_job
+        self._decode = decode
+        self._value = value
+
+    @property
+    def jobIds(self) -> list[int]:  # noqa: N802 - Spark's name
+        return [self._waiter.job_id]
+
+    def get(self) -> Any:
+        """The job's value; raises its error if it failed."""
+        try:
+            results = self._waiter.collect(self._decode)
+        except KeyboardInterrupt:
+            self.cancel("by the user (interrupt)")
+            raise
+        return results if self._value is None else self._value(results)
+
+    def cancel(self, reason: str = "by the user") -> None:
+        self._cancel_job(self._waiter.job_id, reason)

@@ -12,6 +12,16 @@ class MapStatus:
     records: list[int] | None = None  # records per reduce partition
 
 
+@dataclass(frozen=True)
+class MapOutputStatistics:
+    """What a shuffle's map stage wrote: bytes (and records) per reduce partition, summed
+    over its map outputs (Spark's MapOutputStatistics, which adaptive execution reads)."""
+
+    shuffle_id: int
+    bytes_by_partition_id: list[int]
+    records_by_partition_id: list[int]
+
+
 class MapOutputTracker:
     """Shuffle id -> one MapStatus (or None while missing) per map partition."""
 
@@ -59,9 +69,16 @@ class MapOutputTracker:
                 by_executor.setdefault(status.executor_id, []).append(map_id)
         return list(by_executor.items())
 
-    def bytes_by_reduce(self, shuffle_id: int) -> list[int]:
-        outputs = [s for s in self._outputs.get(shuffle_id, []) if s is not None]
-        return [sum(col) for col in zip(*(s.sizes for s in outputs))] if outputs else []
+    def statistics(self, shuffle_id: int, num_reducers: int) -> MapOutputStatistics:
+        """The sizes of the registered map outputs of the shuffle, per reduce partition."""
+        sizes, records = [0] * num_reducers, [0] * num_reducers
+        for status in self._outputs.get(shuffle_id, []):
+            if status is None:
+                continue
+            sizes = [a + b for a, b in zip(sizes, status.sizes)]
+            if status.records is not None:
+                records = [a + b for a, b in zip(records, status.records)]
+        return MapOutputStatistics(shuffle_id, sizes, records)
 
     def written(self, shuffle_id: int) -> tuple[int, int]:
         """The bytes and records the registered map outputs of the shuffle hold."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from sparkbook import messages as m
 from sparkbook.driver.listener import SparkListenerEvent
+from sparkbook.driver.mapoutputtracker import MapOutputStatistics
 
 # --- events (facts, so frozen) ----------------------------------------------------------
 
@@ -31,6 +32,18 @@ class JobSubmitted:
     partitions: list[int]
     properties: dict
     op: str
+    callsite: str
+
+
+@dataclass(frozen=True, slots=True)
+class MapStageSubmitted:
+    """Run the map stage of ``dependency`` (and the missing ones before it) as a job of
+    its own, whose one result is the shuffle's ``MapOutputStatistics`` (Spark's
+    ``MapStageSubmitted``, which adaptive query execution submits)."""
+
+    job_id: int
+    dependency: Any
+    properties: dict
     callsite: str
 
 
@@ -121,9 +134,9 @@ class FileAdded:
     shipment: tuple[str, str]
 
 
-Event = (JobSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost | ClusterManagerLost
-         | CancelJob | CancelJobs | Tick | RddUnpersisted | BroadcastRemoved | ShuffleCleaned
-         | FileAdded)
+Event = (JobSubmitted | MapStageSubmitted | StatusUpdate | ExecutorAdded | ExecutorLost
+         | ClusterManagerLost | CancelJob | CancelJobs | Tick | RddUnpersisted | BroadcastRemoved
+         | ShuffleCleaned | FileAdded)
 
 # --- instructions -------------------------------------------------------------------------
 
@@ -174,6 +187,14 @@ class TaskResult:
 
 
 @dataclass(slots=True)
+class MapStageResult:
+    """Map-stage job ``job_id``'s result: the statistics of the shuffle it wrote."""
+
+    job_id: int
+    statistics: MapOutputStatistics
+
+
+@dataclass(slots=True)
 class JobEnded:
     """The job succeeded (``error`` None) or failed with ``error``."""
 
@@ -197,5 +218,5 @@ class RemoveShuffle:
 
 
 Instruction = (LaunchTask | KillTask | RemoveBinary | RddUnpersisted | BroadcastRemoved
-               | RemoveShuffle | UpdateAccumulators | TaskResult | JobEnded
+               | RemoveShuffle | UpdateAccumulators | TaskResult | MapStageResult | JobEnded
                | SparkListenerEvent)

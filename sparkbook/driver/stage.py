@@ -93,6 +93,7 @@ class ShuffleMapStage(Stage):
                             "map-side" if dep.map_side_combine else "reduce-side")
         self._dep = weakref.ref(dep)
         self.name = f"{dep.rdd.op} at {dep.rdd.callsite}"
+        self.map_stage_jobs: list[ActiveJob] = []  # jobs of this stage alone (submitMapStage)
 
     @property
     def action(self) -> ShuffleDependency:
@@ -124,8 +125,10 @@ class ResultStage(Stage):
 
 @dataclass
 class ActiveJob:
+    """A job: a ResultStage's, or a map-stage job's (its one result the map statistics)."""
+
     job_id: int
-    final_stage: ResultStage
+    final_stage: Stage
     properties: dict
     finished: list[bool] = field(default_factory=list)
     num_finished: int = 0

@@ -9,9 +9,11 @@ the key columns, the same in every process, modulo ``n``), ``SinglePartition`` a
 ``BroadcastExchange`` collects a small side on the driver and ``sc.broadcast``s its IPC.
 
 Adaptive coalescing (``spark.sql.adaptive.coalescePartitions.enabled``, on by default as
-in Spark 3.2+): the map stage runs first as its own job; the map side adds its bytes per
-reduce partition to an accumulator, and neighbouring small partitions are then read
-together by one task, toward Spark's target size.
+in Spark 3.2+): the map stage runs first as a job of its own (``sc.submitMapStage``, as
+Spark's query stages do), whose result is the bytes the map side wrote per reduce
+partition (from the map output tracker); neighbouring small partitions are then read
+together by one task, toward Spark's target size. The two sides of a join are submitted
+together, so their map stages run at once.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sparkbook.accumulators import AccumulatorParam
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 
 if TYPE_CHECKING:
     from sparkbook.driver.context import SparkContext
+    from sparkbook.driver.jobwaiter import SimpleFutureAction
     from sparkbook.rdd import RDD
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -191,18 +193,8 @@ def sort_keys(order: list[e.SortOrder]) -> list[tuple[str, str, str]]:
              "at_start" if o.nulls_first else "at_end") for i, o in enumerate(order)]
 
 
-class ListAdd(AccumulatorParam):
-    """Bytes per reduce partition, added element by element across map tasks."""
-
-    def zero(self, value: list[int]) -> list[int]:
-        return [0] * len(value)
-
-    def addInPlace(self, a: list[int], b: list[int]) -> list[int]:
-        return [x + y for x, y in zip(a, b)]
-
-
 def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning,
-                  sizes, batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, bytes]]:
+                  batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, bytes]]:
     """The map side: each row to its reduce partition, one IPC block per partition."""
     ev = BatchEvaluator(inputs)
     n = partitioning.num_partitions
@@ -224,14 +216,10 @@ def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning
         for b in np.nonzero(counts)[0]:
             parts.setdefault(int(b), []).append(ordered.slice(start, int(counts[b])))
             start += int(counts[b])
-    written = [0] * n
     for b, chunks in parts.items():
         block = ArrowBlock(to_ipc(chunks))
         block.num_rows = sum(c.num_rows for c in chunks)
-        written[b] = len(block)
         yield b, block
-    if sizes is not None:
-        sizes.add(written)
 
 
 def read_blocks(records: Iterator[tuple[int, bytes]]) -> Iterator[pa.RecordBatch]:
@@ -278,23 +266,26 @@ def _bytes(text: str) -> int:
 
 
 def shuffle(sc: SparkContext, rdd: RDD, inputs: list[e.AttributeReference],
-            partitioning: Partitioning, name: str, adaptive: bool
-            ) -> tuple[RDD, list[int] | None]:
-    """The shuffled RDD of ``(partition, IPC block)`` records and, when the map stage ran
-    first (adaptive execution), the bytes it wrote per reduce partition."""
-    adaptive = adaptive and partitioning.num_partitions > 1
-    sizes = sc.accumulator([0] * partitioning.num_partitions, ListAdd()) if adaptive else None
-    keyed = rdd.mapPartitions(functools.partial(split_batches, inputs, partitioning, sizes))
+            partitioning: Partitioning, name: str, adaptive: bool) -> MapStage:
+    """The shuffled RDD of ``(partition, IPC block)`` records; with adaptive execution,
+    its map stage submitted as a job of its own (``MapStage.sizes`` waits for it)."""
+    keyed = rdd.mapPartitions(functools.partial(split_batches, inputs, partitioning))
     keyed.op = name  # the map stage is named for what it does
-    n = partitioning.num_partitions
-    if not adaptive:
-        return keyed.partitionBy(n, _identity), None
-    # One more reduce partition than the map side writes to: a job of just that (empty)
-    # partition runs the whole map stage and then one task that fetches nothing.
-    shuffled = keyed.partitionBy(n + 1, _identity)
-    with job_name(sc, f"{name} (map stage; sizes for adaptive coalescing)"):
-        sc.runJob(shuffled, _nothing, [n])
-    return shuffled, list(sizes.value)
+    shuffled = keyed.partitionBy(partitioning.num_partitions, _identity)
+    if not (adaptive and partitioning.num_partitions > 1):
+        return MapStage(shuffled, None)
+    return MapStage(shuffled, sc.submitMapStage(shuffled.deps[0]))
+
+
+class MapStage:
+    """A shuffle and, when adaptive execution submitted its map stage, that job."""
+
+    def __init__(self, shuffled: RDD, job: SimpleFutureAction | None) -> None:
+        self.shuffled, self.job = shuffled, job
+
+    def sizes(self) -> list[int] | None:
+        """Bytes per reduce partition, once the map stage has run (None: not adaptive)."""
+        return None if self.job is None else self.job.get().bytes_by_partition_id
 
 
 def adaptive_enabled(settings: dict[str, str]) -> bool:
@@ -303,14 +294,10 @@ def adaptive_enabled(settings: dict[str, str]) -> bool:
             == "true")
 
 
-def _nothing(records: Iterator) -> list:
-    return []
-
-
 def read_coalesced(sc: SparkContext, shuffled: RDD, groups: list[list[int]] | None) -> RDD:
     from sparkbook.rdd.kinds import CoalescedRDD
 
-    if groups is not None:  # never the extra, empty partition of an adaptive shuffle
+    if groups is not None:
         shuffled = CoalescedRDD(shuffled, len(groups), groups)
     return shuffled.mapPartitions(read_blocks)
 

@@ -56,8 +56,8 @@ class ShuffleExchangeExec(SparkPlan):
         origin = "REPARTITION_BY_NUM" if self.user_asked else "ENSURE_REQUIREMENTS"
         return f"{text}, {origin}, [plan_id={self.plan_id}]" if ids else text
 
-    def map_side(self, sc: SparkContext) -> tuple[RDD, list[int] | None]:
-        """Run (adaptively) the map stage: the shuffled RDD and the bytes per partition."""
+    def map_side(self, sc: SparkContext) -> x.MapStage:
+        """The shuffle, its map stage submitted when adaptive (not waited for)."""
         child = self.children[0]
         rdd = child.execute(sc)
         name = f"{self.node_line(ids=False)} <- {stage_name(child)}"
@@ -67,24 +67,27 @@ class ShuffleExchangeExec(SparkPlan):
                          x.adaptive_enabled(self.settings) and not self.user_asked)
 
     def execute(self, sc: SparkContext) -> RDD:
-        shuffled, sizes = self.map_side(sc)
+        stage = self.map_side(sc)
+        sizes = stage.sizes()
         if sizes is not None:
             self.groups = x.coalesce_groups(sizes, x.target_size(sc, sizes, self.settings))
-        return x.read_coalesced(sc, shuffled, self.groups)
+        return x.read_coalesced(sc, stage.shuffled, self.groups)
 
 
 def co_partitioned(sc: SparkContext, left: ShuffleExchangeExec,
                    right: ShuffleExchangeExec) -> tuple[RDD, RDD]:
     """Both sides of a shuffled join, coalesced alike (partition i of each holds the same
-    keys), as Spark coalesces the shuffles of one join together."""
-    lrdd, lsizes = left.map_side(sc)
-    rrdd, rsizes = right.map_side(sc)
+    keys), as Spark coalesces the shuffles of one join together. Both map stages are
+    submitted before either is waited for: they run at once."""
+    lstage, rstage = left.map_side(sc), right.map_side(sc)
+    lsizes, rsizes = lstage.sizes(), rstage.sizes()
     groups = None
     if lsizes is not None and rsizes is not None:
         sizes = [a + b for a, b in zip(lsizes, rsizes)]
         groups = x.coalesce_groups(sizes, x.target_size(sc, sizes, left.settings))
     left.groups = right.groups = groups
-    return x.read_coalesced(sc, lrdd, groups), x.read_coalesced(sc, rrdd, groups)
+    return (x.read_coalesced(sc, lstage.shuffled, groups),
+            x.read_coalesced(sc, rstage.shuffled, groups))
 
 
 class BroadcastExchangeExec(SparkPlan):
