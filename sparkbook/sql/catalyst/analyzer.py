@@ -51,6 +51,7 @@ def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisExceptio
 
 def _project(node: lp.Project) -> lp.LogicalPlan:
     attrs = node.child.output()
+    _check_no_grouping(node.project_list)
     child = node.child
     out: list[e.Expression] = []
     for item in node.project_list:
@@ -154,12 +155,18 @@ def _named(x: e.Expression) -> e.Expression:
     return x if isinstance(x, (e.Alias, e.AttributeReference)) else e.Alias(x, e.output_name(x))
 
 
-def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
-    attrs = node.child.output()
-    if any(isinstance(n, e.Grouping) for x in node.aggregates for n in x.walk()):
+def _check_no_grouping(items: list[e.Expression]) -> None:
+    """grouping()/grouping_id() outside an aggregate over grouping sets (which resolves
+    them itself)."""
+    if any(isinstance(n, e.Grouping) for x in items for n in x.walk()):
         from sparkbook.sql.catalyst.grouping import unsupported_grouping
 
         raise unsupported_grouping()
+
+
+def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
+    attrs = node.child.output()
+    _check_no_grouping(node.aggregates)
     keys = [type_tree(resolve(k, attrs)) for k in node.keys]
     out: list[e.Expression] = []
     for item in node.aggregates:
