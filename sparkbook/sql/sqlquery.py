@@ -85,18 +85,12 @@ class _Query:
         scope = _Query(self.session, self.text, self.ctes, outer)
         sub = scope.query(node.query)
         if node.kind == "exists" and not scope.correlated:
-            return e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
+            return exists(sub)
         if node.kind != "scalar":
             return self._existence(node, scope, sub, outer or [], null_aware)
         plan = sub._plan
         width = len(plan.output()) - len(scope.carried)
-        if width != 1:
-            raise AnalysisException(
-                f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
-                f"COLUMN] Invalid subquery: Scalar subquery must return only one column, but "
-                f"got {width}. SQLSTATE: 42823",
-                "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
-                {"number": str(width)}, "42823")
+        check_one_column(width)
         if not scope.correlated:
             return e.ScalarSubquery(plan)
         if not scope.aggregated:
@@ -157,8 +151,8 @@ class _Query:
             column = sub._plan.output()[0]
             nulls = sub._with(lp.Filter(e.IsNull(column), sub._plan))
             unknown = e.Or(e.And(e.IsNull(value), e.IsNotNull(
-                e.ScalarSubquery(_first_row(sub)._plan))),
-                e.IsNotNull(e.ScalarSubquery(_first_row(nulls)._plan)))
+                e.ScalarSubquery(first_row(sub)._plan))),
+                e.IsNotNull(e.ScalarSubquery(first_row(nulls)._plan)))
             branches.insert(0, (e.And(e.IsNull(flag_column), unknown),
                                 e.Literal(None, BooleanType())))
         return e.Alias(e.CaseWhen(branches, flag_column),
@@ -222,7 +216,7 @@ class _Query:
         if node.kind == "exists" and not scope.correlated:
             # Uncorrelated EXISTS: whether the subquery has a row, as a scalar subquery of
             # its first row (Spark 4 plans it so).
-            found = e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
+            found = exists(sub).child
             return df.filter(Column(e.Not(found) if negated else found))
         right = _fresh_ids(sub._plan, outer)
         ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
@@ -533,8 +527,23 @@ def _over_no_rows(item: e.Expression):
     return value.value if isinstance(value, e.Literal) else None
 
 
-def _first_row(df: DataFrame) -> DataFrame:
-    """``SELECT 1 AS col FROM (df) LIMIT 1``: what an uncorrelated EXISTS reads."""
+def check_one_column(width: int) -> None:
+    if width != 1:
+        raise AnalysisException(
+            f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN] "
+            f"Invalid subquery: Scalar subquery must return only one column, but got {width}. "
+            f"SQLSTATE: 42823",
+            "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
+            {"number": str(width)}, "42823")
+
+
+def exists(df: DataFrame) -> e.Alias:
+    """An uncorrelated EXISTS, named ``exists()``: as Spark 4 plans it, whether a scalar
+    subquery of the first row (``SELECT 1 AS col ... LIMIT 1``) is not NULL."""
+    return e.Alias(e.IsNotNull(e.ScalarSubquery(first_row(df)._plan)), "exists()")
+
+
+def first_row(df: DataFrame) -> DataFrame:
     return df._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
                                df._plan)).limit(1)
 

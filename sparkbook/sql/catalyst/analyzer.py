@@ -52,6 +52,9 @@ def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisExceptio
 def _project(node: lp.Project) -> lp.LogicalPlan:
     attrs = node.child.output()
     _check_no_grouping(node.project_list)
+    if any(_aggregates_rows(x) for x in node.project_list):
+        # select(avg("x")): an aggregate of all rows, as Spark's analyzer makes it.
+        return _aggregate(lp.Aggregate([], node.project_list, node.child))
     child = node.child
     out: list[e.Expression] = []
     for item in node.project_list:
@@ -77,6 +80,15 @@ def _project(node: lp.Project) -> lp.LogicalPlan:
     if any(windows.uses_window(x) for x in out):
         return windows.extract_windows(out, child)
     return lp.Project(out, child, resolved=True)
+
+
+def _aggregates_rows(x: e.Expression) -> bool:
+    """An aggregate function of the rows (not one a window computes)."""
+    from sparkbook.sql.catalyst.aggregates import AggregateFunction
+
+    if isinstance(x, windows.WindowExpression):
+        return False
+    return isinstance(x, AggregateFunction) or any(_aggregates_rows(c) for c in x.children)
 
 
 def _generator_of(item: e.Expression) -> e.Generator | None:
