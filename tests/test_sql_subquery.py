@@ -9,6 +9,8 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -229,3 +231,44 @@ def test_dataframe_scalar_errors(frames, errors):
     many = t1.select(t2.select("b").scalar())
     with pytest.raises(Exception, match="SCALAR_SUBQUERY_TOO_MANY_ROWS"):
         many.collect()
+
+
+def plan_text(df) -> str:
+    from printing import printed
+
+    text = re.sub(r"(#|plan_id=)\d+", r"\1N", printed(df.explain))
+    return re.sub(r"\*\(\d\) ", "", text)  # sparkbook marks stages, Spark's AQE plan does not
+
+
+def test_explain_prints_a_scalar_subquerys_plan_below_its_operator(spark, views):
+    df = spark.sql("SELECT a, (SELECT max(b) FROM t2) AS m FROM t1 ORDER BY a")
+    assert plan_text(df) == (
+        "== Physical Plan ==\n"
+        "AdaptiveSparkPlan isFinalPlan=false\n"
+        "+- Sort [a#N ASC NULLS FIRST], true, 0\n"
+        "   +- Exchange rangepartitioning(a#N ASC NULLS FIRST, 200), ENSURE_REQUIREMENTS, "
+        "[plan_id=N]\n"
+        "      +- Project [a#N, Subquery subquery#N, [id=#N] AS m#N]\n"
+        "         :  +- Subquery subquery#N, [id=#N]\n"
+        "         :     +- AdaptiveSparkPlan isFinalPlan=false\n"
+        "         :        +- HashAggregate(keys=[], functions=[max(b#N)])\n"
+        "         :           +- Exchange SinglePartition, ENSURE_REQUIREMENTS, [plan_id=N]\n"
+        "         :              +- HashAggregate(keys=[], functions=[partial_max(b#N)])\n"
+        "         :                 +- Project [b#N]\n"
+        "         :                    +- Scan ExistingRDD[b#N,c#N]\n"
+        "         +- Scan ExistingRDD[a#N,s#N]\n"
+        "\n\n")
+
+
+def test_explain_of_an_uncorrelated_exists(spark, views):
+    df = spark.sql("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b > 4) ORDER BY a")
+    assert (
+        "      +- Project [a#N]\n"
+        "         +- Filter isnotnull(Subquery subquery#N, [id=#N])\n"
+        "            :  +- Subquery subquery#N, [id=#N]\n"
+        "            :     +- AdaptiveSparkPlan isFinalPlan=false\n"
+        "            :        +- CollectLimit 1\n"
+        "            :           +- Project [1 AS col#N]\n"
+        "            :              +- Filter (isnotnull(b#N) AND (b#N > 4))\n"
+        "            :                 +- Scan ExistingRDD[b#N,c#N]\n"
+        "            +- Scan ExistingRDD[a#N,s#N]\n") in plan_text(df)
