@@ -23,6 +23,7 @@ from sparkbook.sql.catalyst.grouping import (
     grouping_sets_aggregate,
     rollup_sets,
 )
+from sparkbook.sql.catalyst.optimizer import conjuncts, substitute
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
@@ -103,7 +104,7 @@ class _Query:
         right = _fresh_ids(plan, outer or [])
         ids = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
         self.joins.append((right, functools.reduce(
-            e.And, [substitute_ids(c, ids) for c in scope.correlated])))
+            e.And, [substitute(c, ids) for c in scope.correlated])))
         value: e.Expression = right.output()[0].as_nullable()
         empty = _over_no_rows(plan.aggregates[0])
         if empty is not None:
@@ -138,7 +139,7 @@ class _Query:
         flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
         right = _fresh_ids(flagged._plan, outer)
         ids = {a.expr_id: b for a, b in zip(flagged._plan.output(), right.output())}
-        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        conditions = [substitute(c, ids) for c in scope.correlated]
         if node.kind == "in":
             conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
         self.joins.append((right, functools.reduce(e.And, conditions)))
@@ -170,7 +171,7 @@ class _Query:
         ``[NOT] IN`` subquery among the conjuncts then as Spark's RewritePredicateSubquery
         plans it, a left semi (anti) join with the subquery."""
         plain, predicates = [], []
-        for c in _conjuncts(convert(node, self.text)):
+        for c in conjuncts(convert(node, self.text)):
             negated = isinstance(c, e.Not) and isinstance(c.child, e.UnresolvedSubquery)
             target = c.child if negated else c
             if isinstance(target, e.UnresolvedSubquery) and target.kind != "scalar":
@@ -197,7 +198,7 @@ class _Query:
         outer query's too, are kept (resolved) in ``correlated``."""
         inner = df._plan.output()
         kept = []
-        for c in _conjuncts(condition):
+        for c in conjuncts(condition):
             try:
                 resolve(c, inner)
                 kept.append(c)
@@ -220,7 +221,7 @@ class _Query:
             return df.filter(Column(e.Not(found) if negated else found))
         right = _fresh_ids(sub._plan, outer)
         ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
-        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        conditions = [substitute(c, ids) for c in scope.correlated]
         if node.kind == "in":
             value = resolve(node.children[0], outer)
             if width != 1:
@@ -508,12 +509,6 @@ def _aggregate(plan: lp.LogicalPlan, keys: list[e.Expression], sets: list[list[i
     return grouping_sets_aggregate(plan, keys, sets, items)
 
 
-def _conjuncts(x: e.Expression) -> list[e.Expression]:
-    if isinstance(x, e.And):
-        return _conjuncts(x.left) + _conjuncts(x.right)
-    return [x]
-
-
 def _over_no_rows(item: e.Expression):
     """The value of an aggregate's result over no rows (count 0, the others NULL), or None
     when it is NULL."""
@@ -548,10 +543,6 @@ def first_row(df: DataFrame) -> DataFrame:
                                df._plan)).limit(1)
 
 
-def _raise(err: Exception) -> e.Expression:
-    raise err
-
-
 def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.LogicalPlan:
     """A subquery over the outer query's own table: its columns re-aliased, so the join's
     two sides can be told apart (as Spark's DeduplicateRelations does)."""
@@ -559,11 +550,6 @@ def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.Lo
     if not any(a.expr_id in ids for a in plan.output()):
         return plan
     return lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
-
-
-def substitute_ids(x: e.Expression, by_id: dict[int, e.Expression]) -> e.Expression:
-    return x.transform_up(lambda n: by_id.get(n.expr_id, n)
-                          if isinstance(n, e.AttributeReference) else n)
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:
