@@ -170,3 +170,46 @@ def test_sql_a_grouping_set_twice_gives_its_rows_twice(spark, sales):
 def test_sql_grouping_without_grouping_sets(spark, sales, errors):
     with pytest.raises(errors.AnalysisException, match="UNSUPPORTED_GROUPING_EXPRESSION"):
         spark.sql("SELECT city, grouping(city) FROM sales GROUP BY city")
+
+
+def test_cube_of_three_keys_numbers_its_sets_as_spark_does(spark, F):
+    df = spark.createDataFrame([("A", 2020, "x"), ("A", 2021, "y"), ("B", 2020, "x"),
+                                ("B", 2021, "x"), (None, 2020, "y")],
+                               "city string, year int, k string")
+    ids = df.cube("city", "year", "k").agg(F.grouping_id().alias("g"), F.count("*"))
+    assert ids.schema.simpleString() == \
+        "struct<city:string,year:int,k:string,g:bigint,count(1):bigint>"
+    assert sorted((tuple(r) for r in ids.collect()), key=lambda r: (r[3], repr(r))) == sorted([
+        (None, 2020, "y", 0, 1), ("A", 2020, "x", 0, 1), ("A", 2021, "y", 0, 1),
+        ("B", 2020, "x", 0, 1), ("B", 2021, "x", 0, 1), (None, 2020, None, 1, 1),
+        ("A", 2020, None, 1, 1), ("A", 2021, None, 1, 1), ("B", 2020, None, 1, 1),
+        ("B", 2021, None, 1, 1), (None, None, "y", 2, 1), ("A", None, "x", 2, 1),
+        ("A", None, "y", 2, 1), ("B", None, "x", 2, 2), (None, None, None, 3, 1),
+        ("A", None, None, 3, 2), ("B", None, None, 3, 2), (None, 2020, "x", 4, 2),
+        (None, 2020, "y", 4, 1), (None, 2021, "x", 4, 1), (None, 2021, "y", 4, 1),
+        (None, 2020, None, 5, 3), (None, 2021, None, 5, 2), (None, None, "x", 6, 3),
+        (None, None, "y", 6, 2), (None, None, None, 7, 5)], key=lambda r: (r[3], repr(r)))
+
+
+def test_rollup_with_a_distinct_count_and_a_filter_after(sales, F):
+    df = sales.rollup("city").agg(F.countDistinct("year"), F.sum("amount"))
+    assert df.columns == ["city", "count(DISTINCT year)", "sum(amount)"]
+    assert rows(df) == same([(None, 2, 36), (None, 1, 1), ("A", 2, 30), ("B", 2, 5)])
+    after = sales.rollup("city", "year").agg(F.sum("amount").alias("t")).where("city = 'A'")
+    assert rows(after) == same([("A", None, 30), ("A", 2020, 10), ("A", 2021, 20)])
+
+
+def test_sql_order_by_grouping_and_a_window_over_a_rollup(spark, sales):
+    ordered = spark.sql("SELECT city, sum(amount) FROM sales GROUP BY ROLLUP(city) "
+                        "ORDER BY grouping(city), city")
+    assert [tuple(r) for r in ordered.collect()] == [(None, 1), ("A", 30), ("B", 5),
+                                                     (None, 36)]
+    ranked = spark.sql("SELECT city, sum(amount) s, rank() OVER (ORDER BY sum(amount) DESC) r "
+                       "FROM sales GROUP BY ROLLUP(city) ORDER BY r")
+    assert [tuple(r) for r in ranked.collect()] == [(None, 36, 1), ("A", 30, 2), ("B", 5, 3),
+                                                    (None, 1, 4)]
+
+
+def test_grouping_in_a_projection_is_an_analysis_error(sales, F, errors):
+    with pytest.raises(errors.AnalysisException, match="UNSUPPORTED_GROUPING_EXPRESSION"):
+        sales.select(F.grouping("city"))

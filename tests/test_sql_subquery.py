@@ -9,6 +9,8 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -184,3 +186,89 @@ def test_exists_and_in_values_are_named_and_typed_as_spark_does(spark, views):
                    "a IN (SELECT b FROM t2) FROM t1")
     assert df.columns == ["e", "(a IN (listquery()))"]
     assert [f.nullable for f in df.schema.fields] == [False, True]
+
+
+@pytest.fixture(scope="module")
+def frames(spark):
+    t1 = spark.createDataFrame([(1, "x"), (2, "y"), (3, None), (None, "z"), (4, "w")],
+                               "a int, s string")
+    t2 = spark.createDataFrame([(2, "p"), (3, "q"), (3, "r"), (None, "s"), (5, "t")],
+                               "b int, c string")
+    return t1, t2
+
+
+def test_a_select_of_aggregates_aggregates_all_rows(frames, F):
+    _, t2 = frames
+    assert rows(t2.select(F.avg("b"), F.count("*"))) == [(3.25, 5)]
+
+
+def test_dataframe_scalar_subqueries(frames, F):
+    t1, t2 = frames
+    below = t1.where(F.col("a") < t2.select(F.avg("b")).scalar()).orderBy("a")
+    assert rows(below) == [(1, "x"), (2, "y"), (3, None)]
+    df = t1.select("a", t2.select(F.max("b")).scalar(),
+                   (t2.select(F.max("b")).scalar() + 1).alias("m")).orderBy("a")
+    assert df.schema.simpleString() == "struct<a:int,scalarsubquery():int,m:int>"
+    assert rows(df) == [(None, 5, 6), (1, 5, 6), (2, 5, 6), (3, 5, 6), (4, 5, 6)]
+
+
+def test_dataframe_exists(frames):
+    t1, t2 = frames
+    assert len(rows(t1.where(t2.where("b > 4").exists()))) == 5
+    assert len(rows(t1.where(~t2.where("b > 40").exists()))) == 5
+    flags = t1.select("a", t2.where("b > 40").exists())
+    assert flags.schema.simpleString() == "struct<a:int,exists():boolean>"
+    assert [f.nullable for f in flags.schema.fields] == [True, False]
+    assert {r[1] for r in flags.collect()} == {False}
+
+
+def test_dataframe_scalar_errors(frames, errors):
+    t1, t2 = frames
+    with pytest.raises(errors.AnalysisException) as info:
+        t1.select(t2.scalar())
+    assert info.value.getCondition() == \
+        "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN"
+    many = t1.select(t2.select("b").scalar())
+    with pytest.raises(Exception, match="SCALAR_SUBQUERY_TOO_MANY_ROWS"):
+        many.collect()
+
+
+def plan_text(df) -> str:
+    from printing import printed
+
+    text = re.sub(r"(#|plan_id=)\d+", r"\1N", printed(df.explain))
+    return re.sub(r"\*\(\d\) ", "", text)  # sparkbook marks stages, Spark's AQE plan does not
+
+
+def test_explain_prints_a_scalar_subquerys_plan_below_its_operator(spark, views):
+    df = spark.sql("SELECT a, (SELECT max(b) FROM t2) AS m FROM t1 ORDER BY a")
+    assert plan_text(df) == (
+        "== Physical Plan ==\n"
+        "AdaptiveSparkPlan isFinalPlan=false\n"
+        "+- Sort [a#N ASC NULLS FIRST], true, 0\n"
+        "   +- Exchange rangepartitioning(a#N ASC NULLS FIRST, 200), ENSURE_REQUIREMENTS, "
+        "[plan_id=N]\n"
+        "      +- Project [a#N, Subquery subquery#N, [id=#N] AS m#N]\n"
+        "         :  +- Subquery subquery#N, [id=#N]\n"
+        "         :     +- AdaptiveSparkPlan isFinalPlan=false\n"
+        "         :        +- HashAggregate(keys=[], functions=[max(b#N)])\n"
+        "         :           +- Exchange SinglePartition, ENSURE_REQUIREMENTS, [plan_id=N]\n"
+        "         :              +- HashAggregate(keys=[], functions=[partial_max(b#N)])\n"
+        "         :                 +- Project [b#N]\n"
+        "         :                    +- Scan ExistingRDD[b#N,c#N]\n"
+        "         +- Scan ExistingRDD[a#N,s#N]\n"
+        "\n\n")
+
+
+def test_explain_of_an_uncorrelated_exists(spark, views):
+    df = spark.sql("SELECT a FROM t1 WHERE EXISTS (SELECT 1 FROM t2 WHERE b > 4) ORDER BY a")
+    assert (
+        "      +- Project [a#N]\n"
+        "         +- Filter isnotnull(Subquery subquery#N, [id=#N])\n"
+        "            :  +- Subquery subquery#N, [id=#N]\n"
+        "            :     +- AdaptiveSparkPlan isFinalPlan=false\n"
+        "            :        +- CollectLimit 1\n"
+        "            :           +- Project [1 AS col#N]\n"
+        "            :              +- Filter (isnotnull(b#N) AND (b#N > 4))\n"
+        "            :                 +- Scan ExistingRDD[b#N,c#N]\n"
+        "            +- Scan ExistingRDD[a#N,s#N]\n") in plan_text(df)

@@ -128,3 +128,35 @@ def test_summary_of_an_unknown_statistic(numbers, errors):
         numbers.summary("foo")
     assert info.value.getCondition() == "UNRECOGNIZED_STATISTIC"
     assert "The statistic 'foo' is not recognized." in str(info.value)
+
+
+def test_summary_of_numeric_strings_longs_and_decimals(spark):
+    import decimal
+
+    df = spark.createDataFrame(
+        [("1", 10, decimal.Decimal("1.25")), ("2.5", 20, decimal.Decimal("3.50")),
+         ("x", 30, None), (None, 40, decimal.Decimal("0.10"))],
+        "s string, l bigint, dec decimal(5,2)")
+    # A string column's numbers are its values that read as doubles; a decimal's mean is
+    # a decimal (scale + 4), its percentiles doubles.
+    assert [tuple(r) for r in df.summary().collect()] == [
+        ("count", "3", "4", "3"), ("mean", "1.75", "25.0", "1.616667"),
+        ("stddev", "1.0606601717798212", "12.909944487358056", "1.7294025943467684"),
+        ("min", "1", "10", "0.10"), ("25%", "1.0", "10", "0.1"), ("50%", "1.0", "20", "1.25"),
+        ("75%", "2.5", "30", "3.5"), ("max", "x", "40", "3.50")]
+    assert [tuple(r) for r in df.describe("s").collect()] == [
+        ("count", "3"), ("mean", "1.75"), ("stddev", "1.0606601717798212"), ("min", "1"),
+        ("max", "x")]
+    assert [tuple(r) for r in df.summary("0%", "100%", "50.5%").collect()] == [
+        ("0%", "1.0", "10", "0.1"), ("100%", "2.5", "40", "3.5"),
+        ("50.5%", "2.5", "30", "1.25")]
+
+
+def test_summary_of_one_row_and_of_no_such_columns(spark):
+    one = spark.createDataFrame([(10,)], "l bigint")
+    assert [tuple(r) for r in one.summary("stddev", "mean").collect()] == [
+        ("stddev", None), ("mean", "10.0")]
+    flags = spark.createDataFrame([(True,)], "b boolean").summary()
+    assert flags.columns == ["summary"]
+    assert [r[0] for r in flags.collect()] == ["count", "mean", "stddev", "min", "25%",
+                                               "50%", "75%", "max"]

@@ -364,6 +364,23 @@ class DataFrame:
         return self._with(lp.Project(out[:len(names)], lp.ReplicateRows(
             out[-1], out[:len(names)], kept._plan)))
 
+    # --- subqueries -------------------------------------------------------------------
+
+    def scalar(self) -> Column:
+        """This DataFrame (one column, at most one row) as a value: a scalar subquery, run
+        as its own job before the query that reads it."""
+        from sparkbook.sql.sqlquery import check_one_column
+
+        check_one_column(len(self.columns))
+        return Column(e.ScalarSubquery(self._plan))
+
+    def exists(self) -> Column:
+        """Whether this DataFrame has a row: an EXISTS subquery, as Spark 4 plans it, a
+        scalar subquery of its first row."""
+        from sparkbook.sql.sqlquery import exists
+
+        return Column(exists(self))
+
     def _set_operation(self, other: DataFrame, keep) -> DataFrame:
         # As one aggregation: each row tagged with its side, grouped by every column
         # (grouping makes NULLs equal), kept by how many rows each side had.

@@ -23,6 +23,7 @@ from sparkbook.sql.catalyst.grouping import (
     grouping_sets_aggregate,
     rollup_sets,
 )
+from sparkbook.sql.catalyst.optimizer import conjuncts, substitute
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
@@ -85,18 +86,12 @@ class _Query:
         scope = _Query(self.session, self.text, self.ctes, outer)
         sub = scope.query(node.query)
         if node.kind == "exists" and not scope.correlated:
-            return e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
+            return exists(sub)
         if node.kind != "scalar":
             return self._existence(node, scope, sub, outer or [], null_aware)
         plan = sub._plan
         width = len(plan.output()) - len(scope.carried)
-        if width != 1:
-            raise AnalysisException(
-                f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
-                f"COLUMN] Invalid subquery: Scalar subquery must return only one column, but "
-                f"got {width}. SQLSTATE: 42823",
-                "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
-                {"number": str(width)}, "42823")
+        check_one_column(width)
         if not scope.correlated:
             return e.ScalarSubquery(plan)
         if not scope.aggregated:
@@ -109,7 +104,7 @@ class _Query:
         right = _fresh_ids(plan, outer or [])
         ids = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
         self.joins.append((right, functools.reduce(
-            e.And, [substitute_ids(c, ids) for c in scope.correlated])))
+            e.And, [substitute(c, ids) for c in scope.correlated])))
         value: e.Expression = right.output()[0].as_nullable()
         empty = _over_no_rows(plan.aggregates[0])
         if empty is not None:
@@ -144,7 +139,7 @@ class _Query:
         flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
         right = _fresh_ids(flagged._plan, outer)
         ids = {a.expr_id: b for a, b in zip(flagged._plan.output(), right.output())}
-        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        conditions = [substitute(c, ids) for c in scope.correlated]
         if node.kind == "in":
             conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
         self.joins.append((right, functools.reduce(e.And, conditions)))
@@ -157,8 +152,8 @@ class _Query:
             column = sub._plan.output()[0]
             nulls = sub._with(lp.Filter(e.IsNull(column), sub._plan))
             unknown = e.Or(e.And(e.IsNull(value), e.IsNotNull(
-                e.ScalarSubquery(_first_row(sub)._plan))),
-                e.IsNotNull(e.ScalarSubquery(_first_row(nulls)._plan)))
+                e.ScalarSubquery(first_row(sub)._plan))),
+                e.IsNotNull(e.ScalarSubquery(first_row(nulls)._plan)))
             branches.insert(0, (e.And(e.IsNull(flag_column), unknown),
                                 e.Literal(None, BooleanType())))
         return e.Alias(e.CaseWhen(branches, flag_column),
@@ -176,7 +171,7 @@ class _Query:
         ``[NOT] IN`` subquery among the conjuncts then as Spark's RewritePredicateSubquery
         plans it, a left semi (anti) join with the subquery."""
         plain, predicates = [], []
-        for c in _conjuncts(convert(node, self.text)):
+        for c in conjuncts(convert(node, self.text)):
             negated = isinstance(c, e.Not) and isinstance(c.child, e.UnresolvedSubquery)
             target = c.child if negated else c
             if isinstance(target, e.UnresolvedSubquery) and target.kind != "scalar":
@@ -203,7 +198,7 @@ class _Query:
         outer query's too, are kept (resolved) in ``correlated``."""
         inner = df._plan.output()
         kept = []
-        for c in _conjuncts(condition):
+        for c in conjuncts(condition):
             try:
                 resolve(c, inner)
                 kept.append(c)
@@ -222,11 +217,11 @@ class _Query:
         if node.kind == "exists" and not scope.correlated:
             # Uncorrelated EXISTS: whether the subquery has a row, as a scalar subquery of
             # its first row (Spark 4 plans it so).
-            found = e.IsNotNull(e.ScalarSubquery(_first_row(sub)._plan))
+            found = exists(sub).child
             return df.filter(Column(e.Not(found) if negated else found))
         right = _fresh_ids(sub._plan, outer)
         ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
-        conditions = [substitute_ids(c, ids) for c in scope.correlated]
+        conditions = [substitute(c, ids) for c in scope.correlated]
         if node.kind == "in":
             value = resolve(node.children[0], outer)
             if width != 1:
@@ -514,12 +509,6 @@ def _aggregate(plan: lp.LogicalPlan, keys: list[e.Expression], sets: list[list[i
     return grouping_sets_aggregate(plan, keys, sets, items)
 
 
-def _conjuncts(x: e.Expression) -> list[e.Expression]:
-    if isinstance(x, e.And):
-        return _conjuncts(x.left) + _conjuncts(x.right)
-    return [x]
-
-
 def _over_no_rows(item: e.Expression):
     """The value of an aggregate's result over no rows (count 0, the others NULL), or None
     when it is NULL."""
@@ -533,14 +522,25 @@ def _over_no_rows(item: e.Expression):
     return value.value if isinstance(value, e.Literal) else None
 
 
-def _first_row(df: DataFrame) -> DataFrame:
-    """``SELECT 1 AS col FROM (df) LIMIT 1``: what an uncorrelated EXISTS reads."""
+def check_one_column(width: int) -> None:
+    if width != 1:
+        raise AnalysisException(
+            f"[INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN] "
+            f"Invalid subquery: Scalar subquery must return only one column, but got {width}. "
+            f"SQLSTATE: 42823",
+            "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
+            {"number": str(width)}, "42823")
+
+
+def exists(df: DataFrame) -> e.Alias:
+    """An uncorrelated EXISTS, named ``exists()``: as Spark 4 plans it, whether a scalar
+    subquery of the first row (``SELECT 1 AS col ... LIMIT 1``) is not NULL."""
+    return e.Alias(e.IsNotNull(e.ScalarSubquery(first_row(df)._plan)), "exists()")
+
+
+def first_row(df: DataFrame) -> DataFrame:
     return df._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
                                df._plan)).limit(1)
-
-
-def _raise(err: Exception) -> e.Expression:
-    raise err
 
 
 def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.LogicalPlan:
@@ -550,11 +550,6 @@ def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.Lo
     if not any(a.expr_id in ids for a in plan.output()):
         return plan
     return lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
-
-
-def substitute_ids(x: e.Expression, by_id: dict[int, e.Expression]) -> e.Expression:
-    return x.transform_up(lambda n: by_id.get(n.expr_id, n)
-                          if isinstance(n, e.AttributeReference) else n)
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:

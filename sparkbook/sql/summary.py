@@ -42,16 +42,21 @@ def summary(df: DataFrame, statistics: list[str], cols: list[str] | None = None
         numeric = isinstance(f.dataType, T.NumericType)
         columns += [F.count(c), F.min(c), F.max(c), F.countDistinct(c),
                     F.avg(c) if numeric else F.lit(None),
-                    F.collect_list(c) if numbers and (percents or not numeric) else F.lit(None)]
-    width = 6
+                    F.collect_list(c) if numbers and (percents or not numeric) else F.lit(None),
+                    # stddev of a decimal is of doubles, from the double mean
+                    F.avg(c.cast("double")) if isinstance(f.dataType, T.DecimalType)
+                    else F.lit(None)]
+    width = 7
     first = df.agg(*columns).collect()[0] if fields else []
     values: dict[str, Any] = {}
     for i, f in enumerate(fields):
-        count, low, high, distinct, mean, listed = first[width * i:width * i + width]
+        count, low, high, distinct, mean, listed, double_mean = \
+            first[width * i:width * i + width]
         if isinstance(f.dataType, T.StringType) and numbers:
             listed = [float(v.strip().rstrip("dDfF")) for v in listed if _NUMBER.match(v)]
             mean = sum(listed) / len(listed) if listed else None
         values[f.name] = {"count": count, "min": low, "max": high, "mean": mean,
+                          "double_mean": mean if double_mean is None else double_mean,
                           "count_distinct": distinct, "approx_count_distinct": distinct,
                           "values": sorted(listed) if listed is not None else None}
     if "stddev" in stats:
@@ -61,7 +66,10 @@ def summary(df: DataFrame, statistics: list[str], cols: list[str] | None = None
         row = [s]
         for f in fields:
             v = values[f.name]
-            row.append(_text(_pick(v["values"], percents[s]) if s in percents else v[s]))
+            value = _pick(v["values"], percents[s]) if s in percents else v[s]
+            if s in percents and isinstance(f.dataType, T.DecimalType) and value is not None:
+                value = float(value)  # percentile_approx of a decimal is a double
+            row.append(_text(value))
         rows.append(tuple(row))
     schema = T.StructType([T.StructField(n, T.StringType())
                            for n in ["summary"] + [f.name for f in fields]])
@@ -75,8 +83,10 @@ def _stddev(df: DataFrame, fields: list[T.StructField], values: dict[str, Any]) 
 
     numeric = [f for f in fields if isinstance(f.dataType, T.NumericType)
                and values[f.name]["mean"] is not None]
-    squares = [F.sum((F.col(f.name) - F.lit(values[f.name]["mean"])) *
-                     (F.col(f.name) - F.lit(values[f.name]["mean"]))) for f in numeric]
+    squares = []
+    for f in numeric:
+        deviation = F.col(f.name).cast("double") - F.lit(values[f.name]["double_mean"])
+        squares.append(F.sum(deviation * deviation))
     sums = dict(zip([f.name for f in numeric],
                     df.agg(*squares).collect()[0] if squares else []))
     for f in fields:

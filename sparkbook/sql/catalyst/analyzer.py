@@ -51,6 +51,10 @@ def _with_plan(err: AnalysisException, node: lp.LogicalPlan) -> AnalysisExceptio
 
 def _project(node: lp.Project) -> lp.LogicalPlan:
     attrs = node.child.output()
+    _check_no_grouping(node.project_list)
+    if any(_aggregates_rows(x) for x in node.project_list):
+        # select(avg("x")): an aggregate of all rows, as Spark's analyzer makes it.
+        return _aggregate(lp.Aggregate([], node.project_list, node.child))
     child = node.child
     out: list[e.Expression] = []
     for item in node.project_list:
@@ -76,6 +80,15 @@ def _project(node: lp.Project) -> lp.LogicalPlan:
     if any(windows.uses_window(x) for x in out):
         return windows.extract_windows(out, child)
     return lp.Project(out, child, resolved=True)
+
+
+def _aggregates_rows(x: e.Expression) -> bool:
+    """An aggregate function of the rows (not one a window computes)."""
+    from sparkbook.sql.catalyst.aggregates import AggregateFunction
+
+    if isinstance(x, windows.WindowExpression):
+        return False
+    return isinstance(x, AggregateFunction) or any(_aggregates_rows(c) for c in x.children)
 
 
 def _generator_of(item: e.Expression) -> e.Generator | None:
@@ -154,12 +167,18 @@ def _named(x: e.Expression) -> e.Expression:
     return x if isinstance(x, (e.Alias, e.AttributeReference)) else e.Alias(x, e.output_name(x))
 
 
-def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
-    attrs = node.child.output()
-    if any(isinstance(n, e.Grouping) for x in node.aggregates for n in x.walk()):
+def _check_no_grouping(items: list[e.Expression]) -> None:
+    """grouping()/grouping_id() outside an aggregate over grouping sets (which resolves
+    them itself)."""
+    if any(isinstance(n, e.Grouping) for x in items for n in x.walk()):
         from sparkbook.sql.catalyst.grouping import unsupported_grouping
 
         raise unsupported_grouping()
+
+
+def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
+    attrs = node.child.output()
+    _check_no_grouping(node.aggregates)
     keys = [type_tree(resolve(k, attrs)) for k in node.keys]
     out: list[e.Expression] = []
     for item in node.aggregates:

@@ -9,6 +9,8 @@ Arrow batches lives in ``sparkbook.sql.execution.arrow``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import decimal
 import itertools
@@ -162,11 +164,46 @@ class ScalarSubquery(LeafExpression):
         return "scalarsubquery()"
 
     def explain(self) -> str:
+        if PHYSICAL_PLAN.get():
+            return f"Subquery subquery#{self.expr_id}, [id=#{self.expr_id}]"
         return f"scalar-subquery#{self.expr_id} []"
 
     def __getstate__(self) -> dict:
         # Tasks need the value only (the plan holds RDDs and runs on the driver).
         return {k: v for k, v in self.__dict__.items() if k != "plan"}
+
+
+# Whether expressions are printed in a physical plan (a scalar subquery is then Spark's
+# ``Subquery subquery#N``, in a logical one ``scalar-subquery#N []``).
+PHYSICAL_PLAN = contextvars.ContextVar("physical_plan", default=False)
+
+
+@contextlib.contextmanager
+def printing_physical_plan() -> Iterator[None]:
+    token = PHYSICAL_PLAN.set(True)
+    try:
+        yield
+    finally:
+        PHYSICAL_PLAN.reset(token)
+
+
+def scalar_subqueries_of(node) -> list[ScalarSubquery]:
+    """The scalar subqueries in the expressions a plan node holds (not its children's)."""
+    found: dict[int, ScalarSubquery] = {}
+
+    def visit(value) -> None:
+        if isinstance(value, Expression):
+            for n in value.walk():
+                if isinstance(n, ScalarSubquery):
+                    found.setdefault(id(n), n)
+        elif isinstance(value, (list, tuple)) and not isinstance(value, str):
+            for v in value:
+                visit(v)
+
+    for key, value in vars(node).items():
+        if key != "children":
+            visit(value)
+    return list(found.values())
 
 
 class UnresolvedSubquery(Expression):

@@ -48,9 +48,16 @@ NONDETERMINISTIC_FUNCTIONS = {"rand", "randn", "uuid", "current_date", "current_
 
 def optimize(plan: lp.LogicalPlan) -> lp.LogicalPlan:
     """The optimized plan of an analyzed one: the same output, computed with less work."""
+    plan = transform_plan(plan, lambda node: map_expressions(node, _optimize_subqueries))
     plan = _to_fixed_point(eliminate_subquery_aliases(plan))
     plan = _to_fixed_point(transform_plan(plan, infer_filters))
     return collapse_projects(prune_columns(plan, {a.expr_id for a in plan.output()}, False))
+
+
+def _optimize_subqueries(x: e.Expression) -> e.Expression:
+    """Each scalar subquery's plan optimized too (as Spark's OptimizeSubqueries)."""
+    return transform_up(x, lambda n: e.ScalarSubquery(optimize(n.plan), n.expr_id)
+                        if isinstance(n, e.ScalarSubquery) else n)
 
 
 def _to_fixed_point(plan: lp.LogicalPlan) -> lp.LogicalPlan:

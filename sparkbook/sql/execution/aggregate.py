@@ -10,6 +10,8 @@ empty), and a global aggregate of no rows still gives its one row.
 
 from __future__ import annotations
 
+import decimal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +21,7 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction, input_type
 from sparkbook.sql.execution.arrow import to_arrow_type
 from sparkbook.sql.execution.evaluate import BatchEvaluator
-from sparkbook.sql.types import LongType
+from sparkbook.sql.types import DecimalType, LongType
 
 # The buffer columns each function keeps between the partial and the final step.
 BUFFERS = {"sum": ("sum",), "avg": ("sum", "count"), "count": ("count",), "min": ("min",),
@@ -136,6 +138,16 @@ def _overflow_check(total: pa.Array, approx: pa.Array) -> None:
                         "bypass this error.", ArithmeticException)
 
 
+def _decimal_average(total: pa.Array, count: pa.Array, dtype: DecimalType) -> pa.Array:
+    """A decimal mean at Spark's scale (that of the input plus 4), rounded half up, one
+    value per group."""
+    unit = decimal.Decimal(1).scaleb(-dtype.scale)
+    means = [None if t is None or not c else
+             (decimal.Decimal(t) / c).quantize(unit, decimal.ROUND_HALF_UP)
+             for t, c in zip(total.to_pylist(), count.to_pylist())]
+    return pa.array(means, to_arrow_type(dtype))
+
+
 def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Expression],
             functions: list[AggregateFunction]) -> pa.Table:
     """Keys and buffers of each group of this task's rows."""
@@ -194,6 +206,8 @@ def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
             out.append(pc.list_value_length(parts[0]).cast(pa.int64()))
         elif f.name == "count":
             out.append(pc.fill_null(parts[0], 0))
+        elif f.name == "avg" and isinstance(f.dtype, DecimalType):
+            out.append(_decimal_average(*parts, f.dtype))
         elif f.name == "avg":
             total, count = parts
             out.append(pc.divide(total.cast(pa.float64()),

@@ -20,7 +20,8 @@ import sparkbook.errors as errors
 from sparkbook.errors import PythonException
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
-from sparkbook.sql.catalyst.trees import TreeNode
+from sparkbook.sql.catalyst.expressions import printing_physical_plan
+from sparkbook.sql.catalyst.trees import TreeNode, subquery_lines
 from sparkbook.sql.execution.arrow import range_batches
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 
@@ -399,15 +400,27 @@ def explain_string(plan: SparkPlan) -> str:
             lines.append(first + node.node_line())
         else:
             lines.append(f"{first}*({ids[id(node)]}) {node.node_line()}")
+        below = subquery_lines(node, rest, _subquery_plan)
+        has_exchange = has_exchange or bool(below)  # a query with subqueries is adaptive
+        lines.extend(below)
         for i, child in enumerate(node.children):
             last = i == len(node.children) - 1
             walk(child, rest + ("+- " if last else ":- "), rest + ("   " if last else ":  "))
 
-    walk(plan, "", "")
+    with printing_physical_plan():
+        walk(plan, "", "")
     if has_exchange:
         lines = ["AdaptiveSparkPlan isFinalPlan=false"] + [
             ("+- " if i == 0 else "   ") + line for i, line in enumerate(lines)]
     return "\n".join(lines) + "\n"
+
+
+def _subquery_plan(sub: e.ScalarSubquery) -> str:
+    text = explain_string(plan_query(sub.plan))
+    if text.startswith("AdaptiveSparkPlan"):
+        return text
+    return "AdaptiveSparkPlan isFinalPlan=false\n" + "".join(
+        ("+- " if i == 0 else "   ") + line + "\n" for i, line in enumerate(text.splitlines()))
 
 
 def explain_extended(parsed: lp.LogicalPlan, analyzed: lp.LogicalPlan) -> str:
