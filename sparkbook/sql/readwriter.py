@@ -108,8 +108,8 @@ def _scan(spark: SparkSession, fmt: str, paths: list[str], options: dict[str, st
             {"provider": fmt}, "42K02")
     sc = spark.sparkContext
     found = files.list_files(paths)
-    partitions = files.plan_splits(found, sc.defaultParallelism, fmt != "parquet")
     spec = files.ReadSpec(fmt, options, T.StructType([]), files.infer_partition_schema(found))
+    partitions = files.plan_splits(found, sc.defaultParallelism, spec.splittable)
     if fmt == "text":
         spec.data_schema = T.StructType([T.StructField("value", T.StringType())])
     elif schema is not None:

@@ -42,7 +42,8 @@ def parse_options(options: dict[str, str], invalid_row_handler=None):
     escape = options.get("escape", "\\")
     return pcsv.ParseOptions(delimiter=sep, quote_char=quote or False,
                              escape_char=escape or False, double_quote=True,
-                             newlines_in_values=False, invalid_row_handler=invalid_row_handler)
+                             newlines_in_values=truthy(options.get("multiLine")),
+                             invalid_row_handler=invalid_row_handler)
 
 
 # Booleans in any case, as cast_strings reads them (pyarrow's own list has "1", "0").
@@ -252,6 +253,9 @@ class CsvSplitReader:
             return contextlib.nullcontext(None)
         stream = self._stream()
         lines = (line for line in iter_lines(stream) if line)
+        if truthy(self.spec.options.get("multiLine")):
+            lines = _records(lines, self.spec.options.get("quote", '"'),
+                             self.spec.options.get("escape", "\\"))
         return contextlib.closing(_Lines(lines, stream))
 
     def _table(self, pieces: list, first: int, texts) -> pa.Table:
@@ -323,6 +327,23 @@ class CsvSplitReader:
                 text = pc.if_else(bad, pa.array(lines, pa.string()), text)
             columns[str(self.corrupt)] = text
         return pa.table({str(i): columns[str(i)] for i in self.wanted})
+
+
+def _records(lines: Iterator[str], quote: str, escape: str) -> Iterator[str]:
+    """Lines joined into records where a quoted value spans them (``multiLine``): a record
+    ends on a line that leaves no quote open."""
+    record: list[str] = []
+    open_quote = False
+    for line in lines:
+        record.append(line)
+        if quote:
+            unescaped = line.replace(escape + quote, "") if escape else line
+            open_quote ^= unescaped.count(quote) % 2 == 1
+        if not open_quote:
+            yield "\n".join(record)
+            record = []
+    if record:
+        yield "\n".join(record)
 
 
 class _Lines:

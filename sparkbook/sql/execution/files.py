@@ -49,6 +49,14 @@ class ReadSpec:
     columns: list[int] | None = None
     arrow_filter: Any = None  # a pyarrow.compute.Expression
 
+    @property
+    def splittable(self) -> bool:
+        """Whether a file may be cut into splits: not parquet's, nor a CSV whose quoted
+        values may span lines (``multiLine``)."""
+        if self.format == "csv":
+            return not csvsource.truthy(self.options.get("multiLine"))
+        return self.format != "parquet"
+
 
 @dataclass
 class FileRelation:
@@ -72,7 +80,7 @@ class FileRelation:
                         self.spec.partition_schema, columns, arrow_filter)
         if spec.format == "csv":
             csvsource.check_corrupt_record_column(spec, columns)
-        return spec, plan_splits(files, self.parallelism, self.spec.format != "parquet")
+        return spec, plan_splits(files, self.parallelism, spec.splittable)
 
 
 def path_not_found(path: str) -> Exception:
