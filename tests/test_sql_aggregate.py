@@ -138,3 +138,35 @@ def test_an_overflow_in_the_map_stage_of_a_grouped_sum_is_the_sql_error(spark, F
     with pytest.raises(errors.ArithmeticException) as info:
         big.groupBy("k").agg(F.sum("v")).collect()
     assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
+
+
+@pytest.mark.sparkbook_only
+def test_the_one_pass_partial_kernel_agrees_with_the_group_id_kernel():
+    import datetime
+
+    import pyarrow as pa
+
+    from sparkbook.sql.execution import aggregate as agg
+
+    n = 60
+    keys = [pa.array([None if i % 7 == 0 else i % 5 for i in range(n)]),
+            pa.array([None if i % 11 == 0 else f"s{i % 3}" for i in range(n)]),
+            pa.array([[0.0, -0.0, float("nan"), None, 2.5][i % 5] for i in range(n)]),
+            pa.array([i % 2 == 0 for i in range(n)]),
+            pa.array([datetime.date(2026, 1, 1 + i % 4) for i in range(n)])]
+    values = pa.array([None if i % 4 == 0 else i for i in range(n)])
+    specs = [(values, how) for how in ("sum", "count", "min", "max", "first", "last",
+                                       "first_valid", "last_valid")]
+    specs += [(pa.nulls(n), "count_all"), (pa.nulls(n), "count_all")]
+    for chosen in ([0], [1], [2], [3], [4], [0, 1], [1, 3, 4]):
+        cols = [keys[i] for i in chosen]
+        group_keys, direct = agg.aggregate_by_keys(cols, specs)
+        gids, by_id_keys, groups = agg.group_ids(cols, n)
+        by_id = agg.aggregate_many(gids, groups, specs)
+
+        def rows(ks, vs):
+            return sorted((tuple(map(repr, r[:len(ks)])), r[len(ks):])
+                          for r in zip(*[c.to_pylist() for c in ks + vs]))
+
+        assert rows(group_keys, direct) == rows(by_id_keys, by_id), chosen
+    assert agg.aggregate_by_keys(keys[:1], [(values, "list")]) is None

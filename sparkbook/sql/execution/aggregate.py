@@ -110,6 +110,39 @@ def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
     return out  # type: ignore[return-value]
 
 
+def aggregate_by_keys(keys: list[pa.Array], specs: list[tuple[pa.Array, str]]
+                      ) -> tuple[list[pa.Array], list[pa.Array]] | None:
+    """The keys of each group and each ``(values, how)`` per group in one ``group_by`` of
+    the keys themselves: one hash pass where group ids first take two (a partial step's
+    every group has rows, so none needs the ids' empty groups). None when an aggregate is
+    no hash kind (lists, sets) or the keys are of a type ``group_by`` cannot hash."""
+    if any(how in ("list", "set") for _, how in specs):
+        return None
+    columns = {f"k{i}": _whole(k) for i, k in enumerate(keys)}
+    aggregations: list[tuple] = []
+    names: list[str] = []
+    for i, (values, how) in enumerate(specs):
+        if how == "count_all":
+            names.append("count_all")
+            if ([], "count_all") not in aggregations:
+                aggregations.append(([], "count_all"))
+            continue
+        how = how.removesuffix("_valid")
+        columns[f"v{i}"] = _whole(values)
+        # first/last keep a group's NULL as Spark's do (the _valid kinds skip NULLs).
+        skip = pc.ScalarAggregateOptions(skip_nulls=False) if specs[i][1] in (
+            "first", "last") else None
+        aggregations.append((f"v{i}", how, skip))
+        names.append(f"v{i}_{how}")
+    try:
+        grouped = pa.table(columns).group_by(
+            [f"k{i}" for i in range(len(keys))], use_threads=False).aggregate(aggregations)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return ([grouped.column(f"k{i}").combine_chunks() for i in range(len(keys))],
+            [grouped.column(name).combine_chunks() for name in names])
+
+
 def _lists(gids: np.ndarray, n: int, values: pa.Array, how: str) -> pa.Array:
     """collect_list / collect_set: the non-null values of each group, in arrival order;
     list-typed input (a partial buffer) is flattened first."""
@@ -155,9 +188,6 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
     batch = table.combine_chunks().to_batches()
     batch = batch[0] if batch else pa.RecordBatch.from_pylist([], table.schema)
     key_cols = [ev.column(k, batch) for k in keys]
-    gids, group_keys, n = group_ids(key_cols, batch.num_rows)
-    if not keys and batch.num_rows == 0:
-        n = 1
     specs: list[tuple[pa.Array, str]] = []
     checks: list[int] = []  # where a checked bigint sum's (sum, float sum) pair starts
     for f in functions:
@@ -175,7 +205,14 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
         if _checked_sum(f):
             checks.append(len(specs) - 1)
             specs.append((pc.cast(values, pa.float64(), safe=False), "sum"))
-    cols = aggregate_many(gids, n, specs)
+    direct = aggregate_by_keys(key_cols, specs) if keys else None
+    if direct is not None:
+        group_keys, cols = direct
+    else:
+        gids, group_keys, n = group_ids(key_cols, batch.num_rows)
+        if not keys and batch.num_rows == 0:
+            n = 1
+        cols = aggregate_many(gids, n, specs)
     for i in checks:
         _overflow_check(cols[i], cols[i + 1])
     return pa.table({str(i): c for i, c in enumerate(list(group_keys) + cols)})

@@ -60,7 +60,14 @@ class JoinSpec:
     def join(self, left: pa.Table | None, right: pa.Table | None) -> Iterator[pa.RecordBatch]:
         lt = self.side_table(left, self.left, self.lkeys, "l")
         rt = self.side_table(right, self.right, self.rkeys, "r")
-        if self.lkeys and self.residual is None:
+        dense = dense_matches(lt.column("lk0"), rt.column("rk0")) if (
+            self.how == "Inner" and len(self.lkeys) == 1 and self.residual is None) else None
+        if dense is not None:
+            li, ri = (pa.array(ids) for ids in dense)
+            rows = len(li)
+            lcols = [lt.column(f"l{i}").take(li) for i in range(len(self.left))]
+            rcols = [rt.column(f"r{i}").take(ri) for i in range(len(self.right))]
+        elif self.lkeys and self.residual is None:
             joined = lt.join(rt, [f"lk{i}" for i in range(len(self.lkeys))],
                              [f"rk{i}" for i in range(len(self.rkeys))],
                              join_type=ARROW_JOIN[self.how], use_threads=False,
@@ -139,6 +146,38 @@ class JoinSpec:
         cols = [ev.column(o, batch) for o in self.output]
         return pa.RecordBatch.from_arrays(cols, names=[str(i) for i in range(len(cols))]) \
             if cols else empty_columns(rows)
+
+
+# A build side's integer keys spanning at most this many slots per row are looked up in a
+# table indexed by key (one numpy gather) rather than hashed: a dimension's surrogate ids.
+DENSE_SLOTS_PER_ROW = 4
+
+
+def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (left row, right row) pairs of an inner equi-join on one integer key whose
+    right side's keys are unique and dense (their range at most ``DENSE_SLOTS_PER_ROW``
+    times the rows): each left key is looked up by position in a table of right rows, in
+    left order, several times faster than a hash join. None when the keys are not so."""
+    if not all(pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
+        return None
+    left, right = left.combine_chunks(), right.combine_chunks()
+    rk = pc.drop_null(right).to_numpy().astype(np.int64)
+    if len(rk) == 0:
+        return None
+    lo, hi = int(rk.min()), int(rk.max())
+    if hi - lo >= DENSE_SLOTS_PER_ROW * len(rk):
+        return None
+    rows = np.flatnonzero(right.is_valid().to_numpy(zero_copy_only=False))
+    slot = np.full(hi - lo + 1, -1, np.int64)
+    slot[rk - lo] = rows
+    if not np.array_equal(slot[rk - lo], rows):  # a key twice: not a unique build side
+        return None
+    lk = pc.fill_null(left, 0).to_numpy().astype(np.int64)
+    inside = (lk >= lo) & (lk <= hi) & left.is_valid().to_numpy(zero_copy_only=False)
+    found = np.where(inside, slot[np.where(inside, lk - lo, 0)], -1)
+    li = np.flatnonzero(found >= 0)
+    return li, found[li]
 
 
 def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
