@@ -241,6 +241,8 @@ def test_hand_written_state_draws_skipped_retried_cached_lost_and_the_shuffle_ma
     (d,) = w.locator(".sb-executor").first.locator(".sb-spark-line").evaluate_all(
         "ps => ps.map(p => p.getAttribute('d'))")
     assert path_points(d) == 120
+    assert w.locator(".sb-ex-cores").all_text_contents() == ["2 cores", "1 core"]
+    assert w.locator(".sb-ex-gc").all_text_contents() == ["GC 2.5 s"]  # executor 1: none
     page.screenshot(path=str(ARTIFACTS / "hand-written.png"), full_page=True)
     # A plan preview (mode "plan", stages only) is the DAG alone.
     render(page, {**state, "mode": "plan", "title": "plan", "jobs": [], "tasks": [],
@@ -302,7 +304,8 @@ def hand_written_state() -> dict:
         "tasks": [task("0", 0, 0.0, 0.5), task("0", 1, 0.6, 1.0, "FAILED"),
                   task("0", 2, 1.2, None, "RUNNING"), task("1", 0, 0.0, 0.9, count=4),
                   task("1", 1, 1.0, 2.0, attempt=1)],
-        "executors": [executor("0", True, [float(i % 100) for i in range(120)]),
+        "executors": [executor("0", True, [float(i % 100) for i in range(120)], cores=2,
+                               gc_time=2.46),
                       executor("1", False, [10.0, 20.0],
                                lost_reason="executor 1 killed by signal 9")],
         "shuffles": [{"shuffle_id": 0, "map_stage": 0, "reduce_stages": [1],

@@ -1,5 +1,6 @@
-// The executor panel: a row per executor with its CPU over the last minute, its block
-// store's memory used of its limit, its RSS, its tasks; a lost one struck through.
+// The executor panel: a row per executor with its cores, its CPU over the last minute, its
+// block store's memory used of its limit, its RSS, its tasks and (on Apache Spark) its JVM's
+// GC time; a lost one struck through.
 
 const SPARK_W = 120, SPARK_H = 22, SPARK_SLOTS = 120;  // a minute at two heartbeats a second
 
@@ -36,12 +37,22 @@ function executorPanel(executors) {
     const row = el("div", `sb-executor${ex.alive ? "" : " sb-lost"}`);
     row.dataset.executorId = ex.id;
     row.appendChild(el("span", "sb-ex-id", `executor ${ex.id}`));
-    row.appendChild(el("span", "sb-ex-pid", ex.alive ? `pid ${ex.pid}` : "lost"));
+    // Spark's executors are JVMs the REST API names by host, not by pid.
+    const where = ex.pid == null ? ex.host || "" : `pid ${ex.pid}`;
+    row.appendChild(el("span", "sb-ex-pid", ex.alive ? where : "lost"));
+    const cores = ex.cores || 0;
+    row.appendChild(el("span", "sb-ex-cores", `${cores} core${cores === 1 ? "" : "s"}`));
     row.appendChild(el("span", "sb-ex-cpu", `CPU ${(ex.cpu || 0).toFixed(0)}%`));
     row.appendChild(sparkline(ex.cpu_history || []));
     row.appendChild(memoryBar(ex.memory_used, ex.memory_limit));
     row.appendChild(el("span", "sb-ex-mem", `store ${bytes(ex.memory_used)} / ${bytes(ex.memory_limit)} · RSS ${bytes(ex.rss)}`));
     row.appendChild(el("span", "sb-ex-tasks", `tasks: ${ex.active} active, ${ex.completed} done, ${ex.failed} failed`));
+    // A sparkbook executor has no JVM: its GC time is 0, and not drawn.
+    if (ex.gc_time > 0) {
+      const gc = el("span", "sb-ex-gc", `GC ${ex.gc_time.toFixed(1)} s`);
+      gc.title = "time the executor's JVM spent in garbage collection";
+      row.appendChild(gc);
+    }
     panel.appendChild(row);
     if (!ex.alive) panel.appendChild(el("div", "sb-ex-lost-reason", `executor ${ex.id} lost: ${ex.lost_reason || "no reason given"}`));
   }

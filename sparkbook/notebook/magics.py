@@ -192,7 +192,10 @@ class SparkMagics(Magics):
         run.begin()  # the engine's per-cell setup: a job group, a tag, one cap on task output
         status = "failed"
         try:
-            value = self._run(cell)
+            try:
+                value = self._run(cell)
+            finally:
+                run.code_ended()  # an interrupt held while Spark ran the code is raised here
             status = "done"
             return value
         except KeyboardInterrupt:

@@ -38,6 +38,10 @@ class CellRun:
         """The cell's jobs, their stages and the executors, in the widget's schema."""
         raise NotImplementedError
 
+    def code_ended(self) -> None:
+        """The cell's code returned or raised: raise KeyboardInterrupt if the engine held
+        an interrupt back while the code waited on Spark."""
+
     def interrupt(self) -> None:
         """The kernel was interrupted: cancel what the cell started."""
 

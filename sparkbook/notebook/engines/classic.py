@@ -3,7 +3,8 @@
 Each ``%%spark`` cell runs under its own job group (``sc.setJobGroup``), so its widget
 shows only its own jobs: their stages and task counts from ``sc.statusTracker()``, bytes,
 times and skew from the Spark UI's REST API, read by the widget's refresh thread. An
-interrupt cancels the cell's job group.
+interrupt cancels the cell's job group (``interrupts.py``: without breaking py4j when it
+lands while the code waits on the JVM).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from sparkbook.notebook.engines import CellRun, Engine
+from sparkbook.notebook.engines.interrupts import HeldInterrupts
 from sparkbook.notebook.engines.runtime import require_java, require_pyspark
 from sparkbook.notebook.engines.sparkui import (
     FINAL_STAGE,
@@ -134,11 +136,16 @@ class PySparkCell(CellRun):
         self.title = title
         self._seen: dict[int, float] = {}  # job id -> when the feed first saw it
         self._lock = threading.Lock()
+        self.interrupts = HeldInterrupts(self.interrupt, self.sc._gateway._gateway_client)
 
     def begin(self) -> None:
         # No description: jobs keep Spark's own names ("collect at ...").
         self.sc.setJobGroup(self.group, None, interruptOnCancel=True)
         self.engine.groups.append(self.group)
+        self.interrupts.install()
+
+    def code_ended(self) -> None:
+        self.interrupts.code_ended()
 
     def _jobs(self) -> list[int]:
         if self.job_ids is not None:
@@ -196,5 +203,6 @@ class PySparkCell(CellRun):
             time.sleep(0.02)
 
     def end(self) -> None:
+        self.interrupts.restore()
         for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
             self.sc.setLocalProperty(key, None)
