@@ -272,3 +272,18 @@ def test_explain_of_an_uncorrelated_exists(spark, views):
         "            :              +- Filter (isnotnull(b#N) AND (b#N > 4))\n"
         "            :                 +- Scan ExistingRDD[b#N,c#N]\n"
         "            +- Scan ExistingRDD[a#N,s#N]\n") in plan_text(df)
+
+
+def test_a_column_outside_the_aggregate_is_an_analysis_error(spark, frames, views, F, errors):
+    _, t2 = frames
+    with pytest.raises(errors.AnalysisException) as info:
+        t2.select("c", F.max("b"))
+    assert info.value.getCondition() == "MISSING_GROUP_BY"
+    assert "The query does not include a GROUP BY clause." in str(info.value)
+    with pytest.raises(errors.AnalysisException, match="MISSING_GROUP_BY"):
+        spark.sql("SELECT c, max(b) FROM t2")
+    with pytest.raises(errors.AnalysisException) as info:
+        spark.sql("SELECT c, max(b) FROM t2 GROUP BY b")
+    assert info.value.getCondition() == "MISSING_AGGREGATION"
+    assert 'The non-aggregating expression "c" is based on columns which are not ' \
+           'participating in the GROUP BY clause.' in str(info.value)
