@@ -101,16 +101,14 @@ class _Query:
                 "be aggregated to return at most one row. SQLSTATE: 0A000",
                 "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.MUST_AGGREGATE_CORRELATED_SCALAR_"
                 "SUBQUERY", {}, "0A000")
-        right = _fresh_ids(plan, outer or [])
-        ids = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
-        self.joins.append((right, functools.reduce(
-            e.And, [substitute(c, ids) for c in scope.correlated])))
+        right, conditions = _right_side(plan, scope, outer or [])
+        self.joins.append((right, functools.reduce(e.And, conditions)))
         value: e.Expression = right.output()[0].as_nullable()
         empty = _over_no_rows(plan.aggregates[0])
         if empty is not None:
             # Where no row matches, the aggregate's value over no rows (count is 0, not
             # NULL): Spark's fix of the "count bug". A matched row's key is never NULL.
-            key = ids[scope.carried[0].expr_id].as_nullable()
+            key = right.output()[width].as_nullable()
             value = e.CaseWhen([(e.IsNull(key), e.Literal(empty, value.dtype))], value)
         outer_ids = {o.expr_id for o in outer or []}
         names = sorted({a.name for c in scope.correlated for a in c.walk()
@@ -137,9 +135,7 @@ class _Query:
             keys.insert(0, output[0])
         flag = e.Alias(e.Literal(True, BooleanType()), "exists")
         flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
-        right = _fresh_ids(flagged._plan, outer)
-        ids = {a.expr_id: b for a, b in zip(flagged._plan.output(), right.output())}
-        conditions = [substitute(c, ids) for c in scope.correlated]
+        right, conditions = _right_side(flagged._plan, scope, outer)
         if node.kind == "in":
             conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
         self.joins.append((right, functools.reduce(e.And, conditions)))
@@ -160,7 +156,8 @@ class _Query:
                        f"({node.children[0].sql()} IN (listquery()))")
 
     def joined(self, df: DataFrame) -> DataFrame:
-        """``df`` left outer joined with the correlated scalar subqueries it reads."""
+        """``df`` left outer joined with the subqueries its expressions read (correlated
+        scalar ones, EXISTS/IN as values)."""
         for right, condition in self.joins:
             df = df._with(lp.Join(df._plan, right, "LeftOuter", condition))
         self.joins = []
@@ -219,9 +216,7 @@ class _Query:
             # its first row (Spark 4 plans it so).
             found = exists(sub).child
             return df.filter(Column(e.Not(found) if negated else found))
-        right = _fresh_ids(sub._plan, outer)
-        ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
-        conditions = [substitute(c, ids) for c in scope.correlated]
+        right, conditions = _right_side(sub._plan, scope, outer)
         if node.kind == "in":
             value = resolve(node.children[0], outer)
             if width != 1:
@@ -543,13 +538,17 @@ def first_row(df: DataFrame) -> DataFrame:
                                df._plan)).limit(1)
 
 
-def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.LogicalPlan:
-    """A subquery over the outer query's own table: its columns re-aliased, so the join's
-    two sides can be told apart (as Spark's DeduplicateRelations does)."""
+def _right_side(plan: lp.LogicalPlan, scope: _Query, outer: list[e.AttributeReference]
+                ) -> tuple[lp.LogicalPlan, list[e.Expression]]:
+    """A subquery as the right side of the join that runs it, and its correlated conjuncts
+    over that side's columns. A subquery over the outer query's own table has its columns
+    re-aliased, so the two sides can be told apart (as Spark's DeduplicateRelations)."""
     ids = {a.expr_id for a in outer}
-    if not any(a.expr_id in ids for a in plan.output()):
-        return plan
-    return lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
+    right = plan
+    if any(a.expr_id in ids for a in plan.output()):
+        right = lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
+    renamed = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
+    return right, [substitute(c, renamed) for c in scope.correlated]
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:
