@@ -287,3 +287,17 @@ def test_a_column_outside_the_aggregate_is_an_analysis_error(spark, frames, view
     assert info.value.getCondition() == "MISSING_AGGREGATION"
     assert 'The non-aggregating expression "c" is based on columns which are not ' \
            'participating in the GROUP BY clause.' in str(info.value)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT s, count(*) FROM t1 GROUP BY s HAVING s IN (SELECT c FROM t2) OR s = 'w' "
+     "ORDER BY s", [("w", 1)]),
+    ("SELECT b, count(*) FROM t2 GROUP BY b HAVING b IN (SELECT a FROM t1) ORDER BY b",
+     [(2, 1), (3, 2)]),
+    ("SELECT b, count(*) AS n FROM t2 GROUP BY b HAVING count(*) IN "
+     "(SELECT a FROM t1 WHERE a > 1) ORDER BY b", [(3, 2)]),
+    ("SELECT b, count(*) AS n FROM t2 GROUP BY b HAVING NOT EXISTS "
+     "(SELECT 1 FROM t1 WHERE t1.a = t2.b) ORDER BY b", [(None, 1), (5, 1)]),
+])
+def test_subqueries_in_having(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected

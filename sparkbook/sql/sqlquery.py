@@ -163,12 +163,13 @@ class _Query:
         self.joins = []
         return df
 
-    def where(self, df: DataFrame, node: exp.Expression) -> DataFrame:
-        """WHERE: the conjuncts without subqueries as a filter; each ``[NOT] EXISTS`` and
-        ``[NOT] IN`` subquery among the conjuncts then as Spark's RewritePredicateSubquery
-        plans it, a left semi (anti) join with the subquery."""
+    def where(self, df: DataFrame, condition: e.Expression) -> DataFrame:
+        """WHERE (and HAVING, over the aggregate's rows): the conjuncts without subqueries
+        as a filter; each ``[NOT] EXISTS`` and ``[NOT] IN`` subquery among the conjuncts
+        then as Spark's RewritePredicateSubquery plans it, a left semi (anti) join with the
+        subquery."""
         plain, predicates = [], []
-        for c in conjuncts(convert(node, self.text)):
+        for c in conjuncts(condition):
             negated = isinstance(c, e.Not) and isinstance(c.child, e.UnresolvedSubquery)
             target = c.child if negated else c
             if isinstance(target, e.UnresolvedSubquery) and target.kind != "scalar":
@@ -328,7 +329,7 @@ class _Query:
         df = self.from_clause(node)
         where = node.args.get("where")
         if where is not None:
-            df = self.where(df, where.this)
+            df = self.where(df, convert(where.this, self.text))
         items = [self.expr(_named_windows(x, node), df) for x in node.expressions]
         if self.joins:  # * is the query's own columns, not the joined subqueries'
             items = [y for x in items for y in (
@@ -360,13 +361,13 @@ class _Query:
         extra: list[e.Expression] = []
         condition = None
         if having is not None:
-            condition = _over_aggregate(self.expr(having.this), items, extra)
+            condition = _over_aggregate(convert(having.this, self.text), items, extra)
         order = node.args.get("order")
         orders = [self._sort_order(o, items, extra) for o in order.expressions] if order else []
         df = df._with(_aggregate(df._plan, keys, sets, items + extra))
         shown = df._plan.output()[:len(items)]
         if condition is not None:
-            df = df.filter(Column(_bound(condition, df)))
+            df = self.where(df, _bound(condition, df))
         if orders:
             df = df._with(lp.Sort([_bound(o, df) for o in orders], df._plan))
         if extra:
@@ -386,12 +387,12 @@ class _Query:
         windowed = [_aggregates_in_windows(x, plain, extra) for x in items
                     if contains_window(x)]
         having = node.args.get("having")
-        condition = None if having is None else _over_aggregate(self.expr(having.this), plain,
-                                                                 extra)
+        condition = None if having is None else _over_aggregate(
+            convert(having.this, self.text), plain, extra)
         df = df._with(_aggregate(df._plan, keys, sets, plain + extra))
         shown = iter(df._plan.output()[:len(plain)])
         if condition is not None:
-            df = df.filter(Column(_bound(condition, df)))
+            df = self.where(df, _bound(condition, df))
         over = iter(_bound(x, df) for x in windowed)
         final = [next(over) if contains_window(x) else next(shown) for x in items]
         df = df._with(lp.Project(final, df._plan))
