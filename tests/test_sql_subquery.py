@@ -272,3 +272,32 @@ def test_explain_of_an_uncorrelated_exists(spark, views):
         "            :              +- Filter (isnotnull(b#N) AND (b#N > 4))\n"
         "            :                 +- Scan ExistingRDD[b#N,c#N]\n"
         "            +- Scan ExistingRDD[a#N,s#N]\n") in plan_text(df)
+
+
+def test_a_column_outside_the_aggregate_is_an_analysis_error(spark, frames, views, F, errors):
+    _, t2 = frames
+    with pytest.raises(errors.AnalysisException) as info:
+        t2.select("c", F.max("b"))
+    assert info.value.getCondition() == "MISSING_GROUP_BY"
+    assert "The query does not include a GROUP BY clause." in str(info.value)
+    with pytest.raises(errors.AnalysisException, match="MISSING_GROUP_BY"):
+        spark.sql("SELECT c, max(b) FROM t2")
+    with pytest.raises(errors.AnalysisException) as info:
+        spark.sql("SELECT c, max(b) FROM t2 GROUP BY b")
+    assert info.value.getCondition() == "MISSING_AGGREGATION"
+    assert 'The non-aggregating expression "c" is based on columns which are not ' \
+           'participating in the GROUP BY clause.' in str(info.value)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT s, count(*) FROM t1 GROUP BY s HAVING s IN (SELECT c FROM t2) OR s = 'w' "
+     "ORDER BY s", [("w", 1)]),
+    ("SELECT b, count(*) FROM t2 GROUP BY b HAVING b IN (SELECT a FROM t1) ORDER BY b",
+     [(2, 1), (3, 2)]),
+    ("SELECT b, count(*) AS n FROM t2 GROUP BY b HAVING count(*) IN "
+     "(SELECT a FROM t1 WHERE a > 1) ORDER BY b", [(3, 2)]),
+    ("SELECT b, count(*) AS n FROM t2 GROUP BY b HAVING NOT EXISTS "
+     "(SELECT 1 FROM t1 WHERE t1.a = t2.b) ORDER BY b", [(None, 1), (5, 1)]),
+])
+def test_subqueries_in_having(spark, views, text, expected):
+    assert rows(spark.sql(text)) == expected

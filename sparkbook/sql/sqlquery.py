@@ -101,16 +101,14 @@ class _Query:
                 "be aggregated to return at most one row. SQLSTATE: 0A000",
                 "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.MUST_AGGREGATE_CORRELATED_SCALAR_"
                 "SUBQUERY", {}, "0A000")
-        right = _fresh_ids(plan, outer or [])
-        ids = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
-        self.joins.append((right, functools.reduce(
-            e.And, [substitute(c, ids) for c in scope.correlated])))
+        right, conditions = _right_side(plan, scope, outer or [])
+        self.joins.append((right, functools.reduce(e.And, conditions)))
         value: e.Expression = right.output()[0].as_nullable()
         empty = _over_no_rows(plan.aggregates[0])
         if empty is not None:
             # Where no row matches, the aggregate's value over no rows (count is 0, not
             # NULL): Spark's fix of the "count bug". A matched row's key is never NULL.
-            key = ids[scope.carried[0].expr_id].as_nullable()
+            key = right.output()[width].as_nullable()
             value = e.CaseWhen([(e.IsNull(key), e.Literal(empty, value.dtype))], value)
         outer_ids = {o.expr_id for o in outer or []}
         names = sorted({a.name for c in scope.correlated for a in c.walk()
@@ -137,9 +135,7 @@ class _Query:
             keys.insert(0, output[0])
         flag = e.Alias(e.Literal(True, BooleanType()), "exists")
         flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
-        right = _fresh_ids(flagged._plan, outer)
-        ids = {a.expr_id: b for a, b in zip(flagged._plan.output(), right.output())}
-        conditions = [substitute(c, ids) for c in scope.correlated]
+        right, conditions = _right_side(flagged._plan, scope, outer)
         if node.kind == "in":
             conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
         self.joins.append((right, functools.reduce(e.And, conditions)))
@@ -160,18 +156,20 @@ class _Query:
                        f"({node.children[0].sql()} IN (listquery()))")
 
     def joined(self, df: DataFrame) -> DataFrame:
-        """``df`` left outer joined with the correlated scalar subqueries it reads."""
+        """``df`` left outer joined with the subqueries its expressions read (correlated
+        scalar ones, EXISTS/IN as values)."""
         for right, condition in self.joins:
             df = df._with(lp.Join(df._plan, right, "LeftOuter", condition))
         self.joins = []
         return df
 
-    def where(self, df: DataFrame, node: exp.Expression) -> DataFrame:
-        """WHERE: the conjuncts without subqueries as a filter; each ``[NOT] EXISTS`` and
-        ``[NOT] IN`` subquery among the conjuncts then as Spark's RewritePredicateSubquery
-        plans it, a left semi (anti) join with the subquery."""
+    def where(self, df: DataFrame, condition: e.Expression) -> DataFrame:
+        """WHERE (and HAVING, over the aggregate's rows): the conjuncts without subqueries
+        as a filter; each ``[NOT] EXISTS`` and ``[NOT] IN`` subquery among the conjuncts
+        then as Spark's RewritePredicateSubquery plans it, a left semi (anti) join with the
+        subquery."""
         plain, predicates = [], []
-        for c in conjuncts(convert(node, self.text)):
+        for c in conjuncts(condition):
             negated = isinstance(c, e.Not) and isinstance(c.child, e.UnresolvedSubquery)
             target = c.child if negated else c
             if isinstance(target, e.UnresolvedSubquery) and target.kind != "scalar":
@@ -219,9 +217,7 @@ class _Query:
             # its first row (Spark 4 plans it so).
             found = exists(sub).child
             return df.filter(Column(e.Not(found) if negated else found))
-        right = _fresh_ids(sub._plan, outer)
-        ids = {a.expr_id: b for a, b in zip(sub._plan.output(), right.output())}
-        conditions = [substitute(c, ids) for c in scope.correlated]
+        right, conditions = _right_side(sub._plan, scope, outer)
         if node.kind == "in":
             value = resolve(node.children[0], outer)
             if width != 1:
@@ -333,7 +329,7 @@ class _Query:
         df = self.from_clause(node)
         where = node.args.get("where")
         if where is not None:
-            df = self.where(df, where.this)
+            df = self.where(df, convert(where.this, self.text))
         items = [self.expr(_named_windows(x, node), df) for x in node.expressions]
         if self.joins:  # * is the query's own columns, not the joined subqueries'
             items = [y for x in items for y in (
@@ -365,13 +361,13 @@ class _Query:
         extra: list[e.Expression] = []
         condition = None
         if having is not None:
-            condition = _over_aggregate(self.expr(having.this), items, extra)
+            condition = _over_aggregate(convert(having.this, self.text), items, extra)
         order = node.args.get("order")
         orders = [self._sort_order(o, items, extra) for o in order.expressions] if order else []
         df = df._with(_aggregate(df._plan, keys, sets, items + extra))
         shown = df._plan.output()[:len(items)]
         if condition is not None:
-            df = df.filter(Column(_bound(condition, df)))
+            df = self.where(df, _bound(condition, df))
         if orders:
             df = df._with(lp.Sort([_bound(o, df) for o in orders], df._plan))
         if extra:
@@ -391,12 +387,12 @@ class _Query:
         windowed = [_aggregates_in_windows(x, plain, extra) for x in items
                     if contains_window(x)]
         having = node.args.get("having")
-        condition = None if having is None else _over_aggregate(self.expr(having.this), plain,
-                                                                 extra)
+        condition = None if having is None else _over_aggregate(
+            convert(having.this, self.text), plain, extra)
         df = df._with(_aggregate(df._plan, keys, sets, plain + extra))
         shown = iter(df._plan.output()[:len(plain)])
         if condition is not None:
-            df = df.filter(Column(_bound(condition, df)))
+            df = self.where(df, _bound(condition, df))
         over = iter(_bound(x, df) for x in windowed)
         final = [next(over) if contains_window(x) else next(shown) for x in items]
         df = df._with(lp.Project(final, df._plan))
@@ -543,13 +539,17 @@ def first_row(df: DataFrame) -> DataFrame:
                                df._plan)).limit(1)
 
 
-def _fresh_ids(plan: lp.LogicalPlan, outer: list[e.AttributeReference]) -> lp.LogicalPlan:
-    """A subquery over the outer query's own table: its columns re-aliased, so the join's
-    two sides can be told apart (as Spark's DeduplicateRelations does)."""
+def _right_side(plan: lp.LogicalPlan, scope: _Query, outer: list[e.AttributeReference]
+                ) -> tuple[lp.LogicalPlan, list[e.Expression]]:
+    """A subquery as the right side of the join that runs it, and its correlated conjuncts
+    over that side's columns. A subquery over the outer query's own table has its columns
+    re-aliased, so the two sides can be told apart (as Spark's DeduplicateRelations)."""
     ids = {a.expr_id for a in outer}
-    if not any(a.expr_id in ids for a in plan.output()):
-        return plan
-    return lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
+    right = plan
+    if any(a.expr_id in ids for a in plan.output()):
+        right = lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
+    renamed = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
+    return right, [substitute(c, renamed) for c in scope.correlated]
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:

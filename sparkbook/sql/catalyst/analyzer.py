@@ -186,7 +186,43 @@ def _aggregate(node: lp.Aggregate) -> lp.Aggregate:
             out.extend(expand_star(item, attrs))
             continue
         out.append(type_tree(_named(resolve(item, attrs))))
+    _check_grouped(keys, out)
     return lp.Aggregate(keys, out, node.child, resolved=True)
+
+
+def _check_grouped(keys: list[e.Expression], items: list[e.Expression]) -> None:
+    """Every column an aggregate's result names outside an aggregate function is (in) a
+    grouping key, as Spark's CheckAnalysis demands."""
+    from sparkbook.sql.catalyst.aggregates import AggregateFunction
+
+    grouped = {k.explain() for k in keys} | {k.child.explain() for k in keys
+                                            if isinstance(k, e.Alias)}
+
+    def loose(x: e.Expression) -> e.Expression | None:
+        if isinstance(x, (AggregateFunction, windows.WindowExpression)) or \
+                x.explain() in grouped:
+            return None
+        if isinstance(x, e.AttributeReference):
+            return x
+        return next((c for c in map(loose, x.children) if c is not None), None)
+
+    for item in items:
+        column = loose(item.child if isinstance(item, e.Alias) else item)
+        if column is None:
+            continue
+        if not keys:
+            raise AnalysisException(
+                "[MISSING_GROUP_BY] The query does not include a GROUP BY clause. Add GROUP BY "
+                "or turn it into the window functions using OVER clauses. SQLSTATE: 42803",
+                "MISSING_GROUP_BY", {}, "42803")
+        name = e.output_name(column)
+        raise AnalysisException(
+            f'[MISSING_AGGREGATION] The non-aggregating expression "{name}" is based on '
+            f"columns which are not participating in the GROUP BY clause. Add the columns or "
+            f"the expression to the GROUP BY, aggregate the expression, or use "
+            f'"any_value({name})" if you do not care which of the values within a group is '
+            f"returned. SQLSTATE: 42803", "MISSING_AGGREGATION",
+            {"expression": f'"{name}"'}, "42803")
 
 
 def _join(node: lp.Join) -> lp.Join:
