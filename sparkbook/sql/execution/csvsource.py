@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines
+from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines, line_range
 from sparkbook.sql import types as T
 from sparkbook.sql.execution.arrow import to_arrow_type
 
@@ -199,10 +199,10 @@ class CsvSplitReader:
                     raise
                 typed = {}  # a value pyarrow does not take: the rest as text, cast
 
-    def _stream(self) -> SplitStream:
+    @property
+    def _skip_header(self) -> bool:
         # Only the split that starts a file holds its header line.
-        header = self.split.start == 0 and truthy(self.spec.options.get("header"))
-        return SplitStream(self.split, skip_first_line=header)
+        return self.split.start == 0 and truthy(self.spec.options.get("header"))
 
     def _read(self, typed: dict[str, pa.DataType], first: int) -> Iterator:
         import pyarrow.csv as pcsv
@@ -216,9 +216,12 @@ class CsvSplitReader:
         include = [str(self.position[i]) for i in self.parsed] or ["0"]
         read = pcsv.ReadOptions(column_names=[str(i) for i in range(max(self.width, 1))],
                                 use_threads=False, block_size=BLOCK_SIZE)  # one core a task
-        with self._stream() as stream, self._texts() as texts:
+        start, end = line_range(self.split, self._skip_header)
+        # A native stream of the split's lines: no Python file object between pyarrow's
+        # read-ahead thread and the disk.
+        with pa.OSFile(self.split.path) as file, self._texts() as texts:
             try:
-                reader = pcsv.open_csv(stream, read_options=read,
+                reader = pcsv.open_csv(file.get_stream(start, end - start), read_options=read,
                                        parse_options=parse_options(self.spec.options,
                                                                    set_aside),
                                        convert_options=_convert_options(
@@ -251,7 +254,7 @@ class CsvSplitReader:
 
         if not self.keep_text:
             return contextlib.nullcontext(None)
-        stream = self._stream()
+        stream = SplitStream(self.split, self._skip_header)
         lines = (line for line in iter_lines(stream) if line)
         if truthy(self.spec.options.get("multiLine")):
             lines = _records(lines, self.spec.options.get("quote", '"'),
