@@ -160,6 +160,32 @@ class TestTheCorruptRecordColumn:
             "referenced columns only include the internal corrupt record column\n")
 
 
+class TestASchemaOfAnotherWidth:
+    """A schema narrower or wider than the file: every row is of another width."""
+
+    @pytest.fixture(scope="class")
+    def path(self, tmp_path_factory):
+        path = tmp_path_factory.mktemp("csv_width") / "wide.csv"
+        path.write_text("a,b,c,d\n1,x,p,q\n2,y\n3,z,r,s,t\nbad,w,u,v\n")
+        return path
+
+    def test_narrower(self, spark, path):
+        assert rows(read(spark, path)) == [(1, "x"), (2, "y"), (3, "z"), (None, "w")]
+        assert rows(read(spark, path, WITH_CORRUPT)) == [
+            (1, "x", "1,x,p,q"), (2, "y", None), (3, "z", "3,z,r,s,t"), (None, "w", "bad,w,u,v")]
+        assert rows(read(spark, path, mode="DROPMALFORMED")) == [(2, "y")]
+        assert rows(read(spark, path, mode="DROPMALFORMED").select("a")) == [(1,), (2,), (3,)]
+
+    def test_wider(self, spark, path):
+        wide = "a int, b string, c string, d string, e string, f int"
+        assert rows(read(spark, path, wide)) == [
+            (1, "x", "p", "q", None, None), (2, "y", None, None, None, None),
+            (3, "z", "r", "s", "t", None), (None, "w", "u", "v", None, None)]
+        assert rows(read(spark, path, wide, mode="DROPMALFORMED")) == []
+        assert rows(read(spark, path, wide, mode="DROPMALFORMED").select("f", "b")) == [
+            (None, "x"), (None, "y"), (None, "z"), (None, "w")]
+
+
 class TestManyBlocks:
     """A file of two splits (of 4 MiB at least) of many blocks each, with a bad value every
     997 rows and a short row every 1009: the rows, in order, as the modes say."""

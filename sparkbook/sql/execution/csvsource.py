@@ -210,13 +210,19 @@ class CsvSplitReader:
         invalid: list[tuple[int, str]] = []  # (row number, text) of rows of another width
 
         def set_aside(row) -> str:
-            invalid.append((row.number, row.text))
+            # (No number is known only with threads: put it back where it shows up.)
+            invalid.append((row.number if row.number is not None else 0, row.text))
             return "skip"
 
-        include = [str(self.position[i]) for i in self.parsed] or ["0"]
-        read = pcsv.ReadOptions(column_names=[str(i) for i in range(max(self.width, 1))],
-                                use_threads=False, block_size=BLOCK_SIZE)  # one core a task
         start, end = line_range(self.split, self._skip_header)
+        # pyarrow reads rows as wide as the split's first: a schema narrower or wider than
+        # the file does not send every row down the slow path of rows set aside.
+        width = self._first_width(start, end)
+        include = [str(self.position[i]) for i in self.parsed
+                   if self.position[i] < width] or ["0"]
+        read = pcsv.ReadOptions(column_names=[str(i) for i in range(width)],
+                                use_threads=False, block_size=BLOCK_SIZE)  # one core a task
+        typed = {c: t for c, t in typed.items() if c in include}
         # A native stream of the split's lines: no Python file object between pyarrow's
         # read-ahead thread and the disk.
         with pa.OSFile(self.split.path) as file, self._texts() as texts:
@@ -241,7 +247,7 @@ class CsvSplitReader:
                     run = batch.num_rows - taken
                     if invalid:
                         run = min(run, invalid[0][0] - number)
-                    pieces.append((number, batch.slice(taken, run)))
+                    pieces.append((number, (batch.slice(taken, run), width)))
                     taken, number = taken + run, number + run
                 yield self._table(pieces, first, texts), number
             if invalid:
@@ -264,18 +270,19 @@ class CsvSplitReader:
     def _table(self, pieces: list, first: int, texts) -> pa.Table:
         tables = []
         for number, piece in pieces:
-            size = piece.num_rows if isinstance(piece, pa.RecordBatch) else 1
+            size = 1 if isinstance(piece, str) else piece[0].num_rows
             lines = texts.take(size) if texts is not None else None
             if number + size <= first:
                 continue  # given out before the split was read again as text
-            if number < first:
-                piece, lines = piece.slice(first - number), lines and lines[first - number:]
             if isinstance(piece, str):
                 if not piece.strip():
                     continue  # a blank line is no row
-                table = self._values(self._tokens(piece), self.check_width, lines)
-            else:
-                table = self._values(piece, False, lines)
+                piece = self._tokens(piece)
+            elif number < first:
+                piece = (piece[0].slice(first - number), piece[1])
+                lines = lines and lines[first - number:]
+            batch, width = piece
+            table = self._values(batch, self.check_width and width != self.width, lines)
             if table.num_rows:
                 tables.append(table)
         if not tables:
@@ -283,8 +290,27 @@ class CsvSplitReader:
                              for i in self.wanted})
         return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
-    def _tokens(self, text: str) -> pa.RecordBatch:
-        """A row of another width as the file's columns (padded with NULLs, or cut)."""
+    def _first_width(self, start: int, end: int) -> int:
+        """How many values the first line of ``[start, end)`` has (the schema's width when
+        the range has no line)."""
+        with open(self.split.path, "rb") as f:
+            f.seek(start)
+            head = f.read(min(end - start, 1 << 16)).decode("utf-8", errors="replace")
+        line = next((t for t in head.replace("\r", "\n").split("\n") if t.strip()), None)
+        if line is None or truthy(self.spec.options.get("multiLine")):
+            return max(self.width, 1)
+        return len(self._token_values(line))
+
+    def _tokens(self, text: str) -> tuple[pa.RecordBatch, int]:
+        """A row set aside as the file's columns (padded with NULLs, or cut), and its
+        width."""
+        values = self._token_values(text)
+        width = len(values)
+        values = (values + [None] * self.width)[:self.width]
+        return pa.RecordBatch.from_pydict(
+            {str(p): pa.array([v], pa.string()) for p, v in enumerate(values)}), width
+
+    def _token_values(self, text: str) -> list[str | None]:
         import pyarrow.csv as pcsv
 
         options = self.spec.options
@@ -295,10 +321,7 @@ class CsvSplitReader:
                             read_options=pcsv.ReadOptions(autogenerate_column_names=True),
                             parse_options=parse_options(options),
                             convert_options=_convert_options(options, [], as_text))
-        values = [row.column(i)[0].as_py() for i in range(row.num_columns)]
-        values = (values + [None] * self.width)[:self.width]
-        return pa.RecordBatch.from_pydict(
-            {str(p): pa.array([v], pa.string()) for p, v in enumerate(values)})
+        return [row.column(i)[0].as_py() for i in range(row.num_columns)]
 
     def _values(self, piece: pa.RecordBatch, malformed: bool, lines: list | None
                 ) -> pa.Table:
@@ -308,7 +331,10 @@ class CsvSplitReader:
         n = piece.num_rows
         bad = pa.array([True] * n) if malformed else None
         for i in self.parsed:
-            values = piece.column(str(self.position[i]))
+            p = self.position[i]
+            # A column past the row's width: NULL.
+            values = piece.column(str(p)) if str(p) in piece.schema.names else \
+                pa.nulls(n, pa.string())
             if pa.types.is_string(values.type) and not isinstance(self.types[i], T.StringType):
                 values, wrong = cast_or_null(values, self.types[i])
                 if wrong is not None:
