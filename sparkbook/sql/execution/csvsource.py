@@ -11,6 +11,7 @@ padded with NULLs or cut)."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -165,7 +166,7 @@ class CsvSplitReader:
     time. Numbers and booleans are parsed by pyarrow as it reads; at the first value it
     does not take, the rest of the split is read again as text and cast as Spark parses
     it, value by value NULL where it does not parse, so the values are the same either
-    way. Rows with another number of values than the file's columns are set aside by
+    way. Rows with another number of values than the split's first line are set aside by
     pyarrow and put back in their place."""
 
     def __init__(self, spec: ReadSpec, split: FileSplit, wanted: list[int],
@@ -207,7 +208,7 @@ class CsvSplitReader:
     def _read(self, typed: dict[str, pa.DataType], first: int) -> Iterator:
         import pyarrow.csv as pcsv
 
-        invalid: list[tuple[int, str]] = []  # (row number, text) of rows of another width
+        invalid: collections.deque[tuple[int, str]] = collections.deque()  # (number, text)
 
         def set_aside(row) -> str:
             # (No number is known only with threads: put it back where it shows up.)
@@ -241,7 +242,7 @@ class CsvSplitReader:
                 pieces, taken = [], 0
                 while taken < batch.num_rows:
                     if invalid and invalid[0][0] <= number:
-                        pieces.append(invalid.pop(0))
+                        pieces.append(invalid.popleft())
                         number += 1
                         continue
                     run = batch.num_rows - taken
