@@ -160,9 +160,36 @@ class TestTheCorruptRecordColumn:
             "referenced columns only include the internal corrupt record column\n")
 
 
+class TestASchemaOfAnotherWidth:
+    """A schema narrower or wider than the file: every row is of another width."""
+
+    @pytest.fixture(scope="class")
+    def path(self, tmp_path_factory):
+        path = tmp_path_factory.mktemp("csv_width") / "wide.csv"
+        path.write_text("a,b,c,d\n1,x,p,q\n2,y\n3,z,r,s,t\nbad,w,u,v\n")
+        return path
+
+    def test_narrower(self, spark, path):
+        assert rows(read(spark, path)) == [(1, "x"), (2, "y"), (3, "z"), (None, "w")]
+        assert rows(read(spark, path, WITH_CORRUPT)) == [
+            (1, "x", "1,x,p,q"), (2, "y", None), (3, "z", "3,z,r,s,t"), (None, "w", "bad,w,u,v")]
+        assert rows(read(spark, path, mode="DROPMALFORMED")) == [(2, "y")]
+        assert rows(read(spark, path, mode="DROPMALFORMED").select("a")) == [(1,), (2,), (3,)]
+
+    def test_wider(self, spark, path):
+        wide = "a int, b string, c string, d string, e string, f int"
+        assert rows(read(spark, path, wide)) == [
+            (1, "x", "p", "q", None, None), (2, "y", None, None, None, None),
+            (3, "z", "r", "s", "t", None), (None, "w", "u", "v", None, None)]
+        assert rows(read(spark, path, wide, mode="DROPMALFORMED")) == []
+        assert rows(read(spark, path, wide, mode="DROPMALFORMED").select("f", "b")) == [
+            (None, "x"), (None, "y"), (None, "z"), (None, "w")]
+
+
 class TestManyBlocks:
-    """A file of two splits (of 4 MiB at least) of many blocks each, with a bad value every
-    997 rows and a short row every 1009: the rows, in order, as the modes say."""
+    """A file of two splits (of 4 MiB at least) of many blocks each, with a short row every
+    1009 rows and, after the first blocks (so pyarrow's typed read gives way to the text
+    path in mid-split), a bad value every 997: the rows, in order, as the modes say."""
 
     N = 360_000
 
@@ -174,13 +201,16 @@ class TestManyBlocks:
             if i % 1009 == 500:
                 lines.append(f"{i}")
             else:
-                lines.append(f"{i},{'x' if i % 997 == 3 else i % 100},name{i % 7}")
+                lines.append(f"{i},{'x' if self.bad_value(i) else i % 100},name{i % 7}")
         path.write_text("\n".join(lines) + "\n")
         assert path.stat().st_size > 5 * 1024 * 1024
         return path
 
+    def bad_value(self, i: int) -> bool:
+        return i % 997 == 3 and i > 150_000
+
     def bad(self, i: int) -> bool:
-        return i % 997 == 3 or i % 1009 == 500
+        return self.bad_value(i) or i % 1009 == 500
 
     def test_permissive(self, spark, big, F):
         df = read(spark, big, "id int, v int, s string, _corrupt_record string")
@@ -198,7 +228,7 @@ class TestManyBlocks:
         assert df.toPandas()["id"].tolist() == [i for i in range(self.N) if not self.bad(i)]
         # Reading only id and v, a short row is no malformed one.
         assert df.select("id", "v").toPandas()["id"].tolist() == [
-            i for i in range(self.N) if i % 997 != 3 or i % 1009 == 500]
+            i for i in range(self.N) if not self.bad_value(i) or i % 1009 == 500]
         assert df.groupBy().count().collect()[0][0] == self.N  # a count parses nothing
 
     def test_failfast_names_the_first_bad_row_of_a_split(self, spark, big):

@@ -104,56 +104,46 @@ def compute_splits(files: list[str], min_partitions: int) -> list[FileSplit]:
     return splits
 
 
+def line_range(split: FileSplit, skip_first_line: bool = False) -> tuple[int, int]:
+    """The byte range ``[start, end)`` of the lines that start inside the split
+    (LineRecordReader's rule: a split that does not start the file skips its first,
+    partial line; a split reads on past its end to finish the line that straddles it).
+    With ``skip_first_line`` the split's first line is skipped even at the file's start
+    (a CSV header)."""
+    split_end = split.start + split.length
+    with open(split.path, "rb") as f:
+        f.seek(split.start)
+        start = split.start
+        if split.start != 0 or skip_first_line:
+            start += len(_read_through_terminator(f))
+        if start > split_end:  # the skipped line straddled the end: no line starts here
+            return start, start
+        f.seek(split_end)
+        return start, split_end + len(_read_through_terminator(f))
+
+
 class SplitStream(io.RawIOBase):
-    """A read-only file object over the lines that start inside a split (LineRecordReader's
-    rule: a split that does not start the file skips its first, partial line; a split reads
-    on past its end to finish the line that straddles it), so a task reads its split a
-    block at a time instead of holding it whole. With ``skip_first_line`` the split's first
-    line is skipped even at the file's start (a CSV header)."""
+    """A read-only file object over the lines that start inside a split (``line_range``),
+    so a task reads its split a piece at a time instead of holding it whole."""
 
     def __init__(self, split: FileSplit, skip_first_line: bool = False) -> None:
         super().__init__()
+        start, self._end = line_range(split, skip_first_line)
         self._file = open(split.path, "rb")
-        self._file.seek(split.start)
+        self._file.seek(start)
         self.bytes_read = 0  # of the lines served
-        self._end = split.start + split.length
-        if split.start != 0 or skip_first_line:
-            self._skip_line()
-        # Past the end already (the skipped line straddled it): the split owns no line.
-        self._done = self._file.tell() > self._end
-
-    def _skip_line(self) -> None:
-        while chunk := self._file.read(8192):
-            end = _end_of_first_line(chunk)
-            if end < len(chunk) or chunk.endswith(b"\n"):
-                self._file.seek(end - len(chunk), os.SEEK_CUR)
-                return
-            if chunk.endswith(b"\r"):
-                if self._file.read(1) not in (b"\n", b""):
-                    self._file.seek(-1, os.SEEK_CUR)
-                return
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if self._done or size == 0:
-            return b""
-        before = self._end - self._file.tell()
-        if before > 0:
-            data = self._file.read(before if size is None or size < 0 else min(size, before))
-        else:
-            # At or past the split's end: on through the next line terminator, then no more.
-            self._done = True
-            data = _read_through_terminator(self._file)
+        left = self._end - self._file.tell()
+        data = self._file.read(left if size is None or size < 0 else min(size, left))
         self.bytes_read += len(data)
         return data
 
     def readall(self) -> bytes:
-        parts = []
-        while part := self.read():
-            parts.append(part)
-        return b"".join(parts)
+        return self.read()
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))

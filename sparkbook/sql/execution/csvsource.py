@@ -11,6 +11,7 @@ padded with NULLs or cut)."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines
+from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines, line_range
 from sparkbook.sql import types as T
 from sparkbook.sql.execution.arrow import to_arrow_type
 
@@ -165,7 +166,7 @@ class CsvSplitReader:
     time. Numbers and booleans are parsed by pyarrow as it reads; at the first value it
     does not take, the rest of the split is read again as text and cast as Spark parses
     it, value by value NULL where it does not parse, so the values are the same either
-    way. Rows with another number of values than the file's columns are set aside by
+    way. Rows with another number of values than the split's first line are set aside by
     pyarrow and put back in their place."""
 
     def __init__(self, spec: ReadSpec, split: FileSplit, wanted: list[int],
@@ -199,26 +200,35 @@ class CsvSplitReader:
                     raise
                 typed = {}  # a value pyarrow does not take: the rest as text, cast
 
-    def _stream(self) -> SplitStream:
+    @property
+    def _skip_header(self) -> bool:
         # Only the split that starts a file holds its header line.
-        header = self.split.start == 0 and truthy(self.spec.options.get("header"))
-        return SplitStream(self.split, skip_first_line=header)
+        return self.split.start == 0 and truthy(self.spec.options.get("header"))
 
     def _read(self, typed: dict[str, pa.DataType], first: int) -> Iterator:
         import pyarrow.csv as pcsv
 
-        invalid: list[tuple[int, str]] = []  # (row number, text) of rows of another width
+        invalid: collections.deque[tuple[int, str]] = collections.deque()  # (number, text)
 
         def set_aside(row) -> str:
-            invalid.append((row.number, row.text))
+            # (No number is known only with threads: put it back where it shows up.)
+            invalid.append((row.number if row.number is not None else 0, row.text))
             return "skip"
 
-        include = [str(self.position[i]) for i in self.parsed] or ["0"]
-        read = pcsv.ReadOptions(column_names=[str(i) for i in range(max(self.width, 1))],
+        start, end = line_range(self.split, self._skip_header)
+        # pyarrow reads rows as wide as the split's first: a schema narrower or wider than
+        # the file does not send every row down the slow path of rows set aside.
+        width = self._first_width(start, end)
+        include = [str(self.position[i]) for i in self.parsed
+                   if self.position[i] < width] or ["0"]
+        read = pcsv.ReadOptions(column_names=[str(i) for i in range(width)],
                                 use_threads=False, block_size=BLOCK_SIZE)  # one core a task
-        with self._stream() as stream, self._texts() as texts:
+        typed = {c: t for c, t in typed.items() if c in include}
+        # A native stream of the split's lines: no Python file object between pyarrow's
+        # read-ahead thread and the disk.
+        with pa.OSFile(self.split.path) as file, self._texts() as texts:
             try:
-                reader = pcsv.open_csv(stream, read_options=read,
+                reader = pcsv.open_csv(file.get_stream(start, end - start), read_options=read,
                                        parse_options=parse_options(self.spec.options,
                                                                    set_aside),
                                        convert_options=_convert_options(
@@ -232,13 +242,13 @@ class CsvSplitReader:
                 pieces, taken = [], 0
                 while taken < batch.num_rows:
                     if invalid and invalid[0][0] <= number:
-                        pieces.append(invalid.pop(0))
+                        pieces.append(invalid.popleft())
                         number += 1
                         continue
                     run = batch.num_rows - taken
                     if invalid:
                         run = min(run, invalid[0][0] - number)
-                    pieces.append((number, batch.slice(taken, run)))
+                    pieces.append((number, (batch.slice(taken, run), width)))
                     taken, number = taken + run, number + run
                 yield self._table(pieces, first, texts), number
             if invalid:
@@ -251,7 +261,7 @@ class CsvSplitReader:
 
         if not self.keep_text:
             return contextlib.nullcontext(None)
-        stream = self._stream()
+        stream = SplitStream(self.split, self._skip_header)
         lines = (line for line in iter_lines(stream) if line)
         if truthy(self.spec.options.get("multiLine")):
             lines = _records(lines, self.spec.options.get("quote", '"'),
@@ -261,18 +271,19 @@ class CsvSplitReader:
     def _table(self, pieces: list, first: int, texts) -> pa.Table:
         tables = []
         for number, piece in pieces:
-            size = piece.num_rows if isinstance(piece, pa.RecordBatch) else 1
+            size = 1 if isinstance(piece, str) else piece[0].num_rows
             lines = texts.take(size) if texts is not None else None
             if number + size <= first:
                 continue  # given out before the split was read again as text
-            if number < first:
-                piece, lines = piece.slice(first - number), lines and lines[first - number:]
             if isinstance(piece, str):
                 if not piece.strip():
                     continue  # a blank line is no row
-                table = self._values(self._tokens(piece), self.check_width, lines)
-            else:
-                table = self._values(piece, False, lines)
+                piece = self._tokens(piece)
+            elif number < first:
+                piece = (piece[0].slice(first - number), piece[1])
+                lines = lines and lines[first - number:]
+            batch, width = piece
+            table = self._values(batch, self.check_width and width != self.width, lines)
             if table.num_rows:
                 tables.append(table)
         if not tables:
@@ -280,8 +291,27 @@ class CsvSplitReader:
                              for i in self.wanted})
         return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
-    def _tokens(self, text: str) -> pa.RecordBatch:
-        """A row of another width as the file's columns (padded with NULLs, or cut)."""
+    def _first_width(self, start: int, end: int) -> int:
+        """How many values the first line of ``[start, end)`` has (the schema's width when
+        the range has no line)."""
+        with open(self.split.path, "rb") as f:
+            f.seek(start)
+            head = f.read(min(end - start, 1 << 16)).decode("utf-8", errors="replace")
+        line = next((t for t in head.replace("\r", "\n").split("\n") if t.strip()), None)
+        if line is None or truthy(self.spec.options.get("multiLine")):
+            return max(self.width, 1)
+        return len(self._token_values(line))
+
+    def _tokens(self, text: str) -> tuple[pa.RecordBatch, int]:
+        """A row set aside as the file's columns (padded with NULLs, or cut), and its
+        width."""
+        values = self._token_values(text)
+        width = len(values)
+        values = (values + [None] * self.width)[:self.width]
+        return pa.RecordBatch.from_pydict(
+            {str(p): pa.array([v], pa.string()) for p, v in enumerate(values)}), width
+
+    def _token_values(self, text: str) -> list[str | None]:
         import pyarrow.csv as pcsv
 
         options = self.spec.options
@@ -292,10 +322,7 @@ class CsvSplitReader:
                             read_options=pcsv.ReadOptions(autogenerate_column_names=True),
                             parse_options=parse_options(options),
                             convert_options=_convert_options(options, [], as_text))
-        values = [row.column(i)[0].as_py() for i in range(row.num_columns)]
-        values = (values + [None] * self.width)[:self.width]
-        return pa.RecordBatch.from_pydict(
-            {str(p): pa.array([v], pa.string()) for p, v in enumerate(values)})
+        return [row.column(i)[0].as_py() for i in range(row.num_columns)]
 
     def _values(self, piece: pa.RecordBatch, malformed: bool, lines: list | None
                 ) -> pa.Table:
@@ -305,7 +332,10 @@ class CsvSplitReader:
         n = piece.num_rows
         bad = pa.array([True] * n) if malformed else None
         for i in self.parsed:
-            values = piece.column(str(self.position[i]))
+            p = self.position[i]
+            # A column past the row's width: NULL.
+            values = piece.column(str(p)) if str(p) in piece.schema.names else \
+                pa.nulls(n, pa.string())
             if pa.types.is_string(values.type) and not isinstance(self.types[i], T.StringType):
                 values, wrong = cast_or_null(values, self.types[i])
                 if wrong is not None:

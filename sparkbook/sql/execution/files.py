@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sparkbook.rdd.input import FileSplit, local_path, read_split_bytes
+from sparkbook.rdd.input import FileSplit, SplitStream, iter_lines, local_path, read_split_bytes
 from sparkbook.sql import types as T
 from sparkbook.sql.execution import csvsource
 from sparkbook.sql.execution.arrow import arrow_schema, to_arrow_type
@@ -258,10 +259,15 @@ def _read_json(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
     return pa.table({str(i): table.column(f.name) for i, f in zip(wanted, fields)})
 
 
-def _read_text(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
-    from sparkbook.rdd.input import split_lines
+TEXT_BATCH_ROWS = 65536
 
-    return pa.table({"0": pa.array(split_lines(read_split_bytes(split)), pa.string())})
+
+def _read_text(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> Iterator[pa.Table]:
+    # A split's lines a batch at a time, never the split whole.
+    with SplitStream(split) as stream:
+        lines = iter_lines(stream)
+        while batch := list(itertools.islice(lines, TEXT_BATCH_ROWS)):
+            yield pa.table({"0": pa.array(batch, pa.string())})
 
 
 def _read_parquet(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
