@@ -65,8 +65,9 @@ class JoinSpec:
         if dense is not None:
             li, ri = (pa.array(ids) for ids in dense)
             rows = len(li)
-            lcols = [lt.column(f"l{i}").take(li) for i in range(len(self.left))]
-            rcols = [rt.column(f"r{i}").take(ri) for i in range(len(self.right))]
+            # (a side table's columns are one chunk: taken from it, no chunks to combine)
+            lcols = [lt.column(f"l{i}").chunk(0).take(li) for i in range(len(self.left))]
+            rcols = [rt.column(f"r{i}").chunk(0).take(ri) for i in range(len(self.right))]
         elif self.lkeys and self.residual is None:
             joined = lt.join(rt, [f"lk{i}" for i in range(len(self.lkeys))],
                              [f"rk{i}" for i in range(len(self.rkeys))],
