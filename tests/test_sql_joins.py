@@ -218,7 +218,7 @@ def test_a_null_safe_condition_outer_join(sides):
 def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_join_would():
     import pyarrow as pa
 
-    from sparkbook.sql.execution.joins import dense_matches
+    from sparkbook.sql.execution.joins import DENSE_MIN_ROWS, dense_matches
 
     def pairs_by_hash(left, right):
         lt = pa.table({"k": left, "li": pa.array(range(len(left)))})
@@ -226,20 +226,23 @@ def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_jo
         joined = lt.join(rt, "k", join_type="inner")
         return sorted(zip(joined.column("li").to_pylist(), joined.column("ri").to_pylist()))
 
-    right = pa.chunked_array([[5, None, -3, 7], [6, 2]])
-    left = pa.chunked_array([[7, None, 100, -3], [2, 2, -2**63, 2**63 - 1, 6]])
+    ids = list(range(-3, DENSE_MIN_ROWS))
+    right = pa.chunked_array([ids[::2], [None], ids[1::2]])
+    left = pa.chunked_array([[7, None, DENSE_MIN_ROWS + 5, -3], [2, 2, -2**63, 2**63 - 1, 6]])
     li, ri = dense_matches(left, right)
     assert sorted(zip(li.tolist(), ri.tolist())) == pairs_by_hash(left, right)
     assert li.tolist() == sorted(li.tolist())  # in the left side's order
-    for not_dense in ([1, 2, 2], [0, 10_000], [None, None]):  # a key twice, sparse, no key
+    twice, sparse = ids[:-1] + [0], [i * 10 for i in ids]
+    for not_dense in (twice, sparse, ids[:1000], [None] * DENSE_MIN_ROWS):
         assert dense_matches(left, pa.chunked_array([not_dense], pa.int64())) is None
     assert dense_matches(pa.chunked_array([["a"]]), pa.chunked_array([["a"]])) is None
     assert dense_matches(pa.chunked_array([[2**63 + 1]], pa.uint64()), right) is None
 
 
 def test_an_inner_join_on_dense_ids_with_nulls_and_misses(spark, F):
-    left = spark.createDataFrame([(i if i % 9 else None, i) for i in range(60)], "id int, v int")
-    right = spark.createDataFrame([(i, i * 10) for i in range(20, 80)], "id int, w int")
+    ids = F.when(F.col("id") % 9 == 0, None).otherwise(F.col("id"))
+    left = spark.range(300_000).select(ids.alias("id"), F.col("id").alias("v"))
+    right = spark.range(20, 200_020).select("id", (F.col("id") * 10).alias("w"))
     rows = left.join(right, "id").agg(F.count("*"), F.sum("v"), F.sum("w")).collect()
-    ids = [i for i in range(20, 60) if i % 9]
-    assert [tuple(r) for r in rows] == [(len(ids), sum(ids), 10 * sum(ids))]
+    matched = [i for i in range(20, 200_020) if i % 9]
+    assert [tuple(r) for r in rows] == [(len(matched), sum(matched), 10 * sum(matched))]

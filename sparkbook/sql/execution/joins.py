@@ -65,8 +65,9 @@ class JoinSpec:
         if dense is not None:
             li, ri = (pa.array(ids) for ids in dense)
             rows = len(li)
-            lcols = [lt.column(f"l{i}").take(li) for i in range(len(self.left))]
-            rcols = [rt.column(f"r{i}").take(ri) for i in range(len(self.right))]
+            # (a side table's columns are one chunk: taken from it, no chunks to combine)
+            lcols = [lt.column(f"l{i}").chunk(0).take(li) for i in range(len(self.left))]
+            rcols = [rt.column(f"r{i}").chunk(0).take(ri) for i in range(len(self.right))]
         elif self.lkeys and self.residual is None:
             joined = lt.join(rt, [f"lk{i}" for i in range(len(self.lkeys))],
                              [f"rk{i}" for i in range(len(self.rkeys))],
@@ -151,33 +152,41 @@ class JoinSpec:
 # A build side's integer keys spanning at most this many slots per row are looked up in a
 # table indexed by key (one numpy gather) rather than hashed: a dimension's surrogate ids.
 DENSE_SLOTS_PER_ROW = 4
+# ... when it has at least this many rows: a smaller one's hash table stays in the CPU's
+# cache, and pyarrow's hash join is then as fast as the lookup.
+DENSE_MIN_ROWS = 1 << 17
 
 
 def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
                   ) -> tuple[np.ndarray, np.ndarray] | None:
     """The (left row, right row) pairs of an inner equi-join on one integer key whose
-    right side's keys are unique and dense (their range at most ``DENSE_SLOTS_PER_ROW``
-    times the rows): each left key is looked up by position in a table of right rows, in
-    left order, several times faster than a hash join. None when the keys are not so."""
-    if not all(pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
+    right side's keys are unique and dense (at least ``DENSE_MIN_ROWS``, their range at
+    most ``DENSE_SLOTS_PER_ROW`` times the rows): each left key is looked up by position
+    in a table of right rows, in left order, several times faster than a hash join. None
+    when the keys are not so."""
+    if len(right) < DENSE_MIN_ROWS or not all(
+            pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
         return None
     left, right = left.combine_chunks(), right.combine_chunks()
-    rk = pc.drop_null(right).to_numpy().astype(np.int64)
+    rk = pc.drop_null(right).to_numpy().astype(np.int64, copy=False)
     if len(rk) == 0:
         return None
     lo, hi = int(rk.min()), int(rk.max())
     if hi - lo >= DENSE_SLOTS_PER_ROW * len(rk):
         return None
-    rows = np.flatnonzero(right.is_valid().to_numpy(zero_copy_only=False))
-    slot = np.full(hi - lo + 1, -1, np.int64)
+    rows = np.flatnonzero(right.is_valid().to_numpy(zero_copy_only=False)).astype(np.int32)
+    slot = np.full(hi - lo + 1, -1, np.int32)
     slot[rk - lo] = rows
     if not np.array_equal(slot[rk - lo], rows):  # a key twice: not a unique build side
         return None
-    lk = pc.fill_null(left, 0).to_numpy().astype(np.int64)
-    inside = (lk >= lo) & (lk <= hi) & left.is_valid().to_numpy(zero_copy_only=False)
-    found = np.where(inside, slot[np.where(inside, lk - lo, 0)], -1)
-    li = np.flatnonzero(found >= 0)
-    return li, found[li]
+    lk = pc.fill_null(left, lo).to_numpy().astype(np.int64, copy=False)
+    inside = (lk >= lo) & (lk <= hi)
+    if left.null_count:
+        inside &= left.is_valid().to_numpy(zero_copy_only=False)
+    li = np.flatnonzero(inside)
+    found = slot[lk[li] - lo]
+    hit = found >= 0
+    return li[hit], found[hit]
 
 
 def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
