@@ -203,6 +203,17 @@ def spark_kernel():
         kernel.close()
 
 
+def connected_cells(kernel: Kernel, target: str, cells: list[str]):
+    """``%spark connect TARGET`` in the kernel, the cells run there, and ``%spark stop`` at
+    the fixture's end: yields (kernel, the connect cell, the cells' results)."""
+    try:
+        ready = kernel.run(f"%spark connect {target} {QUIET}")
+        assert ready.error is None, ready.error
+        yield kernel, ready, spark_cells(kernel, cells)
+    finally:
+        kernel.run("%spark stop")
+
+
 def assert_connect_widget(cell, state: dict, sparkbook_state: dict) -> None:
     """A Connect cell's widget: its queries' stages, as the progress handler reported them
     while they ran, with the executors from the REST API, in sparkbook's schema."""
@@ -221,14 +232,8 @@ class TestClassicPySpark:
 
     @pytest.fixture(scope="class")
     def classic(self, spark_kernel, on_sparkbook):
-        kernel = spark_kernel
-        try:
-            ready = kernel.run(f"%spark connect --engine pyspark local[2] {QUIET}")
-            assert ready.error is None, ready.error
-            results = spark_cells(kernel, RDD_CELLS + DF_CELLS)
-            yield kernel, ready, results
-        finally:
-            kernel.run("%spark stop")
+        yield from connected_cells(spark_kernel, "--engine pyspark local[2]",
+                                   RDD_CELLS + DF_CELLS)
 
     def test_rdd_and_dataframe_cells_print_what_they_print_on_sparkbook(self, classic,
                                                                         on_sparkbook):
@@ -320,13 +325,7 @@ class TestSparkConnectLocal:
 
     @pytest.fixture(scope="class")
     def local_connect(self, spark_kernel, on_sparkbook):
-        kernel = spark_kernel
-        try:
-            ready = kernel.run(f"%spark connect --engine connect local[2] {QUIET}")
-            assert ready.error is None, ready.error
-            yield kernel, ready, spark_cells(kernel, DF_CELLS)
-        finally:
-            kernel.run("%spark stop")
+        yield from connected_cells(spark_kernel, "--engine connect local[2]", DF_CELLS)
 
     def test_dataframe_cells_run_and_the_widget_gets_progress(self, local_connect,
                                                               on_sparkbook):
