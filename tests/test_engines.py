@@ -297,6 +297,9 @@ class TestClassicPySpark:
         assert "local[2] has no separate executors" in kill.stdout
         panel = kernel.run("%spark executors")
         assert panel.error is None and panel.widgets
+        plan = kernel.run("%spark plan sc.parallelize(range(4),2).map(str).distinct()")
+        assert plan.error is None, plan.error
+        assert "no plan preview" in plan.stdout and "ParallelCollectionRDD" in plan.stdout
 
     def test_interrupting_a_cell_cancels_its_job_group_and_spark_stays_usable(self, classic):
         """The interrupt lands while py4j waits on the JVM's collect (a KeyboardInterrupt
