@@ -105,7 +105,19 @@ class Kernel:
                     out.widgets.append(model)
             elif kind == "status" and content["execution_state"] == "idle":
                 out.seconds = time.monotonic() - started
+                if out.error is None:  # a UsageError (unknown magic) goes to stderr only
+                    out.error = self._reply_error(msg_id)
                 return out
+
+    def _reply_error(self, msg_id: str) -> tuple[str, str] | None:
+        """The error the cell's execute_reply reports, if any."""
+        while True:
+            reply = self.kc.get_shell_msg(timeout=self.timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                content = reply["content"]
+                if content.get("status") != "error":
+                    return None
+                return content.get("ename", "error"), content.get("evalue", "")
 
     def widget(self, cell: CellResult, index: int = 0) -> dict:
         """The final state of a widget the cell displayed."""
