@@ -51,6 +51,8 @@ DF_CELLS = [
 ]
 QUIET = "--conf spark.ui.showConsoleProgress=false"
 UNCHANGED_FLOOR = 0.55  # measured 58/97 of the lessons' code cells (bench/engines.py --lessons)
+DATAFRAME_LESSONS = ("10_", "11_", "12_")  # the lessons Spark Connect runs (no RDDs)
+CONNECT_UNCHANGED_FLOOR = 0.6  # measured 18/26 of lessons 10-12 on Spark Connect local[2]
 
 
 def spark_cells(kernel: Kernel, cells: list[str]) -> list:
@@ -201,6 +203,17 @@ def spark_kernel():
         kernel.close()
 
 
+def connected_cells(kernel: Kernel, target: str, cells: list[str]):
+    """``%spark connect TARGET`` in the kernel, the cells run there, and ``%spark stop`` at
+    the fixture's end: yields (kernel, the connect cell, the cells' results)."""
+    try:
+        ready = kernel.run(f"%spark connect {target} {QUIET}")
+        assert ready.error is None, ready.error
+        yield kernel, ready, spark_cells(kernel, cells)
+    finally:
+        kernel.run("%spark stop")
+
+
 def assert_connect_widget(cell, state: dict, sparkbook_state: dict) -> None:
     """A Connect cell's widget: its queries' stages, as the progress handler reported them
     while they ran, with the executors from the REST API, in sparkbook's schema."""
@@ -219,14 +232,8 @@ class TestClassicPySpark:
 
     @pytest.fixture(scope="class")
     def classic(self, spark_kernel, on_sparkbook):
-        kernel = spark_kernel
-        try:
-            ready = kernel.run(f"%spark connect --engine pyspark local[2] {QUIET}")
-            assert ready.error is None, ready.error
-            results = spark_cells(kernel, RDD_CELLS + DF_CELLS)
-            yield kernel, ready, results
-        finally:
-            kernel.run("%spark stop")
+        yield from connected_cells(spark_kernel, "--engine pyspark local[2]",
+                                   RDD_CELLS + DF_CELLS)
 
     def test_rdd_and_dataframe_cells_print_what_they_print_on_sparkbook(self, classic,
                                                                         on_sparkbook):
@@ -290,6 +297,9 @@ class TestClassicPySpark:
         assert "local[2] has no separate executors" in kill.stdout
         panel = kernel.run("%spark executors")
         assert panel.error is None and panel.widgets
+        plan = kernel.run("%spark plan sc.parallelize(range(4),2).map(str).distinct()")
+        assert plan.error is None, plan.error
+        assert "no plan preview" in plan.stdout and "ParallelCollectionRDD" in plan.stdout
 
     def test_interrupting_a_cell_cancels_its_job_group_and_spark_stays_usable(self, classic):
         """The interrupt lands while py4j waits on the JVM's collect (a KeyboardInterrupt
@@ -318,13 +328,7 @@ class TestSparkConnectLocal:
 
     @pytest.fixture(scope="class")
     def local_connect(self, spark_kernel, on_sparkbook):
-        kernel = spark_kernel
-        try:
-            ready = kernel.run(f"%spark connect --engine connect local[2] {QUIET}")
-            assert ready.error is None, ready.error
-            yield kernel, ready, spark_cells(kernel, DF_CELLS)
-        finally:
-            kernel.run("%spark stop")
+        yield from connected_cells(spark_kernel, "--engine connect local[2]", DF_CELLS)
 
     def test_dataframe_cells_run_and_the_widget_gets_progress(self, local_connect,
                                                               on_sparkbook):
@@ -407,28 +411,37 @@ def test_submit_with_the_pyspark_engine_hands_the_app_to_spark_submit(tmp_path):
     assert out.read_text() == "local[2] 45"
 
 
+def report(engine: str, base: list, other: list) -> tuple[int, int, list[dict]]:
+    """Print each lesson's cells that ran unchanged on ``engine``; (ran, cells, rows)."""
+    by_path = {run.path: run for run in base}
+    rows = [compare(by_path[run.path], run) for run in other]
+    total, ran, same = (sum(r[k] for r in rows) for k in ("cells", "ran", "same_output"))
+    for row in rows:
+        print(f"{row['lesson']:<40} {row['ran']:>3}/{row['cells']:<3} ran, "
+              f"{row['same_output']:>3} same output, failed: {row['failed']}")
+    print(f"{engine}: {ran}/{total} cells ran unchanged, {same}/{total} printed the same")
+    return ran, total, rows
+
+
 @needs_spark
 @pytest.mark.lessons_on_spark
-def test_every_lesson_runs_on_sparkbook_and_most_cells_run_unchanged_on_pyspark():
+def test_every_lesson_runs_on_sparkbook_and_most_cells_run_unchanged_on_spark():
     """The compatibility suite: every lesson, cell by cell, on sparkbook and on classic
-    pyspark local[2] (cells tagged sparkbook-only skipped there), with what they print."""
+    pyspark local[2] (cells tagged sparkbook-only skipped there), and the DataFrame lessons
+    on Spark Connect local[2] (cells tagged needs-sparkcontext skipped too), with what
+    their cells print."""
     paths = lesson_paths()
     base = run_lessons(paths, "sparkbook")
     for run in base:
         failed = [r.error for r in run.cells if r is not None and r.error is not None]
         assert not failed, f"{run.path.name} on sparkbook: {failed}"
-    spark = run_lessons(paths, "pyspark")
-    rows = [compare(b, s) for b, s in zip(base, spark)]
-    total = sum(r["cells"] for r in rows)
-    ran = sum(r["ran"] for r in rows)
-    same = sum(r["same_output"] for r in rows)
-    for row in rows:
-        print(f"{row['lesson']:<40} {row['ran']:>3}/{row['cells']:<3} ran, "
-              f"{row['same_output']:>3} same output, failed: {row['failed']}")
-    print(f"pyspark local[2]: {ran}/{total} cells ran unchanged, {same}/{total} printed the same")
+    ran, total, rows = report("pyspark local[2]", base, run_lessons(paths, "pyspark"))
     lesson9 = next(r for r in rows if r["lesson"].startswith("09_"))
     assert not lesson9["failed"]  # its Apache Spark ending runs on Apache Spark too
     assert ran / total >= UNCHANGED_FLOOR
+    frames = [p for p in paths if p.name.startswith(DATAFRAME_LESSONS)]
+    ran, total, _ = report("Spark Connect local[2]", base, run_lessons(frames, "connect"))
+    assert ran / total >= CONNECT_UNCHANGED_FLOOR
 
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -124,8 +124,9 @@ class SparkMagics(Magics):
     def _cmd_plan(self, rest: list[str]):
         """``%spark plan EXPR``: the stages an action on the RDD ``EXPR`` would run, drawn
         as a DAG without running anything (``rdd.explain()``); for a DataFrame, the same
-        picture of the stages of its physical plan (``df.explain()`` is its text). The
-        magic splits its line into words, so quote-free names read best."""
+        picture of the stages of its physical plan (``df.explain()`` is its text). On Apache
+        Spark, a DataFrame's ``explain()`` and an RDD's lineage. The magic splits its line
+        into words, so quote-free names read best."""
         from sparkbook.sql.dataframe import DataFrame
 
         if not rest:
@@ -139,6 +140,13 @@ class SparkMagics(Magics):
             show_plan(query_stages(plan_query(value._plan)), f"Plan of {value!r}", "exchange")
             return
         if not callable(getattr(value, "explain", None)):
+            lineage = getattr(value, "toDebugString", None)
+            if callable(lineage):  # Apache Spark's RDDs: no plan preview, but their lineage
+                text = lineage()
+                print("%spark plan: Apache Spark's RDDs have no plan preview; their lineage "
+                      "(rdd.toDebugString(), a shuffle at each indent):")
+                print(text.decode() if isinstance(text, bytes) else text)
+                return
             raise TypeError(f"%spark plan needs an RDD or a DataFrame, not "
                             f"{type(value).__name__}")
         value.explain()

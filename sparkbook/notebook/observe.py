@@ -1,16 +1,16 @@
 """What a lesson can check about what just happened: recent jobs with their stages, the
 widget's last model, and the cluster's processes. Lessons assert their claims with these.
 
-``recent_jobs``, ``executors`` and ``last_cell`` read the notebook's active engine
-(sparkbook's listener bus, or Spark's status tracker and UI), so the same lesson cell runs
-on either; ``sql`` gives the engine's own SQL package, whose ``functions`` build Columns of
-``spark``'s DataFrames. ``cluster_processes`` is sparkbook's only: Spark's executors are
-JVMs it does not show as processes.
-"""
+``recent_jobs``, ``jobs_run_by``, ``executors`` and ``last_cell`` read the notebook's active
+engine (sparkbook's listener bus, Spark's status tracker and UI, or a Spark Connect server's
+UI), so the same lesson cell runs on each; ``sql`` gives the engine's own SQL package, whose
+``functions`` build Columns of ``spark``'s DataFrames. ``cluster_processes`` is sparkbook's
+only: Spark's executors are JVMs it does not show as processes."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
 
 import psutil
@@ -46,6 +46,14 @@ def recent_jobs(sc, n: int = 1) -> list[dict]:
     for job in snap["jobs"]:
         job["stages"] = [s for s in snap["stages"] if s["job_id"] == job["id"]]
     return snap["jobs"]
+
+
+def jobs_run_by(sc, action: Callable[[], object], most: int = 50) -> list[dict]:
+    """Run ``action`` and return the jobs it started (at most ``most``), oldest first, each
+    with its stages, as ``recent_jobs`` gives them: a listener's view on any engine."""
+    newest = max((job["id"] for job in recent_jobs(sc, 1)), default=-1)
+    action()
+    return [job for job in recent_jobs(sc, most) if job["id"] > newest]
 
 
 def executors(sc) -> list[dict]:

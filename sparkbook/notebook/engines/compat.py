@@ -2,8 +2,10 @@
 each engine and count the cells that run unchanged and print what they print on sparkbook.
 
 A kernel started with ``SPARKBOOK_ENGINE=pyspark`` (or ``connect``) makes a lesson's own
-``%spark start -e N`` start Apache Spark's ``local[N]``; cells tagged ``sparkbook-only``
-(processes and pids, killing executors, ``sc.cluster``) are skipped there.
+``%spark start -e N`` start Apache Spark's ``local[N]`` (classic, or a Spark Connect server
+in the kernel); cells tagged ``sparkbook-only`` (processes and pids, killing executors,
+``sc.cluster``) are skipped there, and cells tagged ``needs-sparkcontext`` (RDDs, listeners on
+``sc``) are skipped on Spark Connect, which has no SparkContext on the client.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ from pathlib import Path
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SPARKBOOK_ONLY = "sparkbook-only"
+NEEDS_SPARKCONTEXT = "needs-sparkcontext"
+
+# Each lesson starts from an empty namespace, as in a fresh kernel. ``%reset`` also deletes
+# ``__spec__`` from ``__main__`` (the kernel's namespace is its dict), which pyspark's
+# Connect client reads when it starts: put it back.
+FRESH_NAMESPACE = """def _fresh(shell=get_ipython()):
+    import sys
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    shell.run_line_magic("reset", "-f")
+    main.__spec__ = spec
+_fresh()"""
+
+
+def skipped_tags(engine: str) -> set[str]:
+    """The tags of the cells a lesson does not run on ``engine``."""
+    if engine == "sparkbook":
+        return set()
+    return {SPARKBOOK_ONLY} | ({NEEDS_SPARKCONTEXT} if engine == "connect" else set())
 
 
 @dataclass
@@ -84,7 +105,19 @@ class Kernel:
                     out.widgets.append(model)
             elif kind == "status" and content["execution_state"] == "idle":
                 out.seconds = time.monotonic() - started
+                if out.error is None:  # a UsageError (unknown magic) goes to stderr only
+                    out.error = self._reply_error(msg_id)
                 return out
+
+    def _reply_error(self, msg_id: str) -> tuple[str, str] | None:
+        """The error the cell's execute_reply reports, if any."""
+        while True:
+            reply = self.kc.get_shell_msg(timeout=self.timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                content = reply["content"]
+                if content.get("status") != "error":
+                    return None
+                return content.get("ename", "error"), content.get("evalue", "")
 
     def widget(self, cell: CellResult, index: int = 0) -> dict:
         """The final state of a widget the cell displayed."""
@@ -111,18 +144,18 @@ def code_cells(path: Path) -> list[dict]:
 def run_lessons(paths: list[Path], engine: str = "sparkbook",
                 timeout: float = 300) -> list[LessonRun]:
     """Every lesson in one kernel for ``engine``, from the lessons' folder, in order."""
-    skip = engine != "sparkbook"
+    skip = skipped_tags(engine)
     folder = str(Path(paths[0]).parent)
     kernel = Kernel(timeout=timeout, env={"SPARKBOOK_ENGINE": engine}, cwd=folder)
     runs = []
     try:
         for path in paths:
-            kernel.run("%reset -f")
+            kernel.run(FRESH_NAMESPACE)
             started = time.perf_counter()
             results = []
             for cell in code_cells(path):
                 tags = cell.get("metadata", {}).get("tags", [])
-                if skip and SPARKBOOK_ONLY in tags:
+                if skip & set(tags):
                     results.append(None)
                     continue
                 results.append(kernel.run("".join(cell["source"])))

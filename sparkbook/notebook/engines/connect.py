@@ -24,6 +24,7 @@ from sparkbook.notebook.engines.sparkui import (
     stage_row,
 )
 
+SETTLE_TIMEOUT = 2.0  # seconds recent_jobs waits for the UI's listener to catch up
 REPORT_INTERVAL = "100ms"  # Spark's default, 2s, is too slow for a live widget
 UI_PORT = "4040"
 NO_RDD = ("Spark Connect has no RDD API (no SparkContext on the client): use DataFrames "
@@ -110,6 +111,14 @@ class ConnectEngine(Engine):
 
     def cell(self, title: str) -> CellRun:
         return ConnectCell(self)
+
+    def recent_jobs(self, n: int) -> dict:
+        # A Connect client has no status tracker: the server's Spark UI lists its jobs.
+        if self.ui is None:
+            raise RuntimeError("connect: the Spark UI of the Spark Connect server is not "
+                               "reachable from here, so its recent jobs are unknown (set "
+                               "spark.ui.port, or open the UI's port to this machine)")
+        return self.ui.recent_jobs(n, SETTLE_TIMEOUT)
 
     def stop(self) -> None:
         if self.running:

@@ -137,6 +137,27 @@ class SparkUI:
                 if slowest >= SKEW_MIN_SECONDS and median > 0 else None)
         return {"skew": skew, "slowest": round(slowest, 3)}
 
+    def recent_jobs(self, n: int, settle: float) -> dict:
+        """The application's last ``n`` jobs (any client's) with their stages, in the
+        widget's schema, once the UI's listener has them final or ``settle`` s have passed."""
+        deadline = time.monotonic() + settle
+        while True:
+            records = sorted(self.get("/jobs") or [], key=lambda j: j["jobId"])
+            jobs, stages = [], []
+            for record in records[-n:] if n else []:
+                stage_ids = sorted(record.get("stageIds", []))
+                for stage_id in stage_ids:
+                    known = {k: v for k, v in self.stage(stage_id).items() if k != "error"}
+                    stages.append(stage_row(stage_id, record["jobId"], **known))
+                jobs.append(job_row(record["jobId"], record.get("name", ""),
+                                    record.get("status", "UNKNOWN"),
+                                    self.job_duration(record), stage_ids))
+            final = (all(j["status"] not in ("RUNNING", "UNKNOWN") for j in jobs)
+                     and all(s["status"] in FINAL_STAGE for s in stages))
+            if final or time.monotonic() > deadline:
+                return cell_state(jobs, stages, self.executors())
+            time.sleep(0.05)
+
     def executors(self) -> list[dict]:
         """Every executor the application had (the driver too in local mode), as rows."""
         rows = []
