@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -446,17 +447,24 @@ def column_type(values: pa.Array) -> str | None:
     return "string"
 
 
+# What a value must start with to parse as each type: checked on the first value before
+# any vectorised cast, because a failing cast of a text column costs milliseconds and
+# inference tries every type on every column.
+_NUMBER = re.compile(r"^\s*[-+]?(\d|\.\d|NaN|Infinity)")  # "1e5" and " 2" parse, "x" does not
+_LOOKS_LIKE = {"int": _NUMBER, "bigint": _NUMBER, "double": _NUMBER,
+               "boolean": re.compile(r"(?i)^(true|false)$"),
+               "date": re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"),
+               "timestamp": re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")}
+
+
 def _parses_as(values: pa.Array, name: str) -> bool:
+    if not _LOOKS_LIKE[name].match(values[0].as_py()):
+        return False
     if name == "boolean":
         lowered = pc.utf8_lower(values)
         return bool(pc.all(pc.is_in(lowered, pa.array(["true", "false"]))).as_py())
-    if name == "date":
-        matched = pc.match_substring_regex(values, r"^\d{4}-\d{1,2}-\d{1,2}$")
-        if not pc.all(matched).as_py():
-            return False
-    if name in ("int", "bigint", "double") and not pc.all(
-            pc.match_substring_regex(values, r"^\s*[-+]?(\d|\.\d|NaN|Infinity)")).as_py():
-        return False  # "1e5" and " 2" parse, "x" and "" do not
+    if not pc.all(pc.match_substring_regex(values, _LOOKS_LIKE[name].pattern)).as_py():
+        return False
     target = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
               "date": pa.date32(), "timestamp": pa.timestamp("us")}[name]
     try:
