@@ -41,6 +41,7 @@ from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.heartbeater import HEARTBEAT_INTERVAL, HeartbeatSidecar
+from sparkbook.executor.memory import release_free_memory
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
@@ -292,6 +293,9 @@ class Executor:
                 self._task_done(desc.task_id)
             self.finished.put((task, update, frames))
             push.send(b"")
+            del update, frames, task  # the result's bytes are the main thread's now
+            if self.tasks.empty():
+                release_free_memory()
 
     def _task_done(self, task_id: int) -> None:
         if self.state.finish_task(task_id):
