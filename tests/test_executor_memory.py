@@ -1,12 +1,8 @@
-"""An executor idle for a moment hands the memory its finished tasks freed back to the OS."""
+"""An idle executor hands the memory its finished tasks freed back to the OS."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-
-from sparkbook.executor.memory import IDLE_BEFORE_RELEASE
 
 pytestmark = pytest.mark.sparkbook_only
 
@@ -38,7 +34,6 @@ def _rss(_: object) -> list[tuple[int, int]]:
 def test_an_executor_returns_a_finished_tasks_arrow_memory_once_idle(sc):
     after_task = dict(sc.parallelize([0, 1], 2).mapPartitions(_allocate_and_free).collect())
     assert all(rss > 300 * MB for rss in after_task.values())  # freed, but still held
-    time.sleep(5 * IDLE_BEFORE_RELEASE)  # the executors idle
     later = dict(sc.parallelize(range(8), 8).mapPartitions(_rss).collect())
     both = after_task.keys() & later.keys()
     assert both

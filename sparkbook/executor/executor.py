@@ -41,7 +41,7 @@ from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.heartbeater import HEARTBEAT_INTERVAL, HeartbeatSidecar
-from sparkbook.executor.memory import IDLE_BEFORE_RELEASE, LONG_TASK, release_free_memory
+from sparkbook.executor.memory import release_free_memory
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
@@ -272,11 +272,10 @@ class Executor:
         state = self.state
         client = ShuffleClient(self.zctx, self.key, state.is_lost, self.fetch_timeout)
         while True:
-            task = self._next_task()
+            task = self.tasks.get()
             desc = task.desc
             update = m.StatusUpdate(desc.task_id, "", m.TaskKilled("killed"))
             frames: list = []
-            started = time.monotonic()
             try:
                 if task.binary is None:
                     update.reason = m.ExceptionFailure(
@@ -295,17 +294,8 @@ class Executor:
             self.finished.put((task, update, frames))
             push.send(b"")
             del update, frames, task  # the result's bytes are the main thread's now
-            if time.monotonic() - started >= LONG_TASK and self.tasks.empty():
-                release_free_memory()  # before the next job's tasks, which may need it
-
-    def _next_task(self):
-        """The next task; once none has come for ``IDLE_BEFORE_RELEASE`` s, the memory
-        short tasks freed goes back to the OS first."""
-        try:
-            return self.tasks.get(timeout=IDLE_BEFORE_RELEASE)
-        except queue.Empty:
-            release_free_memory()
-            return self.tasks.get()
+            if self.tasks.empty():
+                release_free_memory()
 
     def _task_done(self, task_id: int) -> None:
         if self.state.finish_task(task_id):

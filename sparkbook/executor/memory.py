@@ -2,11 +2,8 @@
 
 Arrow's allocator and glibc's malloc keep the pages a finished task freed, for reuse; an
 executor that sorted 5M rows stays hundreds of MB above its size between jobs, and every
-executor of a local cluster does so at once. So the executor returns what is free (Arrow's
-pool first, then glibc's heap, ``malloc_trim``) when a task of at least ``LONG_TASK``
-seconds ends with none queued, and once it has had no task for ``IDLE_BEFORE_RELEASE``
-seconds. A release walks the heap (0.1-0.3 ms): paid after every short task, it would
-slow a stream of small ones by a third.
+executor of a local cluster does so at once. When a task ends and no other is queued, the
+executor returns what is free: Arrow's pool first, then glibc's heap (``malloc_trim``).
 """
 
 from __future__ import annotations
@@ -18,9 +15,6 @@ try:
     _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc only
 except (AttributeError, OSError):
     _malloc_trim = None
-
-LONG_TASK = 0.05  # s: a release costs such a task under 1 %
-IDLE_BEFORE_RELEASE = 0.2  # s
 
 
 def release_free_memory() -> None:
