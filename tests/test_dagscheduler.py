@@ -7,6 +7,7 @@ tasks it launched where, which succeeded, which failed and how; and reads what c
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 from operator import add
@@ -663,6 +664,18 @@ def test_a_map_stage_job_runs_only_the_map_stage_and_ends_with_its_bytes_per_par
     core.finish_all()
     assert core.succeeded(reader)
     assert [e for e in core.out if isinstance(e, JobStart)][1].skipped_stage_ids == [0]
+
+
+def test_a_map_stage_job_ends_after_its_caller_dropped_the_shuffle():
+    # A query whose other side failed drops the shuffle of a map-stage job still running.
+    driver, core = DriverStandIn(), Core()
+    counts = pairs_rdd(driver).reduceByKey(add, 3)
+    job = submit_map_stage(core, counts.deps[0])
+    del counts
+    gc.collect()
+    core.finish_all()
+    assert core.succeeded(job)
+    assert statistics(core, job).shuffle_id == 0
 
 
 def test_a_map_stage_job_runs_the_missing_stages_before_its_own():

@@ -213,3 +213,28 @@ def test_a_chatty_task_does_not_block_its_executor(sc):
             yield x
 
     assert sc.parallelize(range(2000), 2).mapPartitions(chatty).count() == 2000
+
+
+def test_a_defect_in_the_scheduler_fails_the_job_instead_of_hanging_it(sc, monkeypatch):
+    # Fault injection: the scheduler's handling of a task's end raises once, after doing
+    # its work (as a defect would). The thread that runs the scheduler must not die with
+    # it: the job fails, naming the defect, and the next job runs.
+    from sparkbook.driver import scheduler_events as ev
+    from sparkbook.errors import SparkException
+
+    dag = sc._backend._dag
+    handle = dag._handlers[ev.StatusUpdate]
+    raised = []
+
+    def defective(event):
+        handle(event)
+        if not raised:
+            raised.append(event)
+            raise RuntimeError("an invented defect")
+
+    monkeypatch.setitem(dag._handlers, ev.StatusUpdate, defective)
+    with pytest.raises(SparkException, match="the driver's scheduler failed: RuntimeError: "
+                                             "an invented defect"):
+        sc.parallelize(range(4), 2).map(lambda x: (time.sleep(0.2), x)[1]).collect()
+    assert raised
+    assert sc.parallelize(range(10), 2).map(lambda x: x * 2).sum() == 90

@@ -146,3 +146,39 @@ def test_the_map_side_moves_few_big_arrow_ipc_blocks(spark):
     back = pa.concat_tables(x.from_ipc(block) for _, block in records)
     assert back.num_rows == 8
     assert sorted(back.column("1").to_pylist()) == [1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_a_join_whose_other_side_fails_cancels_its_map_stage_and_the_session_goes_on(
+        spark, sc, errors):
+    # A shuffled join submits both sides' map stages before it waits for either. The left
+    # side fails (an invalid cast) while the right side's one slow task may still run: that
+    # job is cancelled, and its shuffle, which nothing reads any more, is dropped with the
+    # query; the next query runs.
+    import gc
+    import time
+
+    from sparkbook.sql import functions as F
+
+    @F.udf("long")
+    def slow(v):
+        time.sleep(0.1)
+        return v
+
+    left = spark.createDataFrame([("x",), ("1",)], "s string").select(
+        F.col("s").cast("int").alias("k"))
+    right = spark.range(0, 30, 1, 1).select(slow("id").alias("k"))
+    with settings(spark, **{"spark.sql.autoBroadcastJoinThreshold": "-1"}):
+        joined = left.join(right, "k")
+        plan = io.StringIO()
+        with contextlib.redirect_stdout(plan):
+            joined.explain()
+        assert "ShuffledHashJoin" in plan.getvalue() and "Broadcast" not in plan.getvalue()
+        with pytest.raises(errors.NumberFormatException, match="CAST_INVALID_INPUT"):
+            joined.collect()
+    failed_at = time.monotonic()
+    del joined, right
+    gc.collect()
+    while sc.statusTracker().getActiveJobsIds() and time.monotonic() < failed_at + 1:
+        time.sleep(0.02)
+    assert sc.statusTracker().getActiveJobsIds() == []  # not the 3 s the slow side takes
+    assert spark.range(10).groupBy((F.col("id") % 3).alias("m")).count().count() == 3

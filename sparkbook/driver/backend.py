@@ -267,30 +267,56 @@ class SchedulerBackend:
         next_heartbeat = time.monotonic() + APP_HEARTBEAT_INTERVAL
         next_tick = time.monotonic() + REVIVE_INTERVAL
         while not self._stopping:
-            updates: list[ev.StatusUpdate] = []
-            for sock, _ in self._poller.poll(REVIVE_INTERVAL * 1000):
-                if sock in self._by_socket:
-                    self._receive_updates(self._by_socket[sock], updates)
-                    continue
-                if updates:  # in arrival order with what the manager and the user say
-                    self._handle(updates)
-                    updates = []
-                if sock is self.manager.socket:
-                    self._on_manager()
-                elif sock == self._wake_r:
-                    self._run_commands()
-            if updates:  # all that arrived together: one round of offers for them all
-                self._handle(updates)
+            try:
+                self._serve_once()
+            except Exception as exc:  # noqa: BLE001 - the jobs fail; the thread serves on
+                self._scheduler_failed(exc)
             now = time.monotonic()
-            if self._register_due is not None and now >= self._register_due:
-                self._register()
-            if now >= next_tick:
-                self._handle((ev.Tick(),))
-                next_tick = now + REVIVE_INTERVAL
-                self._check_manager()
-            if now >= next_heartbeat and self.app_id is not None and not self.manager_lost:
-                self._to_manager(m.AppHeartbeat(self.app_id))
-                next_heartbeat = now + APP_HEARTBEAT_INTERVAL
+            try:
+                if self._register_due is not None and now >= self._register_due:
+                    self._register()
+                if now >= next_tick:
+                    next_tick = now + REVIVE_INTERVAL
+                    self._handle((ev.Tick(),))
+                    self._check_manager()
+                if now >= next_heartbeat and self.app_id is not None and not self.manager_lost:
+                    next_heartbeat = now + APP_HEARTBEAT_INTERVAL
+                    self._to_manager(m.AppHeartbeat(self.app_id))
+            except Exception as exc:  # noqa: BLE001
+                self._scheduler_failed(exc)
+
+    def _serve_once(self) -> None:
+        """Handle what the executors, the manager and the user sent since the last poll."""
+        updates: list[ev.StatusUpdate] = []
+        for sock, _ in self._poller.poll(REVIVE_INTERVAL * 1000):
+            if sock in self._by_socket:
+                self._receive_updates(self._by_socket[sock], updates)
+                continue
+            if updates:  # in arrival order with what the manager and the user say
+                self._handle(updates)
+                updates = []
+            if sock is self.manager.socket:
+                self._on_manager()
+            elif sock == self._wake_r:
+                self._run_commands()
+        if updates:  # all that arrived together: one round of offers for them all
+            self._handle(updates)
+
+    def _scheduler_failed(self, exc: Exception) -> None:
+        """A defect in the scheduler: every job fails with it (a thread that died would
+        leave their callers waiting forever), and the next jobs may still run."""
+        log.error("the scheduler failed", exc_info=exc)
+        reason = (f"because the driver's scheduler failed: {type(exc).__name__}: {exc} "
+                  "(the driver's log has the traceback)")
+        active = list(self._dag.jobs)
+        try:
+            self._handle((ev.CancelJobs(lambda _: True, reason),))
+        except Exception:  # noqa: BLE001 - their callers hear below
+            log.exception("cancelling the jobs after the scheduler failed")
+        for job_id in active:  # any the cancelling did not end
+            waiter = self._waiters.pop(job_id, None)
+            if waiter is not None:
+                waiter.job_failed(SparkException(f"Job {job_id} aborted {reason}"))
 
     def _handle(self, events: list | tuple) -> None:
         for instruction in self._dag.handle_all(events):

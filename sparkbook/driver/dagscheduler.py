@@ -217,7 +217,7 @@ class DAGScheduler:
         except Exception as exc:  # e.g. a file that vanished while listing partitions
             self.emit(ev.JobEnded(e.job_id, exc))
             return
-        job = ActiveJob(e.job_id, stage, e.properties, [False])
+        job = ActiveJob(e.job_id, stage, e.properties, [False], dependency=e.dependency)
         stage.map_stage_jobs.append(job)
         self._start_job(job, e.callsite)
 

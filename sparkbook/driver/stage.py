@@ -132,6 +132,10 @@ class ActiveJob:
     properties: dict
     finished: list[bool] = field(default_factory=list)
     num_finished: int = 0
+    # A map-stage job's shuffle, held while the job runs: its stage holds it only weakly,
+    # and a caller that gave up on the job (its query failed elsewhere) may drop the last
+    # other reference before the stage's tasks end.
+    dependency: ShuffleDependency | None = None
 
 
 def parent_stages(rdd: RDD, stages: MutableMapping[int, ShuffleMapStage],

@@ -287,6 +287,11 @@ class MapStage:
         """Bytes per reduce partition, once the map stage has run (None: not adaptive)."""
         return None if self.job is None else self.job.get().bytes_by_partition_id
 
+    def cancel(self, reason: str) -> None:
+        """Cancel the map stage's job, if it still runs."""
+        if self.job is not None:
+            self.job.cancel(reason)
+
 
 def adaptive_enabled(settings: dict[str, str]) -> bool:
     return (settings.get("spark.sql.adaptive.enabled", "true").lower() == "true" and

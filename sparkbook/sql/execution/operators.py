@@ -79,8 +79,18 @@ def co_partitioned(sc: SparkContext, left: ShuffleExchangeExec,
     """Both sides of a shuffled join, coalesced alike (partition i of each holds the same
     keys), as Spark coalesces the shuffles of one join together. Both map stages are
     submitted before either is waited for: they run at once."""
-    lstage, rstage = left.map_side(sc), right.map_side(sc)
-    lsizes, rsizes = lstage.sizes(), rstage.sizes()
+    lstage = left.map_side(sc)
+    rstage: x.MapStage | None = None
+    try:
+        rstage = right.map_side(sc)
+        lsizes, rsizes = lstage.sizes(), rstage.sizes()
+    except BaseException:
+        # The query fails: its other map stage need not run on (as Spark's adaptive
+        # execution cancels the running stages of a query that failed).
+        for stage in (lstage, rstage):
+            if stage is not None:
+                stage.cancel("because another stage of its query failed")
+        raise
     groups = None
     if lsizes is not None and rsizes is not None:
         sizes = [a + b for a, b in zip(lsizes, rsizes)]
