@@ -246,3 +246,50 @@ def test_an_inner_join_on_dense_ids_with_nulls_and_misses(spark, F):
     rows = left.join(right, "id").agg(F.count("*"), F.sum("v"), F.sum("w")).collect()
     matched = [i for i in range(20, 200_020) if i % 9]
     assert [tuple(r) for r in rows] == [(len(matched), sum(matched), 10 * sum(matched))]
+
+
+@pytest.fixture(scope="module")
+def staff(spark):
+    return spark.createDataFrame([(1, "a", None), (2, "b", 1), (3, "c", 1)],
+                                 "id int, name string, boss int")
+
+
+def test_a_self_join_of_aliased_dataframes_tells_its_sides_apart(staff, F):
+    e, m = staff.alias("e"), staff.alias("m")
+    bosses = e.join(m, F.col("e.boss") == F.col("m.id")).select("e.name", "m.name")
+    assert [tuple(r) for r in bosses.orderBy("e.name").collect()] == [("b", "a"), ("c", "a")]
+    everyone = e.join(m, F.expr("e.boss = m.id"), "left").select(
+        "e.name", F.col("m.name").alias("boss"))
+    assert [tuple(r) for r in everyone.orderBy("e.name").collect()] == [
+        ("a", None), ("b", "a"), ("c", "a")]
+
+
+def test_a_self_join_in_sql_tells_its_sides_apart(spark, staff):
+    staff.createOrReplaceTempView("staff")
+    try:
+        rows = spark.sql("SELECT e.name, m.name AS boss FROM staff e JOIN staff m "
+                         "ON e.boss = m.id ORDER BY e.name").collect()
+    finally:
+        spark.catalog.dropTempView("staff")
+    assert [tuple(r) for r in rows] == [("b", "a"), ("c", "a")]
+
+
+def test_a_self_join_on_the_same_column_of_both_dataframes_joins_the_two_sides(staff):
+    later = staff.filter("id > 1")
+    joined = staff.join(later, staff.id == later.id)
+    assert sorted(tuple(r) for r in joined.collect()) == [(2, "b", 1, 2, "b", 1),
+                                                        (3, "c", 1, 3, "c", 1)]
+    assert staff.join(staff.select("id"), staff.id == staff.id).count() == 3
+
+
+def test_a_self_join_on_columns_both_sides_share_is_ambiguous(staff, errors):
+    later = staff.filter("id > 1")
+    with pytest.raises(errors.AnalysisException) as info:
+        staff.join(later, staff.id == later.boss)
+    assert info.value.getCondition() == "_LEGACY_ERROR_TEMP_1182"
+    message = str(info.value)
+    assert message.startswith("Column id#") and ", boss#" in message
+    assert " are ambiguous. It's probably because you joined several Datasets together" in \
+        message
+    with pytest.raises(errors.AnalysisException, match=r"^Column boss#\d+ are ambiguous"):
+        staff.join(later, (staff.id == later.id) & (later.boss == 1))

@@ -301,3 +301,20 @@ def test_a_column_outside_the_aggregate_is_an_analysis_error(spark, frames, view
 ])
 def test_subqueries_in_having(spark, views, text, expected):
     assert rows(spark.sql(text)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT id FROM staff WHERE id NOT IN (SELECT boss FROM staff WHERE boss IS NOT NULL) "
+     "ORDER BY id", [(2,), (3,)]),
+    ("SELECT id FROM staff e WHERE EXISTS (SELECT 1 FROM staff m WHERE m.boss = e.id)",
+     [(1,)]),
+    ("SELECT name, (SELECT count(*) FROM staff m WHERE m.boss = e.id) AS n FROM staff e "
+     "ORDER BY name", [("a", 2), ("b", 0), ("c", 0)]),
+])
+def test_subqueries_over_the_outer_querys_own_table(spark, text, expected):
+    spark.createDataFrame([(1, "a", None), (2, "b", 1), (3, "c", 1)],
+                          "id int, name string, boss int").createOrReplaceTempView("staff")
+    try:
+        assert rows(spark.sql(text)) == expected
+    finally:
+        spark.catalog.dropTempView("staff")

@@ -15,6 +15,7 @@ from sparkbook.errors import (
     PySparkTypeError,
     PySparkValueError,
 )
+from sparkbook.sql.catalyst import deduplicate
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
@@ -238,7 +239,12 @@ class DataFrame:
                 cond = c._expr if cond is None else e.And(cond, c._expr)
             on = Column(cond) if cond is not None else None
         condition = on._expr if isinstance(on, Column) else None
-        return self._with(lp.Join(self._plan, other._plan, kind, condition))
+        right = other._plan
+        shared = deduplicate.conflicting(self._plan, right)
+        if shared and condition is not None:  # a self-join, on columns of both DataFrames
+            right, fresh = deduplicate.new_instances(right, shared)
+            condition = deduplicate.self_join_condition(condition, shared, fresh)
+        return self._with(lp.Join(self._plan, right, kind, condition))
 
     def crossJoin(self, other: DataFrame) -> DataFrame:
         return self._with(lp.Join(self._plan, other._plan, "Inner", None))

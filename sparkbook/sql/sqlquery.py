@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from sparkbook.errors import AnalysisException
+from sparkbook.sql.catalyst import deduplicate
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
@@ -23,7 +24,7 @@ from sparkbook.sql.catalyst.grouping import (
     grouping_sets_aggregate,
     rollup_sets,
 )
-from sparkbook.sql.catalyst.optimizer import conjuncts, substitute
+from sparkbook.sql.catalyst.optimizer import conjuncts
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
@@ -101,7 +102,7 @@ class _Query:
                 "be aggregated to return at most one row. SQLSTATE: 0A000",
                 "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.MUST_AGGREGATE_CORRELATED_SCALAR_"
                 "SUBQUERY", {}, "0A000")
-        right, conditions = _right_side(plan, scope, outer or [])
+        right, conditions = plan, list(scope.correlated)
         self.joins.append((right, functools.reduce(e.And, conditions)))
         value: e.Expression = right.output()[0].as_nullable()
         empty = _over_no_rows(plan.aggregates[0])
@@ -135,7 +136,7 @@ class _Query:
             keys.insert(0, output[0])
         flag = e.Alias(e.Literal(True, BooleanType()), "exists")
         flagged = sub._with(lp.Project(keys + [flag], sub._plan)).distinct()
-        right, conditions = _right_side(flagged._plan, scope, outer)
+        right, conditions = flagged._plan, list(scope.correlated)
         if node.kind == "in":
             conditions.insert(0, e.BinaryComparison("=", value, right.output()[0]))
         self.joins.append((right, functools.reduce(e.And, conditions)))
@@ -217,7 +218,7 @@ class _Query:
             # its first row (Spark 4 plans it so).
             found = exists(sub).child
             return df.filter(Column(e.Not(found) if negated else found))
-        right, conditions = _right_side(sub._plan, scope, outer)
+        right, conditions = sub._plan, list(scope.correlated)
         if node.kind == "in":
             value = resolve(node.children[0], outer)
             if width != 1:
@@ -282,6 +283,12 @@ class _Query:
             raise parse_error("PARSE_SYNTAX_ERROR",
                               f"Syntax error at or near '{node.sql('spark')}'.", self.text, 0,
                               "42601")
+        if self.outer is not None:
+            # A subquery's tables get columns of their own (as Spark's DeduplicateRelations
+            # gives them): the outer query, or another subquery joined beside this one, may
+            # read the same table, and a correlation must tell the two apart.
+            ids = {a.expr_id for a in df._plan.output()}
+            df = df._with(deduplicate.new_instances(df._plan, ids)[0])
         return df.alias(node.alias) if node.alias else df
 
     def from_clause(self, node: exp.Select) -> DataFrame:
@@ -537,19 +544,6 @@ def exists(df: DataFrame) -> e.Alias:
 def first_row(df: DataFrame) -> DataFrame:
     return df._with(lp.Project([e.Alias(e.Literal(1, IntegerType()), "col")],
                                df._plan)).limit(1)
-
-
-def _right_side(plan: lp.LogicalPlan, scope: _Query, outer: list[e.AttributeReference]
-                ) -> tuple[lp.LogicalPlan, list[e.Expression]]:
-    """A subquery as the right side of the join that runs it, and its correlated conjuncts
-    over that side's columns. A subquery over the outer query's own table has its columns
-    re-aliased, so the two sides can be told apart (as Spark's DeduplicateRelations)."""
-    ids = {a.expr_id for a in outer}
-    right = plan
-    if any(a.expr_id in ids for a in plan.output()):
-        right = lp.Project([e.Alias(a, a.name) for a in plan.output()], plan)
-    renamed = {a.expr_id: b for a, b in zip(plan.output(), right.output())}
-    return right, [substitute(c, renamed) for c in scope.correlated]
 
 
 def _unsupported_subquery(x: e.UnresolvedSubquery) -> AnalysisException:

@@ -6,9 +6,9 @@ missing and what exists."""
 from __future__ import annotations
 
 from sparkbook.errors import AnalysisException
+from sparkbook.sql.catalyst import deduplicate, windows
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
-from sparkbook.sql.catalyst import windows
 from sparkbook.sql.catalyst.typecoercion import mismatch, type_tree
 from sparkbook.sql.catalyst.windows import contains_window
 from sparkbook.sql.types import BooleanType, IntegerType, MapType, NullType, StringType
@@ -226,13 +226,17 @@ def _check_grouped(keys: list[e.Expression], items: list[e.Expression]) -> None:
 
 
 def _join(node: lp.Join) -> lp.Join:
-    left, right = node.children[0].output(), node.children[1].output()
+    left_plan, right_plan = node.children
+    shared = deduplicate.conflicting(left_plan, right_plan)
+    if shared:  # a self-join: the right side's columns get ids of their own
+        right_plan, _ = deduplicate.new_instances(right_plan, shared)
+    left, right = left_plan.output(), right_plan.output()
     if node.using is None:
         condition = None if node.condition is None else type_tree(
             resolve(node.condition, left + right))
         if condition is not None:
             _check_boolean(condition)
-        return lp.Join(node.children[0], node.children[1], node.how, condition, None, True)
+        return lp.Join(left_plan, right_plan, node.how, condition, None, True)
     lkeys = [resolve_name(e.UnresolvedAttribute([k]), left) for k in node.using]
     rkeys = [resolve_name(e.UnresolvedAttribute([k]), right) for k in node.using]
     condition = None
@@ -241,7 +245,7 @@ def _join(node: lp.Join) -> lp.Join:
         condition = eq if condition is None else e.And(condition, eq)
     if condition is not None:
         condition = type_tree(condition)
-    joined = lp.Join(node.children[0], node.children[1], node.how, condition, None, True)
+    joined = lp.Join(left_plan, right_plan, node.how, condition, None, True)
     both = joined.output()  # nullability as the join type makes it
     by_id = {a.expr_id: a for a in both}
     lids, rids = {a.expr_id for a in lkeys}, {a.expr_id for a in rkeys}
