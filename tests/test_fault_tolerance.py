@@ -238,3 +238,6 @@ def test_a_defect_in_the_scheduler_fails_the_job_instead_of_hanging_it(sc, monke
         sc.parallelize(range(4), 2).map(lambda x: (time.sleep(0.2), x)[1]).collect()
     assert raised
     assert sc.parallelize(range(10), 2).map(lambda x: x * 2).sum() == 90
+    # No task's end was lost with the defect: both executors' cores are free again.
+    pids = sc.parallelize(range(2), 2).map(lambda x: (time.sleep(0.3), os.getpid())[1])
+    assert len(set(pids.collect())) == 2

@@ -112,11 +112,19 @@ class DAGScheduler:
         return self.handle_all((event,))
 
     def handle_all(self, events: Iterable[ev.Event]) -> list[ev.Instruction]:
-        """Apply several events, then fill the cores they freed in one round of offers."""
+        """Apply several events, then fill the cores they freed in one round of offers.
+        Should one event's handling raise (a defect), the others are applied all the same,
+        and its error is raised after them."""
         handlers = self._handlers
+        failure: Exception | None = None
         for event in events:
-            handlers[type(event)](event)
+            try:
+                handlers[type(event)](event)
+            except Exception as exc:  # noqa: BLE001 - a defect; the other events still count
+                failure = failure or exc
         self._offer()
+        if failure is not None:  # what was emitted goes out with the next event's
+            raise failure
         out = self._out.copy()
         self._out.clear()
         return out
