@@ -458,3 +458,23 @@ class TestMoreOfThem:
                            F.rtrim("t", F.lit("x"))), expected)
         check(frame.selectExpr("trim(both 'x' from t)", "trim(leading 'x' from t)",
                                "rtrim('x', t)"), expected)
+
+
+def test_try_cast_is_null_where_cast_would_fail(spark, df, F):
+    frame = spark.createDataFrame([("1",), (" 2",), ("3.0",), (None,), ("x",)], "s string")
+    check(frame.select(F.col("s").try_cast("int"), F.expr("try_cast(s AS double)"),
+                       F.expr("try_cast(s AS date)"), F.expr("try_cast('9999999999' AS int)")), [
+        ("s", "int", [1, 2, None, None, None]),
+        ("s", "double", [1.0, 2.0, 3.0, None, None]),
+        ("s", "date", [None] * 5),
+        ("TRY_CAST(9999999999 AS INT)", "int", [None] * 5)])
+    rows = spark.sql("SELECT try_cast(s AS int) AS n, CAST(n AS string) AS t FROM funcs").collect()
+    assert [(r.n, r.t) for r in rows] == [(None, "3"), (None, None), (None, "1")]
+
+
+def test_sort_array_puts_nulls_first_ascending_and_last_descending(df, F, spark):
+    check(df.select(F.sort_array("arr"), F.sort_array("arr", asc=False)), [
+        ("sort_array(arr, true)", "array<int>", [[None, 1, 2], [5], None]),
+        ("sort_array(arr, false)", "array<int>", [[2, 1, None], [5], None])])
+    rows = spark.sql("SELECT sort_array(arr) AS a FROM funcs").collect()
+    assert [r.a for r in rows] == [[None, 1, 2], [5], None]

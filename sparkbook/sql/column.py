@@ -183,6 +183,11 @@ class Column:
 
     astype = cast
 
+    def try_cast(self, dataType: DataType | str) -> Column:  # noqa: N803 - PySpark's name
+        """``cast``, but NULL where a value does not convert (where ``cast`` fails)."""
+        cast = self.cast(dataType)._expr
+        return Column(e.Cast(cast.child, cast.to, try_=True))
+
     # predicates
     def isNull(self) -> Column:
         return Column(e.IsNull(self._expr))

@@ -9,7 +9,7 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.catalyst.parser import parse_expression
 from sparkbook.sql.column import Column, column_reference, literal, name_expr, to_expr
-from sparkbook.sql.types import IntegerType
+from sparkbook.sql.types import BooleanType, IntegerType
 from sparkbook.sql.udf import udf
 
 __all__ = ["col", "column", "lit", "expr", "when", "coalesce", "upper", "lower", "length",
@@ -19,7 +19,7 @@ __all__ = ["col", "column", "lit", "expr", "when", "coalesce", "upper", "lower",
            "dayofmonth", "dayofweek", "dayofyear", "quarter", "hour", "minute", "second",
            "date_add", "date_sub", "datediff", "current_date", "current_timestamp",
            "date_format", "array", "size", "array_contains", "struct", "element_at",
-           "explode", "explode_outer", "posexplode", "posexplode_outer", "udf",
+           "sort_array", "explode", "explode_outer", "posexplode", "posexplode_outer", "udf",
            "sum", "avg", "mean", "count", "countDistinct", "count_distinct", "min", "max",
            "first", "last", "collect_list", "collect_set", "broadcast"]
 
@@ -215,6 +215,11 @@ def size(col: Column | str) -> Column:
 
 def array_contains(col: Column | str, value: Any) -> Column:
     return _call("array_contains", name_expr(col), to_expr(value))
+
+
+def sort_array(col: Column | str, asc: bool = True) -> Column:
+    """Each array sorted: NULLs first when ascending, last when descending."""
+    return _call("sort_array", name_expr(col), e.Literal(bool(asc), BooleanType()))
 
 
 def element_at(col: Column | str, extraction: Any) -> Column:

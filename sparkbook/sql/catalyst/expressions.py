@@ -397,16 +397,23 @@ class CaseWhen(Expression):
 
 
 class Cast(UnaryExpression):
-    def __init__(self, child: Expression, to: DataType, implicit: bool = False) -> None:
+    """``CAST(x AS t)``, ANSI: a value that does not convert fails the query; as
+    ``TRY_CAST`` (``try_``) it is NULL instead."""
+
+    def __init__(self, child: Expression, to: DataType, implicit: bool = False,
+                 try_: bool = False) -> None:
         super().__init__(child)
         self.to = to
         self.implicit = implicit  # inserted by type coercion, not asked for
+        self.try_ = try_
 
     def render(self, r: Callable) -> str:
-        return f"CAST({r(self.child)} AS {self.to.simpleString().upper()})"
+        name = "TRY_CAST" if self.try_ else "CAST"
+        return f"{name}({r(self.child)} AS {self.to.simpleString().upper()})"
 
     def explain(self) -> str:
-        return f"cast({self.child.explain()} as {self.to.simpleString()})"
+        name = "try_cast" if self.try_ else "cast"
+        return f"{name}({self.child.explain()} as {self.to.simpleString()})"
 
 
 class ScalarFunction(Expression):

@@ -61,7 +61,7 @@ _AS_WRITTEN = {
     "dayofyear", "quarter", "hour", "minute", "second", "date_add", "date_sub", "datediff",
     "date_format", "array", "size", "array_contains", "struct", "element_at", "explode",
     "explode_outer", "posexplode", "posexplode_outer", "ltrim", "rtrim", "substr", "rlike",
-    "current_date", "current_timestamp"}
+    "current_date", "current_timestamp", "sort_array"}
 
 
 class SparkAsWritten(Spark):
@@ -94,9 +94,10 @@ def _as_written(name: str, args: list[e.Expression]) -> e.Expression:
                 "regexp_replace": [e.Literal(1, IntegerType())],
                 "regexp_extract": [e.Literal(1, IntegerType())],
                 "substr": [e.Literal(MAX_INT, IntegerType())],
-                "lpad": [e.Literal(" ", StringType())], "rpad": [e.Literal(" ", StringType())]}
+                "lpad": [e.Literal(" ", StringType())], "rpad": [e.Literal(" ", StringType())],
+                "sort_array": [e.Literal(True, BooleanType())]}
     wanted = {"split": 3, "regexp_replace": 4, "regexp_extract": 3, "substr": 3, "lpad": 3,
-              "rpad": 3}
+              "rpad": 3, "sort_array": 2}
     if name in wanted and len(args) < wanted[name]:
         args = args + defaults[name][:wanted[name] - len(args)]
     return e.ScalarFunction(kernel, args, pretty)
@@ -201,7 +202,9 @@ def convert(node: exp.Expression, text: str) -> e.Expression:
         default = node.args.get("default")
         return e.CaseWhen(branches, convert(default, text) if default is not None else None)
     if kind in (exp.Cast, exp.TryCast):
-        return e.Cast(convert(node.this, text), parse_ddl(node.to.sql("spark")))
+        return e.Cast(convert(node.this, text), parse_ddl(node.to.sql("spark")),
+                      try_=bool(node.args.get("safe")))  # sqlglot reads Spark's CAST as
+        # a TryCast too (Spark without ANSI mode); TRY_CAST is the one marked safe
     if kind is exp.Alias:
         return e.Alias(convert(node.this, text), node.alias)
     if kind in _FUNCTIONS:

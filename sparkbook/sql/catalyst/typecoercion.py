@@ -184,6 +184,7 @@ def type_expression(x: e.Expression) -> e.Expression:
         kids = [cast_to(kids[0], dt)]
     elif isinstance(x, e.Cast):
         dt = x.to
+        nullable = nullable or x.try_
     elif isinstance(x, e.ScalarFunction):
         if x.name == "between":
             v, lo, hi = kids
@@ -466,6 +467,11 @@ def _array_contains(x: e.ScalarFunction, kids: list[e.Expression], nullable: boo
     return [kids[0], _implicit(x, kids[1], element)], BooleanType(), nullable
 
 
+def _sort_array(x: e.ScalarFunction, kids: list[e.Expression], nullable: bool) -> Typed:
+    _collection(x, kids[0], (ArrayType,), '"ARRAY"')
+    return kids, kids[0].dtype, nullable
+
+
 def _element(x: e.ScalarFunction, kids: list[e.Expression]) -> Typed:
     """``arr[i]``, ``m[k]``, ``element_at``: the element's type, found in the child's."""
     child, key = kids
@@ -530,7 +536,7 @@ _TYPERS: dict[str, Callable[[e.ScalarFunction, list[e.Expression], bool], Typed]
     "datediff": _signature([_D, _D], _I), "date_format": _signature([_TS, _S], _S, (1,)),
     "current_date": _now(_D), "current_timestamp": _now(_TS),
     "array": _array, "struct": _struct, "size": _size, "array_contains": _array_contains,
-    "extractvalue": _extract_value, "element_at": _element_at,
+    "sort_array": _sort_array, "extractvalue": _extract_value, "element_at": _element_at,
     "explode": _generator, "explode_outer": _generator, "posexplode": _generator,
     "posexplode_outer": _generator,
 }

@@ -151,9 +151,24 @@ def _struct(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
                                        zip(args, fields)], fields=fields)
 
 
+def _sort_array(x: e.ScalarFunction, args: list[Value], n: int) -> Value:
+    """Each array's elements in order, NULLs first ascending and last descending."""
+    column = as_array(args[0], n)
+    ascending = bool(literal_value(x.children[1]))
+    lists = Lists(column)
+    order = pc.sort_indices(
+        pa.table({"row": pa.array(lists.rows, pa.int64()), "value": lists.elements()}),
+        sort_keys=[("row", "ascending", "at_end"), ("value", "ascending", "at_start")
+                   if ascending else ("value", "descending", "at_end")])
+    offsets = np.concatenate([[0], np.cumsum(lists.lengths)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.take(lists.elements(), order),
+                                    type=column.type, mask=pa.array(~lists.valid))
+
+
 KERNELS: dict[str, Kernel] = {
     "extractvalue": _extract_value, "element_at": _element_at,
     "array": _array, "size": _size, "array_contains": _array_contains, "struct": _struct,
+    "sort_array": _sort_array,
 }
 
 

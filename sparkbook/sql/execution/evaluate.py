@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 from sparkbook.errors import (
     ArithmeticException,
     NumberFormatException,
+    PySparkException,
     SparkRuntimeException,
     sql_error,
 )
@@ -280,7 +282,21 @@ def _round_half_up(arg: pa.Array, scale: int) -> pa.Array:
 
 
 def _cast(ev: BatchEvaluator, x: e.Cast, batch: pa.RecordBatch) -> Value:
-    return cast_array(ev.column(x.child, batch), x.child.dtype, x.to)
+    value = ev.column(x.child, batch)
+    if not x.try_:
+        return cast_array(value, x.child.dtype, x.to)
+    try:
+        return cast_array(value, x.child.dtype, x.to)
+    except PySparkException:  # TRY_CAST: only the values that do not convert are NULL
+        return pa.array([_try_cast_one(value.slice(i, 1), x.child.dtype, x.to)
+                         for i in range(len(value))], to_arrow_type(x.to))
+
+
+def _try_cast_one(value: pa.Array, source: DataType, target: DataType) -> Any:
+    try:
+        return cast_array(value, source, target)[0].as_py()
+    except PySparkException:
+        return None
 
 
 def cast_array(value: pa.Array, source: DataType, target: DataType) -> pa.Array:
