@@ -9,6 +9,7 @@ SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
 
 from __future__ import annotations
 
+import decimal
 import re
 
 import pytest
@@ -214,3 +215,34 @@ def test_the_jobs_of_a_query_are_described_by_its_text(spark, sc, staff, recorde
                           for d in by_sql)
     # DataFrame calls keep the thread's own description; the query's text was put back.
     assert descriptions[len(by_sql):] == [before] * len(by_sql)
+
+
+@pytest.mark.parametrize("text, schema, nullable, expected", [
+    ("SELECT * FROM VALUES (1, 'a'), (2, 'b') AS t(x, y)", "struct<x:int,y:string>",
+     [False, False], [(1, "a"), (2, "b")]),
+    ("SELECT * FROM (VALUES (1), (2.5), (NULL)) AS t(a)", "struct<a:decimal(11,1)>", [True],
+     [(decimal.Decimal("1.0"),), (decimal.Decimal("2.5"),), (None,)]),
+    ("VALUES (1, 2), (3, 4)", "struct<col1:int,col2:int>", [False, False], [(1, 2), (3, 4)]),
+    ("SELECT col1 + 1 AS z FROM VALUES 1, 2", "struct<z:int>", [False], [(2,), (3,)]),
+    ("SELECT t.* FROM VALUES (1, 2) t", "struct<col1:int,col2:int>", [False, False], [(1, 2)]),
+    ("SELECT a, b FROM VALUES (CAST(1 AS bigint), 1 + 1), (2, -3) AS t(a, b) ORDER BY a DESC",
+     "struct<a:bigint,b:int>", [False, False], [(2, -3), (1, 2)]),
+])
+def test_inline_tables_are_typed_as_spark_types_them(spark, text, schema, nullable, expected):
+    df = spark.sql(text)
+    assert df.schema.simpleString() == schema
+    assert [f.nullable for f in df.schema.fields] == nullable
+    assert [tuple(r) for r in df.collect()] == expected
+
+
+@pytest.mark.parametrize("text, detail", [
+    ("SELECT * FROM VALUES (1, 2), (3) AS t(a, b)", "expected 2 columns but found 1 columns in "
+                                                    "row 1"),
+    ("SELECT * FROM VALUES (1, 2) AS t(a)", "expected 1 columns but found 2 columns in row 0"),
+])
+def test_an_inline_table_of_uneven_rows_is_a_parse_error(spark, errors, text, detail):
+    with pytest.raises(errors.ParseException) as info:
+        spark.sql(text)
+    assert info.value.getCondition() == "INVALID_INLINE_TABLE.NUM_COLUMNS_MISMATCH"
+    assert f"[INVALID_INLINE_TABLE.NUM_COLUMNS_MISMATCH] Invalid inline table. Inline table " \
+           f"{detail}. SQLSTATE: 42000" in str(info.value)

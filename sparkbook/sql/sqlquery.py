@@ -28,6 +28,7 @@ from sparkbook.sql.catalyst.optimizer import conjuncts
 from sparkbook.sql.catalyst.parser import convert, parse_statements
 from sparkbook.sql.catalyst.windows import WindowExpression, contains_window
 from sparkbook.sql.column import Column
+from sparkbook.sql.inlinetable import inline_table
 from sparkbook.sql.types import BooleanType, IntegerType, parse_error
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 def sql(session: SparkSession, text: str) -> DataFrame:
     """The DataFrame of one query."""
     trees = parse_statements(text)
-    if len(trees) > 1 or not isinstance(trees[0], (exp.Query, exp.Subquery)):
+    if len(trees) > 1 or not isinstance(trees[0], (exp.Query, exp.Subquery, exp.Values)):
         raise parse_error("PARSE_SYNTAX_ERROR",
                           f"Syntax error at or near '{text.split()[0]}'.", text, 0, "42601")
     return _Query(session, text, {}).query(trees[0])
@@ -254,6 +255,8 @@ class _Query:
             df = scope.set_operation(node)
         elif isinstance(node, exp.Select):
             return scope.select(node)
+        elif isinstance(node, exp.Values):
+            df = scope.values(node)
         else:
             raise parse_error("PARSE_SYNTAX_ERROR",
                               f"Syntax error at or near '{node.sql('spark')}'.", self.text, 0,
@@ -279,6 +282,8 @@ class _Query:
                                         node.this.meta.get("start"))
         elif isinstance(node, exp.Subquery):
             df = self.query(node.this)
+        elif isinstance(node, exp.Values):
+            df = self.values(node)
         else:
             raise parse_error("PARSE_SYNTAX_ERROR",
                               f"Syntax error at or near '{node.sql('spark')}'.", self.text, 0,
@@ -290,6 +295,14 @@ class _Query:
             ids = {a.expr_id for a in df._plan.output()}
             df = df._with(deduplicate.new_instances(df._plan, ids)[0])
         return df.alias(node.alias) if node.alias else df
+
+    def values(self, node: exp.Values) -> DataFrame:
+        """An inline table: ``VALUES (1, 'a'), (2, 'b') AS t(x, y)``."""
+        rows = [[self.expr(x) for x in (t.expressions if isinstance(t, exp.Tuple) else [t])]
+                for t in node.expressions]
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None else []
+        return inline_table(self.session, rows, names, node.sql("spark"))
 
     def from_clause(self, node: exp.Select) -> DataFrame:
         source = node.args.get("from_")
