@@ -246,3 +246,34 @@ def test_an_inline_table_of_uneven_rows_is_a_parse_error(spark, errors, text, de
     assert info.value.getCondition() == "INVALID_INLINE_TABLE.NUM_COLUMNS_MISMATCH"
     assert f"[INVALID_INLINE_TABLE.NUM_COLUMNS_MISMATCH] Invalid inline table. Inline table " \
            f"{detail}. SQLSTATE: 42000" in str(info.value)
+
+
+def test_views_made_shown_described_and_dropped_with_sql(spark, errors):
+    spark.createDataFrame([(1, "a")], "id int, name string").createOrReplaceTempView("emp")
+    try:
+        made = spark.sql("CREATE OR REPLACE TEMP VIEW doubled AS SELECT id * 2 AS d FROM emp")
+        assert made.columns == [] and made.collect() == []
+        assert [tuple(r) for r in spark.sql("SELECT * FROM doubled").collect()] == [(2,)]
+        with pytest.raises(errors.AnalysisException) as info:
+            spark.sql("CREATE TEMPORARY VIEW doubled AS SELECT 1")
+        assert info.value.getCondition() == "TEMP_TABLE_OR_VIEW_ALREADY_EXISTS"
+        shown = spark.sql("SHOW TABLES")
+        assert shown.schema.simpleString() == \
+            "struct<namespace:string,tableName:string,isTemporary:boolean>"
+        assert ("", "doubled", True) in [tuple(r) for r in shown.collect()]
+        described = spark.sql("DESCRIBE emp")
+        assert described.columns == ["col_name", "data_type", "comment"]
+        assert [tuple(r) for r in described.collect()] == [("id", "int", None),
+                                                           ("name", "string", None)]
+        assert spark.sql("DROP VIEW doubled").collect() == []
+        with pytest.raises(errors.AnalysisException) as info:
+            spark.sql("DROP VIEW doubled")
+        assert str(info.value).startswith(
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `spark_catalog`.`default`.`doubled` "
+            "cannot be found.")
+        assert spark.sql("DROP VIEW IF EXISTS doubled").collect() == []
+        with pytest.raises(errors.AnalysisException, match=r"TABLE_OR_VIEW_NOT_FOUND.*`nope`"):
+            spark.sql("DESCRIBE nope")
+    finally:
+        spark.catalog.dropTempView("emp")
+        spark.catalog.dropTempView("doubled")

@@ -18,18 +18,23 @@ class Table(NamedTuple):
     isTemporary: bool
 
 
-def table_not_found(name: str, position: int | None = None) -> AnalysisException:
+def table_not_found(name: str, position: int | None = None,
+                    dropping: bool = False) -> AnalysisException:
+    """Spark's error for a table or view that does not exist (``DROP VIEW`` looks for it
+    in the default database only, and says so)."""
     where = f"; line 1 pos {position}" if position is not None else ""
+    shown = f"`spark_catalog`.`default`.`{name}`" if dropping else f"`{name}`"
+    path = ("`spark_catalog`.`default`" if dropping else
+            "`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`")
+    plan = "" if dropping else f";\n'UnresolvedRelation [{name}], [], false\n"
     message = (
-        f"[TABLE_OR_VIEW_NOT_FOUND] The table or view `{name}` cannot be found. Verify the "
-        f"spelling and correctness of the schema and catalog.\nSearch path: [`system`."
-        f"`builtin`, `system`.`session`, `spark_catalog`.`default`].\nIf you did not qualify "
-        f"the name with a schema, verify the current_schema() output, or qualify the name "
-        f"with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW "
-        f"IF EXISTS or DROP TABLE IF EXISTS. SQLSTATE: 42P01{where};\n"
-        f"'UnresolvedRelation [{name}], [], false\n")
-    return AnalysisException(message, "TABLE_OR_VIEW_NOT_FOUND",
-                             {"relationName": f"`{name}`"}, "42P01")
+        f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {shown} cannot be found. Verify the "
+        f"spelling and correctness of the schema and catalog.\nSearch path: [{path}].\nIf "
+        f"you did not qualify the name with a schema, verify the current_schema() output, or "
+        f"qualify the name with the correct schema and catalog.\nTo tolerate the error on "
+        f"drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS. SQLSTATE: 42P01{where}{plan}")
+    return AnalysisException(message, "TABLE_OR_VIEW_NOT_FOUND", {"relationName": shown},
+                             "42P01")
 
 
 class Catalog:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from sparkbook.errors import AnalysisException
+from sparkbook.sql import statements
 from sparkbook.sql.catalyst import deduplicate
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst import logical as lp
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 def sql(session: SparkSession, text: str) -> DataFrame:
     """The DataFrame of one query."""
     trees = parse_statements(text)
+    if len(trees) == 1 and statements.command(trees[0]):
+        return statements.run(session, trees[0], text, _Query(session, text, {}).query)
     if len(trees) > 1 or not isinstance(trees[0], (exp.Query, exp.Subquery, exp.Values)):
         raise parse_error("PARSE_SYNTAX_ERROR",
                           f"Syntax error at or near '{text.split()[0]}'.", text, 0, "42601")
