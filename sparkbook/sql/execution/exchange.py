@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.execution import sortkeys
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 
 if TYPE_CHECKING:
@@ -175,22 +176,21 @@ class RangePartitioning(Partitioning):
         keys = self.key_table(ev, batch)
         if self.bounds is None or self.bounds.num_rows == 0:
             return np.zeros(batch.num_rows, np.int64)
-        both = pa.concat_tables([self.bounds.cast(keys.schema), keys])
-        nb = self.bounds.num_rows
+        bounds = self.bounds.cast(keys.schema)
+        packed = sortkeys.pack([bounds, keys], self.order)
+        if packed is not None:  # a row's partition is the number of bounds at or below it
+            return np.searchsorted(packed[0], packed[1], side="right").astype(np.int64)
+        both = pa.concat_tables([bounds, keys])
+        nb = bounds.num_rows
         # Sort bounds and rows together (bounds first among equals, the sort is stable):
         # a row's partition is the number of bounds sorted before it.
-        order = pc.sort_indices(both, sort_keys=sort_keys(self.order)).to_numpy()
+        order = pc.sort_indices(both, sort_keys=sortkeys.arrow_sort_keys(self.order)).to_numpy()
         is_bound = order < nb
         before = np.cumsum(is_bound)
         out = np.empty(batch.num_rows, np.int64)
         rows = ~is_bound
         out[order[rows] - nb] = before[rows]
         return out
-
-
-def sort_keys(order: list[e.SortOrder]) -> list[tuple[str, str, str]]:
-    return [(str(i), "ascending" if o.ascending else "descending",
-             "at_start" if o.nulls_first else "at_end") for i, o in enumerate(order)]
 
 
 def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning,
@@ -337,7 +337,7 @@ def sample_bounds(sc: SparkContext, rdd: RDD, inputs: list[e.AttributeReference]
         part.bounds = None
         return
     keys = pa.concat_tables(tables)
-    ordered = keys.take(pc.sort_indices(keys, sort_keys=sort_keys(part.order)))
+    ordered = keys.take(pc.sort_indices(keys, sort_keys=sortkeys.arrow_sort_keys(part.order)))
     step = ordered.num_rows / n
     picks = sorted({min(ordered.num_rows - 1, int(step * (i + 1))) for i in range(n - 1)})
     part.bounds = ordered.take(pa.array(picks, pa.int64())) if ordered.num_rows else None

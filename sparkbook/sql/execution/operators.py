@@ -17,6 +17,7 @@ from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction
 from sparkbook.sql.execution import aggregate as agg
 from sparkbook.sql.execution import exchange as x
+from sparkbook.sql.execution import sortkeys
 from sparkbook.sql.execution.arrow import to_arrow_type
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 from sparkbook.sql.execution.physical import (
@@ -235,8 +236,7 @@ def _sort(inputs: list[e.AttributeReference], order: list[e.SortOrder],
     ev = BatchEvaluator(inputs)
     batch = table.combine_chunks().to_batches()[0]
     keys = pa.table({str(i): ev.column(o.child, batch) for i, o in enumerate(order)})
-    indices = pc.sort_indices(keys, sort_keys=x.sort_keys(order))
-    yield from table.take(indices).to_batches()
+    yield from table.take(sortkeys.sort_indices(keys, order)).to_batches()
 
 
 class ReplicateRowsExec(SparkPlan):
