@@ -178,6 +178,11 @@ def malformed_record_error(path: str, record: list) -> Exception:
 # --- reading a split -------------------------------------------------------------------
 
 
+# The first line (ended by \r or \n) with a character other than whitespace: a match can
+# only start where such a line starts, and runs to its end.
+_NON_BLANK_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
+
+
 class CsvSplitReader:
     """The rows of one split as tables (columns named by schema position), a block at a
     time. Numbers and booleans are parsed by pyarrow as it reads; at the first value it
@@ -311,13 +316,15 @@ class CsvSplitReader:
     def _first_width(self, start: int, end: int) -> int:
         """How many values the first line of ``[start, end)`` has (the schema's width when
         the range has no line)."""
+        if truthy(self.spec.options.get("multiLine")):
+            return max(self.width, 1)
         with open(self.split.path, "rb") as f:
             f.seek(start)
             head = f.read(min(end - start, 1 << 16)).decode("utf-8", errors="replace")
-        line = next((t for t in head.replace("\r", "\n").split("\n") if t.strip()), None)
-        if line is None or truthy(self.spec.options.get("multiLine")):
+        line = _NON_BLANK_LINE.search(head)  # not a split of all 64 KiB into lines
+        if line is None:
             return max(self.width, 1)
-        return len(first_record(line, self.spec.options))
+        return len(first_record(line.group(), self.spec.options))
 
     def _tokens(self, text: str) -> tuple[pa.RecordBatch, int]:
         """A row set aside as the file's columns (padded with NULLs, or cut), and its
