@@ -109,6 +109,10 @@ class TestCsv:
             "1.50", "true", "_c2", "a,b", "_c4", "x"]
         assert spark.read.csv(str(path), header=True, inferSchema=True).dtypes[0] == (
             "1.50", "int")
+        long_name = tmp_path / "long.csv"
+        long_name.write_text("x" * 200_000 + ",b\n1,2\n")  # past the csv module's limit
+        assert [len(c) for c in spark.read.csv(str(long_name), header=True).columns] == [
+            200_000, 1]
 
     def test_a_schema_as_ddl_or_struct_and_a_separator(self, spark, data, T, tmp_path):
         (tmp_path / "semi.csv").write_text("x;y\n1;'a;b'\n2;\n")

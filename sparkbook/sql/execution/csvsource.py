@@ -56,6 +56,8 @@ def first_record(text: str, options: dict[str, str]) -> list[str]:
     or the escape character within), in microseconds where a pyarrow read of one line
     costs half a millisecond (most of a small file's read)."""
     parsed = parse_options(options)  # and the reader's checks of the options
+    if len(text) > csv.field_size_limit():  # pyarrow takes a value of any length
+        csv.field_size_limit(len(text))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=parsed.delimiter,
                         quotechar=parsed.quote_char or None,
                         quoting=csv.QUOTE_MINIMAL if parsed.quote_char else csv.QUOTE_NONE,
