@@ -262,3 +262,16 @@ class TestMultiLine:
             (1, "x\ny", None), (None, "p\nq", 'bad,"p\nq"'), (4, None, "4"), (5, "w", None)]
         assert rows(read(spark, path, multiLine=True, mode="DROPMALFORMED")) == [
             (1, "x\ny"), (5, "w")]
+
+
+@pytest.mark.sparkbook_only
+def test_a_long_blank_run_before_the_first_row_reads_in_linear_time(spark, tmp_path):
+    # A split's width comes from its first non-blank line; finding it must not try the
+    # blanks again from each of their positions (60,000 spaces: ~20 s if it does).
+    import time
+
+    path = tmp_path / "spaces.csv"
+    path.write_text(" " * 60_000 + "\n1,2\n3,4\n")
+    started = time.perf_counter()
+    assert rows(spark.read.csv(str(path), schema="a int, b int")) == [(1, 2), (3, 4)]
+    assert time.perf_counter() - started < 5

@@ -98,6 +98,22 @@ class TestCsv:
         assert df.columns == ["_c0", "_c1", "_c2", "_c3", "_c4", "_c5"]
         assert df.count() == 4
 
+    def test_header_names_are_the_text_as_it_is(self, spark, tmp_path):
+        # Spark's makeSafeHeader: a value is a name as written (no number or boolean read
+        # into it); an empty one, or the nullValue, is _c<i>; a UTF-8 BOM is no part of it.
+        path = tmp_path / "names.csv"
+        path.write_bytes('\ufeff1.50,true,,"a,b",NA,x\r\n1,2,3,4,5,6\r\n'.encode())
+        assert spark.read.csv(str(path), header=True).columns == [
+            "1.50", "true", "_c2", "a,b", "NA", "x"]
+        assert spark.read.csv(str(path), header=True, nullValue="NA").columns == [
+            "1.50", "true", "_c2", "a,b", "_c4", "x"]
+        assert spark.read.csv(str(path), header=True, inferSchema=True).dtypes[0] == (
+            "1.50", "int")
+        long_name = tmp_path / "long.csv"
+        long_name.write_text("x" * 200_000 + ",b\n1,2\n")  # past the csv module's limit
+        assert [len(c) for c in spark.read.csv(str(long_name), header=True).columns] == [
+            200_000, 1]
+
     def test_a_schema_as_ddl_or_struct_and_a_separator(self, spark, data, T, tmp_path):
         (tmp_path / "semi.csv").write_text("x;y\n1;'a;b'\n2;\n")
         df = spark.read.csv(str(tmp_path / "semi.csv"), schema="x int, y string", sep=";",

@@ -204,3 +204,16 @@ def test_an_exchange_reports_the_rows_it_moved_as_its_records(spark, sc, recorde
 
     shown = take_snapshot(sc._status, [j.job_id for j in recorded.jobs])["stages"]
     assert sum(s["shuffle_write_records"] for s in shown) == 1000
+
+
+@pytest.mark.sparkbook_only
+def test_a_pass_of_rules_that_changes_nothing_gives_back_the_very_plan(people, F):
+    # The optimizer's fixed point stops on this identity, without printing plan trees.
+    from sparkbook.sql.catalyst.optimizer import _operator_rules, optimize, transform_plan
+
+    df = people.filter((F.col("age") > 1 + 2) & F.lit(True)).select("name", "age").orderBy("age")
+    optimized = optimize(df._plan)
+    assert transform_plan(optimized, _operator_rules) is optimized
+    # ... and what it settled on is what explain prints.
+    assert "Filter (isnotnull(age" in printed(lambda: df.explain(True))
+    assert "(age#" in optimized.tree_string() and " > 3)" in optimized.tree_string()

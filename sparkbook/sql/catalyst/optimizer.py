@@ -61,10 +61,14 @@ def _optimize_subqueries(x: e.Expression) -> e.Expression:
 
 
 def _to_fixed_point(plan: lp.LogicalPlan) -> lp.LogicalPlan:
+    text = None  # the plan's tree string, once known
     for _ in range(MAX_ITERATIONS):
-        before = plan.tree_string()
-        plan = transform_plan(plan, _operator_rules)
-        if plan.tree_string() == before:
+        rewritten = transform_plan(plan, _operator_rules)
+        if rewritten is plan:  # no rule changed a node: nothing to print and compare
+            break
+        before = plan.tree_string() if text is None else text
+        plan, text = rewritten, rewritten.tree_string()
+        if text == before:  # rebuilt, but the same plan
             break
     return plan
 
@@ -189,17 +193,30 @@ def map_expressions(node: lp.LogicalPlan, f: Callable[[e.Expression], e.Expressi
     """The node with ``f`` applied to each of its expressions (nodes it does not know are
     left as they are)."""
     if isinstance(node, lp.Project):
-        return lp.Project([f(p) for p in node.project_list], node.child, True)
+        project_list = [f(p) for p in node.project_list]
+        return node if _same(project_list, node.project_list) else \
+            lp.Project(project_list, node.child, True)
     if isinstance(node, lp.Filter):
-        return lp.Filter(f(node.condition), node.child, True)
+        condition = f(node.condition)
+        return node if condition is node.condition else lp.Filter(condition, node.child, True)
     if isinstance(node, lp.Aggregate):
-        return lp.Aggregate([f(k) for k in node.keys], [f(a) for a in node.aggregates],
-                            node.child, True)
+        keys, aggregates = [f(k) for k in node.keys], [f(a) for a in node.aggregates]
+        return node if _same(keys, node.keys) and _same(aggregates, node.aggregates) else \
+            lp.Aggregate(keys, aggregates, node.child, True)
     if isinstance(node, lp.Join) and node.condition is not None:
-        return _join_like(node, node.children[0], node.children[1], f(node.condition))
+        condition = f(node.condition)
+        return node if condition is node.condition else \
+            _join_like(node, node.children[0], node.children[1], condition)
     if isinstance(node, lp.Sort):
-        return lp.Sort([f(o) for o in node.order], node.child, True)
+        order = [f(o) for o in node.order]
+        return node if _same(order, node.order) else lp.Sort(order, node.child, True)
     return node
+
+
+def _same(new: list[e.Expression], old: list[e.Expression]) -> bool:
+    """Whether ``f`` left every expression as it was (the very objects): the node is kept,
+    so that a pass of rules that changes nothing gives back the plan it was given."""
+    return all(a is b for a, b in zip(new, old))
 
 
 def _join_like(node: lp.Join, left: lp.LogicalPlan, right: lp.LogicalPlan,

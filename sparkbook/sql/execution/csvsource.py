@@ -12,6 +12,8 @@ padded with NULLs or cut)."""
 from __future__ import annotations
 
 import collections
+import csv
+import io
 import itertools
 import re
 from collections.abc import Iterator
@@ -46,6 +48,22 @@ def parse_options(options: dict[str, str], invalid_row_handler=None):
                              escape_char=escape or False, double_quote=True,
                              newlines_in_values=truthy(options.get("multiLine")),
                              invalid_row_handler=invalid_row_handler)
+
+
+def first_record(text: str, options: dict[str, str]) -> list[str]:
+    """The values of the first record of ``text`` as the reader splits them: Python's csv
+    module has pyarrow's rules (a quote opens a value only at its start, a doubled quote
+    or the escape character within), in microseconds where a pyarrow read of one line
+    costs half a millisecond (most of a small file's read)."""
+    parsed = parse_options(options)  # and the reader's checks of the options
+    if len(text) > csv.field_size_limit():  # pyarrow takes a value of any length
+        csv.field_size_limit(len(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=parsed.delimiter,
+                        quotechar=parsed.quote_char or None,
+                        quoting=csv.QUOTE_MINIMAL if parsed.quote_char else csv.QUOTE_NONE,
+                        escapechar=parsed.escape_char or None,
+                        doublequote=parsed.double_quote, strict=False)
+    return next(reader, [])
 
 
 # Booleans in any case, as cast_strings reads them (pyarrow's own list has "1", "0").
@@ -160,6 +178,13 @@ def malformed_record_error(path: str, record: list) -> Exception:
 
 
 # --- reading a split -------------------------------------------------------------------
+
+
+# The first line (of text whose \r are \n) with a character other than whitespace: a
+# match starts at a line's start and runs to its end; the whitespace before the first
+# other character cannot match it too, so a search takes linear time (the blanks of a
+# line are not tried again from each of their positions).
+_NON_BLANK_LINE = re.compile(r"(?m)^[^\S\n]*\S.*")
 
 
 class CsvSplitReader:
@@ -295,13 +320,16 @@ class CsvSplitReader:
     def _first_width(self, start: int, end: int) -> int:
         """How many values the first line of ``[start, end)`` has (the schema's width when
         the range has no line)."""
+        if truthy(self.spec.options.get("multiLine")):
+            return max(self.width, 1)
         with open(self.split.path, "rb") as f:
             f.seek(start)
             head = f.read(min(end - start, 1 << 16)).decode("utf-8", errors="replace")
-        line = next((t for t in head.replace("\r", "\n").split("\n") if t.strip()), None)
-        if line is None or truthy(self.spec.options.get("multiLine")):
+        # Searched, not split into all its ~1,000 lines.
+        line = _NON_BLANK_LINE.search(head.replace("\r", "\n"))
+        if line is None:
             return max(self.width, 1)
-        return len(self._token_values(line))
+        return len(first_record(line.group(), self.spec.options))
 
     def _tokens(self, text: str) -> tuple[pa.RecordBatch, int]:
         """A row set aside as the file's columns (padded with NULLs, or cut), and its
@@ -401,22 +429,18 @@ def read_csv(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> Iterator[pa
 
 
 def csv_header(files: list[SourceFile], options: dict[str, str]) -> list[str]:
-    """The column names: the first line of the first file, or ``_c0``, ``_c1``, ..."""
-    import io
-
-    import pyarrow.csv as pcsv
-
+    """The column names: the first line of the first file, or ``_c0``, ``_c1``, ...; as
+    Spark names them, a header's empty value (or its ``nullValue``) is ``_c<i>`` too, and
+    the others are the text as it is (not a number or a boolean it may parse as)."""
     first = next((f for f in files if f.size > 0), None)
     if first is None:
         return []
     with open(first.path, "rb") as fh:
-        line = fh.readline()
-    row = pcsv.read_csv(io.BytesIO(line), read_options=pcsv.ReadOptions(
-        autogenerate_column_names=True), parse_options=parse_options(options))
-    values = [row.column(i)[0].as_py() if row.num_rows else c
-              for i, c in enumerate(row.column_names)]
+        line = fh.readline().decode("utf-8-sig", errors="replace")  # the BOM is no name
+    values = first_record(line, options)
     if truthy(options.get("header")):
-        return [str(v) if v is not None else f"_c{i}" for i, v in enumerate(values)]
+        null = options.get("nullValue", "")
+        return [v if v and v != null else f"_c{i}" for i, v in enumerate(values)]
     return [f"_c{i}" for i in range(len(values))]
 
 
@@ -457,17 +481,27 @@ _LOOKS_LIKE = {"int": _NUMBER, "bigint": _NUMBER, "double": _NUMBER,
                "timestamp": re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")}
 
 
+# A failing cast reads every value (0.3 us each), one that fails early too: a cast of the
+# first values goes first, so that a column of decimals is no int in microseconds.
+_PROBE = 64
+
+
 def _parses_as(values: pa.Array, name: str) -> bool:
     if not _LOOKS_LIKE[name].match(values[0].as_py()):
         return False
     if name == "boolean":
         lowered = pc.utf8_lower(values)
         return bool(pc.all(pc.is_in(lowered, pa.array(["true", "false"]))).as_py())
-    if not pc.all(pc.match_substring_regex(values, _LOOKS_LIKE[name].pattern)).as_py():
+    # pyarrow casts to an integer only [-]digits (or 0x and hex digits), which the pattern
+    # takes anyway: it is checked for the other types only.
+    if name not in ("int", "bigint") and not pc.all(
+            pc.match_substring_regex(values, _LOOKS_LIKE[name].pattern)).as_py():
         return False
     target = {"int": pa.int32(), "bigint": pa.int64(), "double": pa.float64(),
               "date": pa.date32(), "timestamp": pa.timestamp("us")}[name]
     try:
+        if len(values) > _PROBE:
+            pc.cast(values.slice(0, _PROBE), target)
         pc.cast(values, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
