@@ -218,7 +218,7 @@ def test_a_null_safe_condition_outer_join(sides):
 def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_join_would():
     import pyarrow as pa
 
-    from sparkbook.sql.execution.joins import DENSE_MIN_ROWS, dense_matches
+    from sparkbook.sql.execution.joins import dense_matches
 
     def pairs_by_hash(left, right):
         lt = pa.table({"k": left, "li": pa.array(range(len(left)))})
@@ -226,14 +226,14 @@ def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_jo
         joined = lt.join(rt, "k", join_type="inner")
         return sorted(zip(joined.column("li").to_pylist(), joined.column("ri").to_pylist()))
 
-    ids = list(range(-3, DENSE_MIN_ROWS))
+    ids = list(range(-3, 1000))
     right = pa.chunked_array([ids[::2], [None], ids[1::2]])
-    left = pa.chunked_array([[7, None, DENSE_MIN_ROWS + 5, -3], [2, 2, -2**63, 2**63 - 1, 6]])
+    left = pa.chunked_array([[7, None, 1005, -3], [2, 2, -2**63, 2**63 - 1, 6]])
     li, ri = dense_matches(left, right)
     assert sorted(zip(li.tolist(), ri.tolist())) == pairs_by_hash(left, right)
     assert li.tolist() == sorted(li.tolist())  # in the left side's order
     twice, sparse = ids[:-1] + [0], [i * 10 for i in ids]
-    for not_dense in (twice, sparse, ids[:1000], [None] * DENSE_MIN_ROWS):
+    for not_dense in (twice, sparse, [None, None]):
         assert dense_matches(left, pa.chunked_array([not_dense], pa.int64())) is None
     assert dense_matches(pa.chunked_array([["a"]]), pa.chunked_array([["a"]])) is None
     assert dense_matches(pa.chunked_array([[2**63 + 1]], pa.uint64()), right) is None

@@ -151,21 +151,18 @@ class JoinSpec:
 
 # A build side's integer keys spanning at most this many slots per row are looked up in a
 # table indexed by key (one numpy gather) rather than hashed: a dimension's surrogate ids.
+# Whatever the build side's size: a task's 2.5M left rows against 1k, 10k, 100k right
+# rows took 4.5, 5.6, 16 ms looked up and 8.7, 14.6, 27 ms through pyarrow's hash join.
 DENSE_SLOTS_PER_ROW = 4
-# ... when it has at least this many rows: a smaller one's hash table stays in the CPU's
-# cache, and pyarrow's hash join is then as fast as the lookup.
-DENSE_MIN_ROWS = 1 << 17
 
 
 def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
                   ) -> tuple[np.ndarray, np.ndarray] | None:
     """The (left row, right row) pairs of an inner equi-join on one integer key whose
-    right side's keys are unique and dense (at least ``DENSE_MIN_ROWS``, their range at
-    most ``DENSE_SLOTS_PER_ROW`` times the rows): each left key is looked up by position
-    in a table of right rows, in left order, several times faster than a hash join. None
-    when the keys are not so."""
-    if len(right) < DENSE_MIN_ROWS or not all(
-            pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
+    right side's keys are unique and dense (their range at most ``DENSE_SLOTS_PER_ROW``
+    times the rows): each left key is looked up by position in a table of right rows, in
+    left order, about twice as fast as a hash join. None when the keys are not so."""
+    if not all(pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
         return None
     left, right = left.combine_chunks(), right.combine_chunks()
     rk = pc.drop_null(right).to_numpy().astype(np.int64, copy=False)
