@@ -176,7 +176,9 @@ def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
     slot[rk - lo] = rows
     if not np.array_equal(slot[rk - lo], rows):  # a key twice: not a unique build side
         return None
-    lk = pc.fill_null(left, lo).to_numpy().astype(np.int64, copy=False)
+    # (fill_null copies even a column without NULLs: 4 of a Q2b map task's 16 ms here)
+    lk = (pc.fill_null(left, lo) if left.null_count else left).to_numpy()
+    lk = lk.astype(np.int64, copy=False)
     inside = (lk >= lo) & (lk <= hi)
     if left.null_count:
         inside &= left.is_valid().to_numpy(zero_copy_only=False)
