@@ -140,6 +140,19 @@ def test_an_overflow_in_the_map_stage_of_a_grouped_sum_is_the_sql_error(spark, F
     assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
 
 
+def test_a_sum_that_overflows_only_once_the_partials_are_merged_is_the_sql_error(spark, F,
+                                                                               errors):
+    # Neither task's rows can overflow (one value of 2**62 each); their sum does.
+    rows = spark.sparkContext.parallelize([("a", 2**62), ("a", 2**62)], 2)
+    big = spark.createDataFrame(rows, "k string, v bigint")
+    for query in (big.groupBy("k").agg(F.sum("v")), big.agg(F.sum("v"))):
+        with pytest.raises(errors.ArithmeticException) as info:
+            query.collect()
+        assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
+    (row,) = big.groupBy("k").agg(F.sum(F.col("v") - 2**62 + 5)).collect()
+    assert row[1] == 10
+
+
 @pytest.mark.sparkbook_only
 def test_the_one_pass_partial_kernel_agrees_with_the_group_id_kernel():
     import datetime
