@@ -164,7 +164,7 @@ def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
     left order, about twice as fast as a hash join. None when the keys are not so."""
     if not all(pa.types.is_integer(t) and t != pa.uint64() for t in (left.type, right.type)):
         return None
-    left, right = left.combine_chunks(), right.combine_chunks()
+    left, right = _one_chunk(left), _one_chunk(right)
     rk = pc.drop_null(right).to_numpy().astype(np.int64, copy=False)
     if len(rk) == 0:
         return None
@@ -178,14 +178,22 @@ def dense_matches(left: pa.ChunkedArray, right: pa.ChunkedArray
         return None
     # (fill_null copies even a column without NULLs: 4 of a Q2b map task's 16 ms here)
     lk = (pc.fill_null(left, lo) if left.null_count else left).to_numpy()
-    lk = lk.astype(np.int64, copy=False)
-    inside = (lk >= lo) & (lk <= hi)
+    # A key's place in the slot table, and whether it lies inside it, in one subtraction
+    # and one unsigned comparison (a key below lo wraps to beyond hi - lo): 2 ms where
+    # comparing with lo and with hi took 12 (2.5M keys).
+    pos = (lk.astype(np.int64, copy=False) - np.int64(lo)).view(np.uint64)
+    inside = pos <= np.uint64(hi - lo)
     if left.null_count:
         inside &= left.is_valid().to_numpy(zero_copy_only=False)
     li = np.flatnonzero(inside)
-    found = slot[lk[li] - lo]
+    found = slot[pos[li]]
     hit = found >= 0
     return li[hit], found[hit]
+
+
+def _one_chunk(a: pa.ChunkedArray) -> pa.Array:
+    # (combine_chunks copies even a single chunk: 1 ms for 2.5M keys)
+    return a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
 
 
 def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
