@@ -246,3 +246,26 @@ def test_an_inner_join_on_dense_ids_with_nulls_and_misses(spark, F):
     rows = left.join(right, "id").agg(F.count("*"), F.sum("v"), F.sum("w")).collect()
     matched = [i for i in range(20, 200_020) if i % 9]
     assert [tuple(r) for r in rows] == [(len(matched), sum(matched), 10 * sum(matched))]
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "right", "semi", "anti"])
+def test_a_broadcast_join_over_a_side_read_in_several_batches_per_task(spark, F, tmp_path,
+                                                                       how):
+    # Four files, so that a task reads several batches; the dim's ids are dense, and some
+    # of the facts' ids (NULL ones, and those below 10) match nothing, as do dims 50-59.
+    out = str(tmp_path / "facts")
+    spark.range(0, 400, 1, 4).select(
+        F.when(F.col("id") % 7 == 0, None).otherwise(F.col("id") % 50).alias("id"),
+        F.col("id").alias("v")).write.parquet(out)
+    facts = spark.read.parquet(out)
+    dim = spark.range(10, 60).select("id", (F.col("id") * 10).alias("w"))
+    joined = (F.broadcast(facts).join(dim, "id", "right") if how == "right"
+              else facts.join(F.broadcast(dim), "id", how))
+    rows = [(v % 50 if v % 7 else None, v) for v in range(400)]
+    hit = [(i, v, i * 10) for i, v in rows if i is not None and i >= 10]
+    miss = [(i, v) for i, v in rows if i is None or i < 10]
+    want = {"inner": hit, "left": hit + [(i, v, None) for i, v in miss],
+            "right": hit + [(i, None, i * 10) for i in range(50, 60)],
+            "semi": [(i, v) for i, v, _ in hit], "anti": miss}[how]
+    got = joined.select("id", "v", "w") if how in ("inner", "left", "right") else joined
+    assert sorted(map(tuple, got.collect()), key=str) == sorted(want, key=str)
