@@ -153,6 +153,17 @@ def test_a_sum_that_overflows_only_once_the_partials_are_merged_is_the_sql_error
     assert row[1] == 10
 
 
+def test_a_global_aggregate_of_every_kind_over_rows_and_over_none(spark, F):
+    rows = spark.sparkContext.parallelize([(None, 1.5, "a"), (2, None, None), (3, 2.5, "c")], 1)
+    df = spark.createDataFrame(rows, "a bigint, b double, s string")
+    aggs = [F.count("*"), F.count("a"), F.sum("a"), F.avg("b"), F.min("s"), F.max("b"),
+            F.first("a"), F.first("a", ignorenulls=True), F.last("s"),
+            F.last("a", ignorenulls=True), F.collect_list("a"), F.countDistinct("s")]
+    assert tuple(df.agg(*aggs).first()) == (3, 2, 5, 2.0, "a", 2.5, None, 2, "c", 3, [2, 3], 2)
+    assert tuple(df.filter("a > 9").agg(*aggs).first()) == (
+        0, 0, None, None, None, None, None, None, None, None, [], 0)
+
+
 @pytest.mark.sparkbook_only
 def test_the_one_pass_partial_kernel_agrees_with_the_group_id_kernel():
     import datetime
