@@ -1,6 +1,7 @@
 """Hash aggregation over Arrow: ``HashAggregate`` partial before the exchange, final after
 it, each one ``pyarrow`` ``Table.group_by().aggregate()`` per task (chosen over DuckDB by
-measurement: ``bench/sql_aggregate.py``).
+measurement: ``bench/sql_aggregate.py``; on Q1's 2.5M rows a task, 1,000 groups, 22 ms
+either way, single-threaded); a global aggregate's one group by the scalar kernels.
 
 Rows are first given dense group ids (one ``group_by`` of the keys, which treats NULL as a
 key as Spark does); the aggregates are then computed by group id, so every group gets a
