@@ -183,6 +183,12 @@ def test_a_grouped_aggregate_straight_over_parquet_files(spark, F, errors, tmp_p
     wide = spark.read.schema("k bigint, v bigint, s bigint").parquet(out)
     assert sorted(map(tuple, wide.groupBy("k").agg(F.max("s")).collect()), key=str) == \
         sorted([(k, m) for k, *_, m, _ in want], key=str)
+    # Files in k=v folders, whose partition column is not read.
+    folders = str(tmp_path / "folders")
+    spark.createDataFrame(rows, "k bigint, v bigint, s int").write.partitionBy("s") \
+        .parquet(folders)
+    assert sorted(map(tuple, spark.read.parquet(folders).groupBy("k").agg(F.sum("v"))
+                      .collect()), key=str) == sorted([w[:2] for w in want], key=str)
     big = str(tmp_path / "big")
     spark.createDataFrame([(1, 2**62), (1, 2**62)], "k bigint, v bigint").coalesce(1) \
         .write.parquet(big)

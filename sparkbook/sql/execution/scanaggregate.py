@@ -71,7 +71,8 @@ def fused_partial(sc: SparkContext, scan: FileSourceScanExec, keys: list[e.Expre
     if None in selected:
         return None
     by = ", ".join(str(i + 1) for i in range(len(keys)))
-    query = f"SELECT {', '.join(map(str, selected))} FROM read_parquet($files) GROUP BY {by}"
+    query = (f"SELECT {', '.join(map(str, selected))} FROM read_parquet($files, "
+             f"hive_partitioning = false) GROUP BY {by}")  # (a k=v folder is no column)
     types = {names[a.expr_id]: to_arrow_type(a.dtype) for a in scan.attributes}
     spec, partitions = relation.planned(scan.columns, None, scan.files)
     rdd = scan._named(sc.parallelize(partitions or [[]], max(len(partitions), 1)))
@@ -104,8 +105,11 @@ def _run(spec: files.ReadSpec, query: str, types: dict[str, pa.DataType], sums: 
     import pyarrow.parquet as pq
 
     cursor = _cursor()
-    # (columns of another type, or none, in a file: read, and cast, as pyarrow reads them)
-    if cursor is None or any(_differs(pq.read_schema(path), types) for path in paths):
+    # Files of other schemas than the first's, or with columns of another type than the
+    # scan's (or none): read, and cast, file by file as pyarrow reads them.
+    schemas = [pq.read_schema(path) for path in paths]
+    if cursor is None or _differs(schemas[0], types) or any(
+            not s.equals(schemas[0]) for s in schemas[1:]):
         yield from fallback(files.read_partitions(spec, partitions))
         return
     table = cursor.sql(query, params={"files": paths}).to_arrow_table()
