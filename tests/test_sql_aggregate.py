@@ -140,6 +140,63 @@ def test_an_overflow_in_the_map_stage_of_a_grouped_sum_is_the_sql_error(spark, F
     assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
 
 
+def test_a_sum_that_overflows_only_once_the_partials_are_merged_is_the_sql_error(spark, F,
+                                                                               errors):
+    # Neither task's rows can overflow (one value of 2**62 each); their sum does.
+    rows = spark.sparkContext.parallelize([("a", 2**62), ("a", 2**62)], 2)
+    big = spark.createDataFrame(rows, "k string, v bigint")
+    for query in (big.groupBy("k").agg(F.sum("v")), big.agg(F.sum("v"))):
+        with pytest.raises(errors.ArithmeticException) as info:
+            query.collect()
+        assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
+    (row,) = big.groupBy("k").agg(F.sum(F.col("v") - 2**62 + 5)).collect()
+    assert row[1] == 10
+
+
+def test_a_global_aggregate_of_every_kind_over_rows_and_over_none(spark, F):
+    rows = spark.sparkContext.parallelize([(None, 1.5, "a"), (2, None, None), (3, 2.5, "c")], 1)
+    df = spark.createDataFrame(rows, "a bigint, b double, s string")
+    aggs = [F.count("*"), F.count("a"), F.sum("a"), F.avg("b"), F.min("s"), F.max("b"),
+            F.first("a"), F.first("a", ignorenulls=True), F.last("s"),
+            F.last("a", ignorenulls=True), F.collect_list("a"), F.countDistinct("s")]
+    assert tuple(df.agg(*aggs).first()) == (3, 2, 5, 2.0, "a", 2.5, None, 2, "c", 3, [2, 3], 2)
+    assert tuple(df.filter("a > 9").agg(*aggs).first()) == (
+        0, 0, None, None, None, None, None, None, None, None, [], 0)
+
+
+def test_a_grouped_aggregate_straight_over_parquet_files(spark, F, errors, tmp_path):
+    # Integer keys and values straight from the files: sparkbook's scan and partial
+    # aggregate in one (by DuckDB); NULL keys are a group, NULL values are skipped.
+    rows = [(i % 3 if i % 5 else None, i if i % 4 else None, i % 7) for i in range(40)]
+    out = str(tmp_path / "pq")
+    spark.createDataFrame(rows, "k bigint, v bigint, s int").repartition(3).write.parquet(out)
+    got = spark.read.parquet(out).groupBy("k").agg(
+        F.sum("v"), F.count("*"), F.count("v"), F.min("v"), F.max("s"), F.sum("s")).collect()
+    want = []
+    for k in (None, 0, 1, 2):
+        group = [(v, s) for key, v, s in rows if key == k]
+        vs = [v for v, _ in group if v is not None]
+        want.append((k, sum(vs), len(group), len(vs), min(vs), max(s for _, s in group),
+                     sum(s for _, s in group)))
+    assert sorted(map(tuple, got), key=str) == sorted(want, key=str)
+    # The same files read as another type (int as bigint): cast as they are read.
+    wide = spark.read.schema("k bigint, v bigint, s bigint").parquet(out)
+    assert sorted(map(tuple, wide.groupBy("k").agg(F.max("s")).collect()), key=str) == \
+        sorted([(k, m) for k, *_, m, _ in want], key=str)
+    # Files in k=v folders, whose partition column is not read.
+    folders = str(tmp_path / "folders")
+    spark.createDataFrame(rows, "k bigint, v bigint, s int").write.partitionBy("s") \
+        .parquet(folders)
+    assert sorted(map(tuple, spark.read.parquet(folders).groupBy("k").agg(F.sum("v"))
+                      .collect()), key=str) == sorted([w[:2] for w in want], key=str)
+    big = str(tmp_path / "big")
+    spark.createDataFrame([(1, 2**62), (1, 2**62)], "k bigint, v bigint").coalesce(1) \
+        .write.parquet(big)
+    with pytest.raises(errors.ArithmeticException) as info:
+        spark.read.parquet(big).groupBy("k").agg(F.sum("v")).collect()
+    assert "[ARITHMETIC_OVERFLOW]" in str(info.value)
+
+
 @pytest.mark.sparkbook_only
 def test_the_one_pass_partial_kernel_agrees_with_the_group_id_kernel():
     import datetime

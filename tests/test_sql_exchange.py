@@ -148,6 +148,23 @@ def test_the_map_side_moves_few_big_arrow_ipc_blocks(spark):
     assert sorted(back.column("1").to_pylist()) == [1, 1, 2, 2, 3, 3, 4, 4]
 
 
+def test_the_reduce_side_reads_small_blocks_of_one_schema_as_one_stream_and_others_alone():
+    import pyarrow as pa
+
+    from sparkbook.sql.execution import exchange as x
+
+    batch = pa.record_batch({"0": pa.array([1, 2, 3]), "1": pa.array([[1], None, []])})
+    big = pa.record_batch({"0": pa.array(range(x.SMALL_BLOCK)), "1": pa.array(
+        [[i] for i in range(x.SMALL_BLOCK)])})
+    words = pa.record_batch({"0": pa.array(["a", "b", "a"]).dictionary_encode()})
+    other = pa.record_batch({"0": pa.array([1.5])})
+    blocks = [batch, batch.slice(1), big, batch, words, words, other, batch]
+    records = [(i, x.to_ipc([b])) for i, b in enumerate(blocks)]
+    read = list(x.read_blocks(iter(records)))
+    assert [b.num_rows for b in read] == [b.num_rows for b in blocks]
+    assert all(a.equals(b) for a, b in zip(read, blocks))
+
+
 def test_a_join_whose_other_side_fails_cancels_its_map_stage_and_the_session_goes_on(
         spark, sc, errors):
     # A shuffled join submits both sides' map stages before it waits for either. The left

@@ -209,6 +209,15 @@ class TestWrite:
         assert sorted((r.k, r.n) for r in back.collect() if r.n is not None) == [
             ("a", 1), ("a", 3)]
 
+    def test_a_parquet_file_without_a_column_reads_it_as_null(self, spark, tmp_path):
+        out = str(tmp_path / "pq")
+        spark.createDataFrame([(1, 10)], "a bigint, b bigint").write.parquet(out)
+        spark.createDataFrame([(2,)], "a bigint").write.mode("append").parquet(out)
+        back = spark.read.schema("a bigint, b bigint").parquet(out)
+        assert sorted(map(tuple, back.collect())) == [(1, 10), (2, None)]
+        # (a pushed filter, which chooses row groups by their statistics, too)
+        assert sorted(map(tuple, back.filter("a > 1").collect())) == [(2, None)]
+
     def test_csv_with_a_header_round_trips(self, spark, frame, tmp_path):
         out = str(tmp_path / "csv")
         frame.coalesce(1).write.option("header", True).csv(out)

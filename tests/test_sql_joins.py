@@ -218,7 +218,7 @@ def test_a_null_safe_condition_outer_join(sides):
 def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_join_would():
     import pyarrow as pa
 
-    from sparkbook.sql.execution.joins import DENSE_MIN_ROWS, dense_matches
+    from sparkbook.sql.execution.joins import dense_matches
 
     def pairs_by_hash(left, right):
         lt = pa.table({"k": left, "li": pa.array(range(len(left)))})
@@ -226,14 +226,14 @@ def test_a_dense_unique_integer_build_side_is_looked_up_by_position_as_a_hash_jo
         joined = lt.join(rt, "k", join_type="inner")
         return sorted(zip(joined.column("li").to_pylist(), joined.column("ri").to_pylist()))
 
-    ids = list(range(-3, DENSE_MIN_ROWS))
+    ids = list(range(-3, 1000))
     right = pa.chunked_array([ids[::2], [None], ids[1::2]])
-    left = pa.chunked_array([[7, None, DENSE_MIN_ROWS + 5, -3], [2, 2, -2**63, 2**63 - 1, 6]])
+    left = pa.chunked_array([[7, None, 1005, -3], [2, 2, -2**63, 2**63 - 1, 6]])
     li, ri = dense_matches(left, right)
     assert sorted(zip(li.tolist(), ri.tolist())) == pairs_by_hash(left, right)
     assert li.tolist() == sorted(li.tolist())  # in the left side's order
     twice, sparse = ids[:-1] + [0], [i * 10 for i in ids]
-    for not_dense in (twice, sparse, ids[:1000], [None] * DENSE_MIN_ROWS):
+    for not_dense in (twice, sparse, [None, None]):
         assert dense_matches(left, pa.chunked_array([not_dense], pa.int64())) is None
     assert dense_matches(pa.chunked_array([["a"]]), pa.chunked_array([["a"]])) is None
     assert dense_matches(pa.chunked_array([[2**63 + 1]], pa.uint64()), right) is None
@@ -293,3 +293,26 @@ def test_a_self_join_on_columns_both_sides_share_is_ambiguous(staff, errors):
         message
     with pytest.raises(errors.AnalysisException, match=r"^Column boss#\d+ are ambiguous"):
         staff.join(later, (staff.id == later.id) & (later.boss == 1))
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "right", "semi", "anti"])
+def test_a_broadcast_join_over_a_side_read_in_several_batches_per_task(spark, F, tmp_path,
+                                                                       how):
+    # Four files, so that a task reads several batches; the dim's ids are dense, and some
+    # of the facts' ids (NULL ones, and those below 10) match nothing, as do dims 50-59.
+    out = str(tmp_path / "facts")
+    spark.range(0, 400, 1, 4).select(
+        F.when(F.col("id") % 7 == 0, None).otherwise(F.col("id") % 50).alias("id"),
+        F.col("id").alias("v")).write.parquet(out)
+    facts = spark.read.parquet(out)
+    dim = spark.range(10, 60).select("id", (F.col("id") * 10).alias("w"))
+    joined = (F.broadcast(facts).join(dim, "id", "right") if how == "right"
+              else facts.join(F.broadcast(dim), "id", how))
+    rows = [(v % 50 if v % 7 else None, v) for v in range(400)]
+    hit = [(i, v, i * 10) for i, v in rows if i is not None and i >= 10]
+    miss = [(i, v) for i, v in rows if i is None or i < 10]
+    want = {"inner": hit, "left": hit + [(i, v, None) for i, v in miss],
+            "right": hit + [(i, None, i * 10) for i in range(50, 60)],
+            "semi": [(i, v) for i, v, _ in hit], "anti": miss}[how]
+    got = joined.select("id", "v", "w") if how in ("inner", "left", "right") else joined
+    assert sorted(map(tuple, got.collect()), key=str) == sorted(want, key=str)

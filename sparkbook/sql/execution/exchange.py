@@ -199,9 +199,12 @@ def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning
     ev = BatchEvaluator(inputs)
     n = partitioning.num_partitions
     parts: dict[int, list[pa.RecordBatch]] = {}
+    schemas: list[pa.Schema] = []
     for batch in batches:
         if batch.num_rows == 0:
             continue
+        if not schemas or batch.schema != schemas[0]:
+            schemas.append(batch.schema)
         if n == 1:
             parts.setdefault(0, []).append(batch)
             continue
@@ -216,16 +219,56 @@ def split_batches(inputs: list[e.AttributeReference], partitioning: Partitioning
         for b in np.nonzero(counts)[0]:
             parts.setdefault(int(b), []).append(ordered.slice(start, int(counts[b])))
             start += int(counts[b])
+    # One schema, without dictionaries (whose values are messages of their own): each
+    # block is that schema's message, serialized once, then its batches' messages; 200
+    # stream writers took 2 of a Q1 map task's 40 ms.
+    head = schemas[0].serialize().to_pybytes() if len(schemas) == 1 and not any(
+        pa.types.is_dictionary(f.type) for f in schemas[0]) else None
     for b, chunks in parts.items():
-        block = ArrowBlock(to_ipc(chunks))
+        block = ArrowBlock(to_ipc(chunks) if head is None else b"".join(
+            [head, *(c.serialize() for c in chunks), _EOS]))
         block.num_rows = sum(c.num_rows for c in chunks)
         yield b, block
 
 
+_EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # an IPC stream's end
+SMALL_BLOCK = 1 << 16  # bytes
+
+
 def read_blocks(records: Iterator[tuple[int, bytes]]) -> Iterator[pa.RecordBatch]:
-    """The reduce side: the IPC blocks this task fetched, as batches."""
+    """The reduce side: the IPC blocks this task fetched, as batches. Neighbouring small
+    blocks of one schema are read as one stream (their schema messages but the first, and
+    their ends but the last, cut out): opening Q1's 400 tiny streams one by one took 4.4
+    of its reduce task's 7 ms. A large block is read on its own, without a copy."""
+    head, bodies = b"", []
     for _, block in records:
-        yield from from_ipc(block).to_batches()
+        n = _schema_length(block) if len(block) <= SMALL_BLOCK else 0
+        if bodies and (not n or block[:n] != head):
+            yield from _read_stream(head, bodies)
+            head, bodies = b"", []
+        if not n:
+            yield from from_ipc(block).to_batches()
+        elif not bodies and any(pa.types.is_dictionary(f.type) for f in
+                                pa.ipc.read_schema(pa.py_buffer(block[:n]))):
+            yield from from_ipc(block).to_batches()  # (its dictionaries are messages too)
+        else:
+            head = block[:n]
+            bodies.append(memoryview(block)[n:len(block) - len(_EOS)])
+    if bodies:
+        yield from _read_stream(head, bodies)
+
+
+def _schema_length(block: bytes) -> int:
+    """The bytes of a stream's first message, its schema (a continuation marker, then the
+    metadata's padded length, then the metadata; no body); 0 if the stream is not one of
+    one schema message then batches."""
+    if not block.startswith(b"\xff\xff\xff\xff") or not block.endswith(_EOS):
+        return 0
+    return 8 + int.from_bytes(block[4:8], "little")
+
+
+def _read_stream(head: bytes, bodies: list[memoryview]) -> Iterator[pa.RecordBatch]:
+    yield from pa.ipc.open_stream(b"".join([head, *bodies, _EOS]))
 
 
 def _identity(key: int) -> int:

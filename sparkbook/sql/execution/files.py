@@ -271,13 +271,28 @@ def _read_text(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> Iterator[
 
 
 def _read_parquet(spec: ReadSpec, split: FileSplit, wanted: list[int]) -> pa.Table:
+    """The file's columns ``wanted``; a pushed filter only chooses the row groups (by their
+    statistics), since the Filter above checks every row anyway: pyarrow's filtering of
+    the rows as well cost a tenth of a read (4 files of 625k rows, 3 bigint columns: 57
+    ms through ``read_table(filters=)``, 50 ms so)."""
     import pyarrow.parquet as pq
 
     fields = spec.data_schema.fields
-    table = pq.read_table(split.path, columns=[fields[i].name for i in wanted],
-                          filters=spec.arrow_filter)
-    return pa.table({str(i): table.column(fields[i].name).cast(
-        to_arrow_type(fields[i].dataType)) for i in wanted})
+    names = [fields[i].name for i in wanted]
+    file = pq.ParquetFile(split.path)
+    if spec.arrow_filter is None:
+        table = file.read(columns=names)
+    else:
+        import pyarrow.dataset as ds
+        from pyarrow.fs import LocalFileSystem
+
+        fragment = ds.ParquetFileFormat().make_fragment(split.path, LocalFileSystem())
+        groups = [g.id for g in fragment.subset(spec.arrow_filter).row_groups]
+        table = file.read_row_groups(groups, columns=names)
+    # A column this file lacks is NULL in its rows, as in Spark.
+    return pa.table({str(i): table.column(fields[i].name).cast(to_arrow_type(
+        fields[i].dataType)) if fields[i].name in table.column_names else pa.nulls(
+        table.num_rows, to_arrow_type(fields[i].dataType)) for i in wanted})
 
 
 _READERS = {"csv": csvsource.read_csv, "json": _read_json, "text": _read_text,

@@ -21,12 +21,14 @@ from sparkbook.sql.execution import sortkeys
 from sparkbook.sql.execution.arrow import to_arrow_type
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 from sparkbook.sql.execution.physical import (
+    FileSourceScanExec,
     SparkPlan,
     _attrs,
     _project,
     project_output,
     stage_name,
 )
+from sparkbook.sql.execution.scanaggregate import fused_partial
 
 if TYPE_CHECKING:
     from sparkbook.driver.context import SparkContext
@@ -168,6 +170,10 @@ class HashAggregateExec(SparkPlan):
         child = self.children[0]
         if self.is_partial:
             f = functools.partial(_partial, child.output(), self.keys, self.functions)
+            fused = fused_partial(sc, child, self.keys, self.functions, f) if isinstance(
+                child, FileSourceScanExec) else None
+            if fused is not None:
+                return self._named(fused)
         else:
             f = functools.partial(_final, len(self.key_attrs), self.functions,
                                   self.key_attrs + self.func_attrs, self.results,
