@@ -10,8 +10,8 @@ its stages are the same; only the task's work is done otherwise.
 Only what gives the very same buffers is fused: grouping keys and aggregated values that
 are integer columns of the files (no filter, no partition column), and ``sum`` (a bigint,
 checked for overflow as the pyarrow path checks it), ``count`` (of rows or of a column),
-``min`` and ``max``. A task whose files' column types are not the scan's falls back to the
-pyarrow path.
+``min`` and ``max``. A task whose files' column types are not the scan's takes the pyarrow
+path.
 """
 
 from __future__ import annotations
@@ -83,16 +83,12 @@ _local = threading.local()
 
 
 def _cursor():
-    """This thread's DuckDB cursor, on one connection per process (connecting costs 25
-    ms; a cursor, 15 µs), one thread each: a task has one core. None where DuckDB is not
-    installed (it is no dependency of sparkbook's: the pyarrow path then runs)."""
+    """This thread's DuckDB cursor, on a connection of its own (connecting costs 25 ms; a
+    cursor, 15 µs), with one thread: a task has one core."""
     if not hasattr(_local, "cursor"):
-        try:
-            import duckdb
-        except ImportError:
-            _local.cursor = None
-        else:
-            _local.cursor = duckdb.connect(config={"threads": 1}).cursor()
+        import duckdb
+
+        _local.cursor = duckdb.connect(config={"threads": 1}).cursor()
     return _local.cursor
 
 
@@ -108,7 +104,7 @@ def _run(spec: files.ReadSpec, query: str, types: dict[str, pa.DataType], sums: 
     # Files of other schemas than the first's, or with columns of another type than the
     # scan's (or none): read, and cast, file by file as pyarrow reads them.
     schemas = [pq.read_schema(path) for path in paths]
-    if cursor is None or _differs(schemas[0], types) or any(
+    if _differs(schemas[0], types) or any(
             not s.equals(schemas[0]) for s in schemas[1:]):
         yield from fallback(files.read_partitions(spec, partitions))
         return
