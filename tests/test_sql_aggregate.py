@@ -227,3 +227,14 @@ def test_the_one_pass_partial_kernel_agrees_with_the_group_id_kernel():
 
         assert rows(group_keys, direct) == rows(by_id_keys, by_id), chosen
     assert agg.aggregate_by_keys(keys[:1], [(values, "list")]) is None
+
+
+def test_a_global_first_and_last_skip_the_partitions_that_had_no_rows(spark, F):
+    df = spark.createDataFrame([(1, "a"), (2, "b")], "i int, s string")
+    for n in (3, 5, 8):
+        row = df.repartition(n).agg(F.first("s").isNull(), F.last("s").isNull(),
+                                    F.count("*")).collect()[0]
+        assert tuple(row) == (False, False, 2), n
+    empty = df.filter("i > 9").repartition(3).agg(F.count("*"), F.sum("i"), F.first("s"),
+                                                  F.last("s"), F.max("i"))
+    assert [tuple(r) for r in empty.collect()] == [(0, None, None, None, None)]

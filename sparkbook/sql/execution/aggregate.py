@@ -25,12 +25,14 @@ from sparkbook.sql.execution.evaluate import BatchEvaluator
 from sparkbook.sql.types import DecimalType, LongType
 
 # The buffer columns each function keeps between the partial and the final step.
+# first/last also count their rows, as Spark's keep valueSet: a global aggregate's task of
+# no rows still sends its one row of buffers, whose NULL is no value to merge.
 BUFFERS = {"sum": ("sum",), "avg": ("sum", "count"), "count": ("count",), "min": ("min",),
-           "max": ("max",), "first": ("first",), "last": ("last",),
+           "max": ("max",), "first": ("first", "count_all"), "last": ("last", "count_all"),
            "collect_list": ("list",), "collect_set": ("set",)}
 MERGE = {"sum": "sum", "count": "sum", "min": "min", "max": "max", "first": "first",
          "first_valid": "first_valid", "last_valid": "last_valid",
-         "last": "last", "list": "list", "set": "set"}
+         "last": "last", "list": "list", "set": "set", "count_all": "sum"}
 
 
 def buffers(f: AggregateFunction) -> tuple[str, ...]:
@@ -246,9 +248,23 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
     return pa.table({str(i): c for i, c in enumerate(list(group_keys) + cols)})
 
 
+def _rows_seen(num_keys: int, functions: list[AggregateFunction]) -> int | None:
+    """The column of the first first/last's row count among the buffers, if any."""
+    i = num_keys
+    for f in functions:
+        hows = buffers(f) if not f.distinct else ("set",)
+        if "count_all" in hows:
+            return i + hows.index("count_all")
+        i += buffer_count(f)
+    return None
+
+
 def final(table: pa.Table, num_keys: int, functions: list[AggregateFunction],
           global_agg: bool) -> list[pa.Array]:
     """Merge the buffers of each group (from every map task) into the aggregates."""
+    seen = _rows_seen(num_keys, functions) if global_agg else None
+    if seen is not None:  # the buffers of tasks that had rows
+        table = table.filter(pc.greater(table.column(seen), 0))
     cols = [c.combine_chunks() for c in table.columns]
     gids, group_keys, n = group_ids(cols[:num_keys], table.num_rows)
     if global_agg and table.num_rows == 0:
