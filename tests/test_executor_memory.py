@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.sparkbook_only
@@ -32,8 +34,11 @@ def _rss(_: object) -> list[tuple[int, int]]:
 
 
 def test_an_executor_returns_a_finished_tasks_arrow_memory_once_idle(sc):
+    from sparkbook.executor.memory import IDLE_BEFORE_RELEASE
+
     after_task = dict(sc.parallelize([0, 1], 2).mapPartitions(_allocate_and_free).collect())
     assert all(rss > 300 * MB for rss in after_task.values())  # freed, but still held
+    time.sleep(IDLE_BEFORE_RELEASE + 0.5)  # the executors are idle
     later = dict(sc.parallelize(range(8), 8).mapPartitions(_rss).collect())
     both = after_task.keys() & later.keys()
     assert both

@@ -235,7 +235,8 @@ def test_a_defect_in_the_scheduler_fails_the_job_instead_of_hanging_it(sc, monke
     monkeypatch.setitem(dag._handlers, ev.StatusUpdate, defective)
     with pytest.raises(SparkException, match="the driver's scheduler failed: RuntimeError: "
                                              "an invented defect"):
-        sc.parallelize(range(4), 2).map(lambda x: (time.sleep(0.2), x)[1]).collect()
+        # Four tasks on two cores: the first task's end leaves the job running.
+        sc.parallelize(range(4), 4).map(lambda x: (time.sleep(0.2), x)[1]).collect()
     assert raised
     assert sc.parallelize(range(10), 2).map(lambda x: x * 2).sum() == 90
     # No task's end was lost with the defect: both executors' cores are free again.

@@ -41,7 +41,7 @@ from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.heartbeater import HEARTBEAT_INTERVAL, HeartbeatSidecar
-from sparkbook.executor.memory import release_free_memory
+from sparkbook.executor.memory import IDLE_BEFORE_RELEASE, release_free_memory
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
@@ -272,7 +272,7 @@ class Executor:
         state = self.state
         client = ShuffleClient(self.zctx, self.key, state.is_lost, self.fetch_timeout)
         while True:
-            task = self.tasks.get()
+            task = self._next_task()
             desc = task.desc
             update = m.StatusUpdate(desc.task_id, "", m.TaskKilled("killed"))
             frames: list = []
@@ -294,8 +294,16 @@ class Executor:
             self.finished.put((task, update, frames))
             push.send(b"")
             del update, frames, task  # the result's bytes are the main thread's now
-            if self.tasks.empty():
-                release_free_memory()
+
+    def _next_task(self):
+        """The next task; once none has come for ``IDLE_BEFORE_RELEASE`` s, the memory the
+        finished tasks freed goes back to the OS first. Not between tasks: the next task
+        would fault its pages in again (about 10 ms of a 70 ms task)."""
+        try:
+            return self.tasks.get(timeout=IDLE_BEFORE_RELEASE)
+        except queue.Empty:
+            release_free_memory()
+            return self.tasks.get()
 
     def _task_done(self, task_id: int) -> None:
         if self.state.finish_task(task_id):

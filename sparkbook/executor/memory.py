@@ -2,8 +2,9 @@
 
 Arrow's allocator and glibc's malloc keep the pages a finished task freed, for reuse; an
 executor that sorted 5M rows stays hundreds of MB above its size between jobs, and every
-executor of a local cluster does so at once. When a task ends and no other is queued, the
-executor returns what is free: Arrow's pool first, then glibc's heap (``malloc_trim``).
+executor of a local cluster does so at once. Once no task has come for
+``IDLE_BEFORE_RELEASE`` seconds, the executor returns what is free: Arrow's pool first,
+then glibc's heap (``malloc_trim``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ try:
     _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc only
 except (AttributeError, OSError):
     _malloc_trim = None
+
+
+# Idle this long, an executor gives its free memory back (a job's tasks follow each other
+# closer than that; the next query's, after its planning, often not).
+IDLE_BEFORE_RELEASE = 0.2
 
 
 def release_free_memory() -> None:
