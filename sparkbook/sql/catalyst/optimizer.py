@@ -507,9 +507,14 @@ def _prune(plan: lp.LogicalPlan, required: set[int]) -> lp.LogicalPlan:
         need = set(required)
         if plan.condition is not None:
             need |= references(plan.condition)
-        if plan.project is not None:
-            need |= set().union(*(references(p) for p in plan.project))
-        return plan.with_children([prune_columns(c, need, True) for c in plan.children])
+        # A USING join's output (its keys once, then the rest): only the columns required.
+        project = None if plan.project is None else \
+            [p for p in plan.project if p.expr_id in required]
+        if project:
+            need |= set().union(*(references(p) for p in project))
+        out = plan.with_children([prune_columns(c, need, True) for c in plan.children])
+        out.project = project
+        return out
     if isinstance(plan, lp.Expand):
         return _prune_expand(plan, required)
     # Anything else (a union by position, a generator) needs all of its children's columns.
