@@ -41,7 +41,12 @@ from sparkbook.errors import TaskKilledError
 from sparkbook.executor.blockmanager import BlockManager
 from sparkbook.executor.env import SparkEnv
 from sparkbook.executor.heartbeater import HEARTBEAT_INTERVAL, HeartbeatSidecar
-from sparkbook.executor.memory import IDLE_BEFORE_RELEASE, release_free_memory
+from sparkbook.executor.memory import (
+    GROWTH_BEFORE_RELEASE,
+    IDLE_BEFORE_RELEASE,
+    LONG_TASK,
+    release_free_memory,
+)
 from sparkbook.executor.shuffle_client import ShuffleClient
 from sparkbook.executor.state import ExecutorState
 from sparkbook.executor.task_runner import run_task
@@ -65,6 +70,7 @@ class Executor:
         self.host = host
         self.watch_stdin = watch_stdin
         self.process = psutil.Process()
+        self._released_rss = self.process.memory_info().rss  # the task thread's to update
         self.env = SparkEnv(BlockManager(memory, local_dir,
                                          rss=lambda: self.process.memory_info().rss))
         self.blocks = self.env.blocks
@@ -276,6 +282,7 @@ class Executor:
             desc = task.desc
             update = m.StatusUpdate(desc.task_id, "", m.TaskKilled("killed"))
             frames: list = []
+            started = time.monotonic()
             try:
                 if task.binary is None:
                     update.reason = m.ExceptionFailure(
@@ -294,16 +301,23 @@ class Executor:
             self.finished.put((task, update, frames))
             push.send(b"")
             del update, frames, task  # the result's bytes are the main thread's now
+            if time.monotonic() - started >= LONG_TASK and \
+                    self.process.memory_info().rss > self._released_rss + GROWTH_BEFORE_RELEASE:
+                self._release()  # a task that grew the heap (a sort): before the next one
 
     def _next_task(self):
         """The next task; once none has come for ``IDLE_BEFORE_RELEASE`` s, the memory the
-        finished tasks freed goes back to the OS first. Not between tasks: the next task
-        would fault its pages in again (about 10 ms of a 70 ms task)."""
+        finished tasks freed goes back to the OS first. Not between every two tasks: the
+        next task would fault its pages in again (about 10 ms of a 70 ms task)."""
         try:
             return self.tasks.get(timeout=IDLE_BEFORE_RELEASE)
         except queue.Empty:
-            release_free_memory()
+            self._release()
             return self.tasks.get()
+
+    def _release(self) -> None:
+        release_free_memory()
+        self._released_rss = self.process.memory_info().rss
 
     def _task_done(self, task_id: int) -> None:
         if self.state.finish_task(task_id):
