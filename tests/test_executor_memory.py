@@ -44,3 +44,19 @@ def test_an_executor_returns_a_finished_tasks_arrow_memory_once_idle(sc):
     assert both
     for pid in both:
         assert later[pid] < after_task[pid] - 200 * MB, (pid, after_task[pid], later[pid])
+
+
+def test_a_long_task_that_grew_the_executor_returns_the_memory_before_the_next_task(sc):
+    def allocate_slowly(part):
+        import time
+
+        out = _allocate_and_free(part)
+        time.sleep(0.05)  # a long task, whose growth is measured
+        return out
+
+    after_task = dict(sc.parallelize([0, 1], 2).mapPartitions(allocate_slowly).collect())
+    later = dict(sc.parallelize(range(2), 2).mapPartitions(_rss).collect())  # at once
+    both = after_task.keys() & later.keys()
+    assert both
+    for pid in both:
+        assert later[pid] < after_task[pid] - 200 * MB, (pid, after_task[pid], later[pid])
