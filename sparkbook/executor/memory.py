@@ -26,7 +26,7 @@ IDLE_BEFORE_RELEASE = 0.2
 # size after the last release (a 5M-row sort; not a stream of map tasks reusing their
 # pages): the next query may start sooner than IDLE_BEFORE_RELEASE. Reading the size
 # costs 12 us, so short tasks are not measured.
-GROWTH_BEFORE_RELEASE = 256 << 20
+GROWTH_BEFORE_RELEASE = 128 << 20
 LONG_TASK = 0.02
 
 
