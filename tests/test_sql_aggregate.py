@@ -238,3 +238,26 @@ def test_a_global_first_and_last_skip_the_partitions_that_had_no_rows(spark, F):
     empty = df.filter("i > 9").repartition(3).agg(F.count("*"), F.sum("i"), F.first("s"),
                                                   F.last("s"), F.max("i"))
     assert [tuple(r) for r in empty.collect()] == [(0, None, None, None, None)]
+
+
+def test_nan_is_the_largest_double_for_max(spark, F):
+    df = spark.createDataFrame([(1, 1.0), (1, float("nan")), (2, 2.0), (2, 3.0), (3, None)],
+                               "g int, x double")
+    grouped = sorted(tuple(r) for r in df.groupBy("g").agg(F.max("x"), F.min("x")).collect())
+    assert str(grouped) == "[(1, nan, 1.0), (2, 3.0, 2.0), (3, None, None)]"
+    assert str(df.repartition(3).agg(F.max("x")).collect()[0][0]) == "nan"
+
+
+def test_count_distinct_of_several_columns_counts_rows_without_a_null(spark, F):
+    df = spark.createDataFrame([(1, "a"), (1, "a"), (2, None), (2, "b"), (3, "b"), (None, "b")],
+                               "g int, k string")
+    row = df.agg(F.countDistinct("g", "k"), F.count_distinct("k")).collect()[0]
+    assert df.agg(F.countDistinct("g", "k")).columns == ["count(DISTINCT g, k)"]
+    assert tuple(row) == (3, 2)
+    df.createOrReplaceTempView("pairs")
+    try:
+        text = "SELECT k, count(DISTINCT g, k) AS n FROM pairs GROUP BY k ORDER BY k"
+        assert [tuple(r) for r in spark.sql(text).collect()] == [
+            (None, 0), ("a", 1), ("b", 2)]
+    finally:
+        spark.catalog.dropTempView("pairs")

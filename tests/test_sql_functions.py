@@ -478,3 +478,12 @@ def test_sort_array_puts_nulls_first_ascending_and_last_descending(df, F, spark)
         ("sort_array(arr, false)", "array<int>", [[2, 1, None], [5], None])])
     rows = spark.sql("SELECT sort_array(arr) AS a FROM funcs").collect()
     assert [r.a for r in rows] == [[None, 1, 2], [5], None]
+
+
+def test_a_timestamp_cast_to_a_number_is_seconds_since_the_epoch(spark, F):
+    frame = spark.createDataFrame([("2024-01-01 10:00:00.75",), ("1969-12-31 23:59:59.5",),
+                                   (None,)], "s string").select(F.col("s").cast("timestamp"))
+    rows = frame.select(F.col("s").cast("long"), F.col("s").cast("int"),
+                        F.col("s").cast("double")).collect()
+    assert [tuple(r) for r in rows] == [(1704103200, 1704103200, 1704103200.75),
+                                        (-1, -1, -0.5), (None, None, None)]

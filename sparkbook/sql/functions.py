@@ -271,8 +271,9 @@ def count(col: Column | str) -> Column:
 
 
 def countDistinct(col: Column | str, *cols: Column | str) -> Column:
-    """The number of distinct non-null values (``count(DISTINCT x)``)."""
-    return _aggregate("count", col, distinct=True)
+    """The number of distinct non-null values (``count(DISTINCT x)``); of several columns,
+    of the distinct rows of them none of whose values is NULL."""
+    return Column(AggregateFunction("count", [name_expr(c) for c in (col, *cols)], True))
 
 
 count_distinct = countDistinct

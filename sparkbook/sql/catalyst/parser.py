@@ -312,8 +312,9 @@ def _aggregate(node: exp.Expression, text: str) -> AggregateFunction:
         raise unresolved_routine(node.sql_name())
     arg = node.this
     distinct = isinstance(arg, exp.Distinct)
-    if distinct:
-        arg = arg.expressions[0]
+    if distinct:  # count(DISTINCT a, b) counts the distinct pairs
+        return AggregateFunction(name, [convert(a, text) for a in arg.expressions], True,
+                                 ignore_nulls)
     child = (e.Literal(1, IntegerType()) if isinstance(arg, exp.Star)
              else convert(arg, text))
     return AggregateFunction(name, [child], distinct, ignore_nulls)

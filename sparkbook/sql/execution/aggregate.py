@@ -82,9 +82,30 @@ def _whole(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
 
 
+def _with_nan_flags(specs: list[tuple[pa.Array, str]]
+                    ) -> tuple[list[tuple[pa.Array, str]], list[tuple[int, int]]]:
+    """Spark orders NaN above every other double, so a max over a NaN is NaN, where
+    pyarrow's max skips NaN: each max of floats gets an "any NaN" aggregated beside it
+    (its place, and its flag's)."""
+    out, flags = list(specs), []
+    for i, (values, how) in enumerate(specs):
+        if how == "max" and pa.types.is_floating(values.type):
+            flags.append((i, len(out)))
+            out.append((pc.is_nan(values), "any"))
+    return out, flags
+
+
+def _nan_where_flagged(cols: list[pa.Array], flags: list[tuple[int, int]]) -> list[pa.Array]:
+    for i, flag in flags:
+        nan = pa.scalar(float("nan"), cols[i].type)
+        cols[i] = pc.if_else(pc.fill_null(cols[flag], False), nan, cols[i])
+    return cols[:len(cols) - len(flags)]
+
+
 def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
                    ) -> list[pa.Array]:
     """Each ``(values, how)`` aggregated per group, the hash kinds in one ``group_by``."""
+    specs, flags = _with_nan_flags(specs)
     out: list[pa.Array | None] = [None] * len(specs)
     hashed = []
     for i, (values, how) in enumerate(specs):
@@ -116,7 +137,7 @@ def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
             result = grouped.column(f"v{i}_{how.removesuffix('_valid')}").combine_chunks() \
                 .take(take)
             out[i] = pc.fill_null(result, 0) if how == "count" else result
-    return out  # type: ignore[return-value]
+    return _nan_where_flagged(out, flags)  # type: ignore[arg-type]
 
 
 def aggregate_by_keys(keys: list[pa.Array], specs: list[tuple[pa.Array, str]]
@@ -127,6 +148,7 @@ def aggregate_by_keys(keys: list[pa.Array], specs: list[tuple[pa.Array, str]]
     no hash kind (lists, sets) or the keys are of a type ``group_by`` cannot hash."""
     if any(how in ("list", "set") for _, how in specs):
         return None
+    specs, flags = _with_nan_flags(specs)
     # Chunked columns as they are: group_by reads chunks, so combining them is a copy for
     # nothing (2.5 ms of a Q1 map task's 45).
     columns = dict(zip((f"k{i}" for i in range(len(keys))), keys))
@@ -151,7 +173,19 @@ def aggregate_by_keys(keys: list[pa.Array], specs: list[tuple[pa.Array, str]]
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     return ([grouped.column(f"k{i}").combine_chunks() for i in range(len(keys))],
-            [grouped.column(name).combine_chunks() for name in names])
+            _nan_where_flagged([grouped.column(name).combine_chunks() for name in names],
+                               flags))
+
+
+def _tuple_key(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    """One string per row standing for its values (``count(DISTINCT a, b)``): each value's
+    text after its length, so that no two rows of different values meet; NULL where a
+    value is NULL, as Spark counts only rows without one."""
+    parts = []
+    for c in columns:
+        text = pc.cast(c, pa.string())
+        parts += [pc.cast(pc.utf8_length(text), pa.string()), text]
+    return pc.binary_join_element_wise(*parts, ":")
 
 
 def _lists(gids: np.ndarray, n: int, values: pa.Array, how: str) -> pa.Array:
@@ -218,7 +252,8 @@ def partial(table: pa.Table, inputs: list[e.AttributeReference], keys: list[e.Ex
         if not f.children or isinstance(f.child, e.Literal):  # count(*), count(1)
             specs.append((pa.nulls(table.num_rows), "count_all"))
             continue
-        values = column(f.child)
+        values = column(f.child) if len(f.children) == 1 else \
+            _tuple_key([column(c) for c in f.children])
         cast = input_type(f)
         if cast is not None:
             values = values.cast(to_arrow_type(cast))

@@ -312,6 +312,9 @@ def cast_array(value: pa.Array, source: DataType, target: DataType) -> pa.Array:
         return _from_string(value, target, arrow_type)
     if isinstance(target, IntegralType) and isinstance(source, FractionalType):
         value = pc.trunc(value)  # Spark truncates a fraction toward zero
+    if isinstance(source, (TimestampType, TimestampNTZType)) and isinstance(
+            target, (IntegralType, FractionalType)) and not isinstance(target, DecimalType):
+        value = _epoch_seconds(value, isinstance(target, IntegralType))
     if isinstance(target, (TimestampType, TimestampNTZType)) and isinstance(
             source, (IntegralType, FractionalType)):
         micros = pc.multiply(pc.cast(value, pa.float64()), 1_000_000)
@@ -321,6 +324,17 @@ def cast_array(value: pa.Array, source: DataType, target: DataType) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         bad = _first_out_of_range(value, arrow_type)
         raise _cast_overflow(bad, source, target) from None
+
+
+def _epoch_seconds(value: pa.Array, whole: bool) -> pa.Array:
+    """A timestamp as Spark casts it to a number: seconds since the epoch, floored to a
+    whole second for an integer type (-0.5 s is -1)."""
+    micros = pc.cast(value, pa.int64())
+    if not whole:
+        return pc.divide(pc.cast(micros, pa.float64()), 1_000_000.0)
+    # Integer division truncates toward zero: step back a second less one microsecond first.
+    below = pc.if_else(pc.less(micros, 0), pc.subtract(micros, 999_999), micros)
+    return pc.divide(below, 1_000_000)
 
 
 def _first_out_of_range(value: pa.Array, arrow_type: pa.DataType):
