@@ -1,5 +1,5 @@
-"""Missing values (``na.fill``, ``na.drop``), caching a DataFrame's batches, iterating its
-rows locally, and ``toPandas`` without pandas.
+"""Missing values (``na.fill``, ``na.drop``), ``replace``, caching a DataFrame's batches,
+iterating its rows locally, and ``toPandas`` without pandas.
 
 Expected values were recorded from PySpark 4.3.0 (local[2]); run with
 SPARKBOOK_TEST_ENGINE=pyspark to check every expectation against PySpark itself.
@@ -74,3 +74,26 @@ def test_describe_summarises_numbers_and_strings_as_text(spark):
     assert float(got["stddev"][1]) == pytest.approx(1.5275252316519468, rel=1e-14)
     single = {r.summary: r.x for r in spark.range(1).selectExpr("1 AS x").describe().collect()}
     assert single == {"count": "1", "mean": "1.0", "stddev": None, "min": "1", "max": "1"}
+
+
+def test_replace_swaps_values_in_the_columns_of_their_kind(spark, errors):
+    df = spark.createDataFrame([("Alice", 10, 1.5, True), ("Bob", 5, None, False),
+                                (None, 10, 2.0, None)], "name string, n int, x double, b boolean")
+
+    def rows(frame):
+        assert frame.dtypes == df.dtypes
+        return [tuple(r) for r in frame.collect()]
+
+    assert rows(df.replace("Alice", "Al")) == [("Al", 10, 1.5, True), ("Bob", 5, None, False),
+                                               (None, 10, 2.0, None)]
+    assert rows(df.replace(10, 7.9)) == [("Alice", 7, 1.5, True), ("Bob", 5, None, False),
+                                         (None, 7, 2.0, None)]
+    assert rows(df.replace({"Alice": "A", "Bob": None})) == [
+        ("A", 10, 1.5, True), (None, 5, None, False), (None, 10, 2.0, None)]
+    assert rows(df.replace([5, 10], 0, "n")) == [("Alice", 0, 1.5, True), ("Bob", 0, None, False),
+                                                 (None, 0, 2.0, None)]
+    assert rows(df.na.replace(True, False)) == [("Alice", 10, 1.5, False),
+                                                ("Bob", 5, None, False), (None, 10, 2.0, None)]
+    with pytest.raises(errors.PySparkValueError) as info:
+        df.replace(["Alice", 10], ["A", 1])
+    assert info.value.getCondition() == "MIXED_TYPE_REPLACEMENT"

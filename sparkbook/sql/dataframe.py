@@ -418,6 +418,10 @@ class DataFrame:
                subset: str | list[str] | None = None) -> DataFrame:
         return self.na.drop(how, thresh, subset)
 
+    def replace(self, to_replace: Any, *args: Any, **kwargs: Any) -> DataFrame:
+        """``to_replace``'s values replaced by ``value``'s (or a dict's) in ``subset``."""
+        return self.na.replace(to_replace, *args, **kwargs)
+
     def describe(self, *cols: str | list[str]) -> DataFrame:
         """count, mean, stddev, min and max of the numeric and string columns, as text."""
         from sparkbook.sql.summary import DESCRIBE, summary
