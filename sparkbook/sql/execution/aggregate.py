@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from sparkbook.errors import ArithmeticException, sql_error
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.catalyst.aggregates import AggregateFunction, input_type
-from sparkbook.sql.execution.arrow import to_arrow_type
+from sparkbook.sql.execution.arrow import one_array, to_arrow_type
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 from sparkbook.sql.types import DecimalType, LongType
 
@@ -59,7 +59,7 @@ def group_ids(keys: list[pa.Array], num_rows: int) -> tuple[np.ndarray, list[pa.
         return np.zeros(num_rows, np.int64), [], 1
     if len(keys) == 1:
         # One key: its dictionary indices are dense ids already; NULL is one more id.
-        encoded = pc.dictionary_encode(_whole(keys[0]))
+        encoded = pc.dictionary_encode(one_array(keys[0]))
         ids = encoded.indices.to_numpy(zero_copy_only=False)
         groups = encoded.dictionary
         if encoded.null_count:
@@ -69,17 +69,13 @@ def group_ids(keys: list[pa.Array], num_rows: int) -> tuple[np.ndarray, list[pa.
         return ids.astype(np.int64), [groups], len(groups)
     combined = np.zeros(num_rows, np.int64)
     for k in keys:
-        encoded = pc.dictionary_encode(_whole(k))
+        encoded = pc.dictionary_encode(one_array(k))
         size = len(encoded.dictionary) + 1
         ids = pc.fill_null(encoded.indices, size - 1).to_numpy(zero_copy_only=False)
         combined = combined * size + ids.astype(np.int64)
     _, first, gids = np.unique(combined, return_index=True, return_inverse=True)
     index = pa.array(first)
-    return gids.astype(np.int64), [_whole(k).take(index) for k in keys], len(first)
-
-
-def _whole(a: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    return gids.astype(np.int64), [one_array(k).take(index) for k in keys], len(first)
 
 
 def _with_nan_flags(specs: list[tuple[pa.Array, str]]
@@ -110,7 +106,7 @@ def aggregate_many(gids: np.ndarray, n: int, specs: list[tuple[pa.Array, str]]
     hashed = []
     for i, (values, how) in enumerate(specs):
         if how in ("list", "set"):
-            out[i] = _lists(gids, n, _whole(values), how)
+            out[i] = _lists(gids, n, one_array(values), how)
         elif how == "count_all":
             out[i] = pa.array(np.bincount(gids, minlength=n).astype(np.int64) if n > 1
                               else [len(gids)] * n, pa.int64())

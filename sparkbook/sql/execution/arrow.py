@@ -22,6 +22,14 @@ _ARROW = {
 }
 
 
+def one_array(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array: a chunked one's chunks combined, without a copy when it has
+    one chunk (``combine_chunks`` copies even then: 1 ms for 2.5M keys)."""
+    if not isinstance(a, pa.ChunkedArray):
+        return a
+    return a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+
+
 def to_arrow_type(dt: T.DataType) -> pa.DataType:
     """The Arrow type a column of ``dt`` is held in. Timestamps are local wall-clock time,
     as PySpark hands them to Python."""

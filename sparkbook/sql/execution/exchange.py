@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from sparkbook.sql.catalyst import expressions as e
 from sparkbook.sql.execution import sortkeys
+from sparkbook.sql.execution.arrow import one_array
 from sparkbook.sql.execution.evaluate import BatchEvaluator
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _mix(h: np.ndarray) -> np.ndarray:
 def _hash_column(col: pa.Array) -> np.ndarray:
     """A 64-bit hash per value that depends only on the value (never on the process:
     Python's salted ``hash()`` would send one key to two partitions)."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     t = col.type
     if pa.types.is_dictionary(t):
         col = col.cast(t.value_type)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sparkbook.sql.catalyst import expressions as e
+from sparkbook.sql.execution.arrow import one_array
 
 _BITS = 63
 
@@ -42,7 +43,7 @@ def pack(tables: list[pa.Table], order: list[e.SortOrder]) -> list[np.ndarray] |
 
 
 def _integral(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    column = one_array(column)
     if pa.types.is_boolean(column.type):
         return column.cast(pa.int8())
     if pa.types.is_date32(column.type):
